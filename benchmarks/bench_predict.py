@@ -1,0 +1,80 @@
+"""Inference latency on this CPU: decode, features and model timed separately.
+
+    python benchmarks/bench_predict.py [--checkpoint P] [--repeats 50]
+
+Builds 1, 4 and 10-second 48 kHz 16-bit WAV files from a real 48 kHz RAVDESS clip (looped), then
+times Predictor.predict on the file path end to end (decoding included), and each stage alone.
+Prints p50/p95 in milliseconds and the real-time factor (time / audio duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from emotion import Predictor  # noqa: E402
+from emotion import audio  # noqa: E402
+from emotion.features import log_mel_spectrogram  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "03-01-05-02-01-01-05.wav"
+
+
+def timed(fn, repeats: int) -> np.ndarray:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return np.array(out)
+
+
+def make_clip(seconds: float, folder: Path) -> Path:
+    data, sr = sf.read(SOURCE, dtype="int16", always_2d=True)
+    n = int(seconds * sr)
+    data = np.tile(data, (int(np.ceil(n / len(data))), 1))[:n]
+    path = folder / f"clip_{seconds:g}s_48k.wav"
+    sf.write(path, data, sr, subtype="PCM_16")
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--repeats", type=int, default=50)
+    args = ap.parse_args(argv)
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {len(predictor.models)} model(s) in the checkpoint")
+    print(f"{'clip':>6} {'stage':<22} {'p50 ms':>8} {'p95 ms':>8} {'RTF':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for seconds in (1.0, 4.0, 10.0):
+            path = make_clip(seconds, Path(tmp))
+            wave = audio.load_audio(path)
+            clip = torch.from_numpy(audio.pad_or_trim(audio.trim_silence(wave)))[None]
+            mel = log_mel_spectrogram(clip)
+            stages = {
+                "decode+resample+trim": lambda: audio.trim_silence(audio.load_audio(path)),
+                "features": lambda: log_mel_spectrogram(clip),
+                "model (all members)": lambda: [m(mel) for m in predictor.models],
+                "predict(path) total": lambda: predictor.predict(path),
+            }
+            with torch.inference_mode():
+                for name, fn in stages.items():
+                    t = timed(fn, args.repeats)
+                    p50, p95 = np.percentile(t, [50, 95])
+                    print(f"{seconds:>5g}s {name:<22} {p50:>8.1f} {p95:>8.1f} {p50 / 1000 / seconds:>8.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Evaluation: accuracy, macro precision/recall/F1, per-class report, confusion matrix, ECE.
+
+    python -m emotion.evaluate --data-dir DIR [--checkpoint P] [--out FILE.json] [--folds K]
+
+Without --folds, only clips of actors the checkpoint never trained on are scored (e.g. the
+blind actors 21-24). With --folds K every clip gets an out-of-fold prediction: from the fold
+model of the checkpoint that held its actor out when the checkpoint has K folds covering it,
+otherwise from K fold models trained here first. Either way no clip is predicted by a model
+that heard its speaker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
+
+from .labels import EMOTIONS
+
+ECE_BINS = 15
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE with equal-width confidence bins: sum over bins of |accuracy - confidence| * share."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Per-bin confidence, accuracy and count, for a reliability diagram."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    out = dict(edges=edges.tolist(), confidence=[], accuracy=[], count=[])
+    for b in range(bins):
+        sel = which == b
+        out["count"].append(int(sel.sum()))
+        out["confidence"].append(float(conf[sel].mean()) if sel.any() else None)
+        out["accuracy"].append(float(correct[sel].mean()) if sel.any() else None)
+    return out
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Temperature T minimising the NLL of softmax(logits / T) (Guo et al., 2017)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+    logits, labels = logits.detach().float(), labels.long()
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp())
+
+
+def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float = 1.0,
+                   split: Optional[dict] = None, ids: Optional[list] = None) -> dict:
+    """All metrics for integer labels and logits, shape = (n, len(EMOTIONS)), as a JSON-able dict.
+
+    confusion_matrix rows are true labels, columns predicted, both in `labels` order.
+    """
+    labels = np.asarray(labels)
+    raw = torch.softmax(torch.as_tensor(logits).float(), dim=1).numpy()
+    probs = torch.softmax(torch.as_tensor(logits).float() / temperature, dim=1).numpy()
+    pred = probs.argmax(axis=1)
+    idx = list(range(len(EMOTIONS)))
+    p, r, f, s = precision_recall_fscore_support(labels, pred, labels=idx, zero_division=0)
+    out = dict(
+        n=int(len(labels)),
+        accuracy=float((pred == labels).mean()),
+        macro_precision=float(p.mean()), macro_recall=float(r.mean()), macro_f1=float(f.mean()),
+        unweighted_average_recall=float(r.mean()),
+        labels=list(EMOTIONS),
+        confusion_matrix=confusion_matrix(labels, pred, labels=idx).tolist(),
+        per_class={EMOTIONS[i]: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]),
+                                     support=int(s[i])) for i in idx},
+        temperature=float(temperature),
+        ece=expected_calibration_error(raw, labels),
+        ece_calibrated=expected_calibration_error(probs, labels),
+        reliability=reliability(probs, labels),
+        reliability_uncalibrated=reliability(raw, labels),
+    )
+    if split is not None:
+        out["split"] = split
+    if ids is not None:
+        out["predictions"] = {i: EMOTIONS[k] for i, k in zip(ids, pred)}
+    return out
+
+
+def write_metrics(metrics: dict, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(metrics, indent=1))
+
+
+def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
+    print(f"n={metrics['n']}  accuracy {metrics['accuracy']:.3f}  macro precision "
+          f"{metrics['macro_precision']:.3f}  macro recall {metrics['macro_recall']:.3f}  "
+          f"macro F1 {metrics['macro_f1']:.3f}  ECE {metrics['ece']:.3f} -> "
+          f"{metrics['ece_calibrated']:.3f} (T={metrics['temperature']:.2f})")
+    print(classification_report(labels, pred, labels=list(range(len(EMOTIONS))),
+                                target_names=list(EMOTIONS), digits=3, zero_division=0))
+
+
+def main(argv=None) -> int:
+    from .data import index_dataset, load_waves
+    from .predict import Predictor, DEFAULT_CHECKPOINT
+    from . import audio
+
+    ap = argparse.ArgumentParser(prog="python -m emotion.evaluate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    ap.add_argument("--out", help="write the metrics JSON here")
+    ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
+    ap.add_argument("--channel", default="speech", choices=["speech", "song"])
+    ap.add_argument("--epochs", type=int, default=30, help="epochs per fold when --folds trains")
+    args = ap.parse_args(argv)
+
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    frame = index_dataset(args.data_dir, channels=(args.channel,))
+    if frame.empty:
+        print(f"No RAVDESS {args.channel} clips under {args.data_dir}", file=sys.stderr)
+        return 1
+    seen = set(predictor.train_actors)
+    if args.folds is None:
+        frame = frame[~frame["actor"].isin(seen)]
+        if frame.empty:
+            print("Every actor in this folder was in the checkpoint's training data. Use --folds K "
+                  "for out-of-fold predictions, or a folder with other actors.", file=sys.stderr)
+            return 1
+        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(frame["path"]))])
+        logits = predictor.logits(waves)
+        split = dict(kind="held-out actors (never in training)", test_actors=sorted(frame["actor"].unique().tolist()),
+                     train_actors=sorted(seen), channel=args.channel)
+    else:
+        logits, split, frame = out_of_fold(predictor, frame, args)
+    labels = frame["label"].to_numpy()
+    metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]))
+    print_report(metrics, labels, np.asarray(logits).argmax(1))
+    if args.out:
+        write_metrics(metrics, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def out_of_fold(predictor, frame, args):
+    """Logits for every clip from a model that never heard its speaker."""
+    from .data import load_waves
+    from . import audio
+    folds = predictor.folds
+    covered = {a for f in folds for a in f["val_actors"]}
+    if len(folds) == args.folds and set(frame["actor"]) <= covered | (set(frame["actor"]) - set(predictor.train_actors)):
+        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(frame["path"]))])
+        logits = torch.zeros(len(frame), len(EMOTIONS))
+        actors = frame["actor"].to_numpy()
+        for k, fold in enumerate(folds):
+            sel = np.isin(actors, fold["val_actors"])
+            if sel.any():
+                logits[torch.from_numpy(sel)] = predictor.logits(waves[torch.from_numpy(sel)], models=[k])
+        unseen = ~np.isin(actors, predictor.train_actors)
+        if unseen.any():
+            logits[torch.from_numpy(unseen)] = predictor.logits(waves[torch.from_numpy(unseen)])
+        split = dict(kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models",
+                     folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in folds],
+                     channel=args.channel)
+        return logits, split, frame
+    from .train import train_folds
+    from .model import ModelConfig
+    from .data import index_dataset
+    full = index_dataset(args.data_dir)
+    print(f"Training {args.folds} fold models on {args.data_dir} for out-of-fold predictions ...")
+    result = train_folds(full, args.folds, ModelConfig(), args.epochs, 3e-3, 32, 0)
+    oof = result["oof"]
+    frame = frame.set_index("id").loc[oof["id"]].reset_index()
+    split = dict(kind=f"{args.folds}-fold actor cross-validation, models trained by this command",
+                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
+                 channel="speech")
+    return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame
+
+
+if __name__ == "__main__":
+    sys.exit(main())

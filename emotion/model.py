@@ -1,0 +1,86 @@
+"""CNN-BiLSTM over the 2-D log-mel spectrogram.
+
+    log-mel (B, n_mels, T) -> standardise per mel bin (buffers saved with the model)
+    -> 4 x [Conv2d 3x3, BatchNorm, GELU, MaxPool, Dropout]          (B, C, n_mels/16, T/8)
+    -> fold frequency into features                                 (B, T/8, C * n_mels/16)
+    -> bidirectional LSTM                                           (B, T/8, 2 * hidden)
+    -> attention pooling over time                                  (B, 2 * hidden)
+    -> dropout, fully connected layer                               (B, n_classes) logits
+Softmax over the logits gives the emotion probabilities (done by the caller).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    n_mels: int = 64  # input mel bins; must be divisible by 16 (four 2x frequency poolings)
+    n_classes: int = 8  # len(EMOTIONS)
+    channels: Tuple[int, ...] = (16, 32, 64, 64)  # output channels of the four conv blocks
+    time_pools: Tuple[int, ...] = (2, 2, 2, 1)  # time pooling per block: T/8 steps reach the LSTM
+    conv_dropout: float = 0.1
+    lstm_hidden: int = 64  # per direction
+    dropout: float = 0.3  # before the fully connected layer
+    label_smoothing: float = 0.1
+
+
+class ConvBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, time_pool: int, dropout: float):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.pool = nn.MaxPool2d((2, time_pool))
+        self.drop = nn.Dropout2d(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.pool(F.gelu(self.bn(self.conv(x)))))
+
+
+class EmotionNet(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.register_buffer("mean", torch.zeros(config.n_mels))  # training-set statistics
+        self.register_buffer("std", torch.ones(config.n_mels))
+        chans = (1,) + tuple(config.channels)
+        self.convs = nn.Sequential(*[
+            ConvBlock(chans[i], chans[i + 1], config.time_pools[i], config.conv_dropout)
+            for i in range(4)
+        ])
+        lstm_in = config.channels[-1] * (config.n_mels // 16)
+        self.lstm = nn.LSTM(lstm_in, config.lstm_hidden, batch_first=True, bidirectional=True)
+        self.attention = nn.Linear(2 * config.lstm_hidden, 1)
+        self.drop = nn.Dropout(config.dropout)
+        self.fc = nn.Linear(2 * config.lstm_hidden, config.n_classes)
+
+    def set_normalization(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean)
+        self.std.copy_(std.clamp(min=1e-3))
+
+    def forward(self, x: torch.Tensor, targets: Optional[torch.Tensor] = None):
+        """x : torch.Tensor, shape = (batch, n_mels, n_frames), log-mel from features.py.
+
+        Returns (logits, loss); logits shape = (batch, n_classes), loss None without targets.
+        """
+        x = (x - self.mean[:, None]) / self.std[:, None]
+        x = self.convs(x.unsqueeze(1))  # (B, C, F', T')
+        b, c, f, t = x.shape
+        x = x.permute(0, 3, 1, 2).reshape(b, t, c * f)  # (B, T', C*F')
+        h, _ = self.lstm(x)  # (B, T', 2H)
+        weights = torch.softmax(self.attention(h), dim=1)  # (B, T', 1)
+        pooled = (weights * h).sum(dim=1)  # (B, 2H)
+        logits = self.fc(self.drop(pooled))
+        loss = None
+        if targets is not None:
+            if targets.dim() == 2:  # soft targets (mixup)
+                loss = torch.sum(-targets * F.log_softmax(logits, dim=-1), dim=-1).mean()
+            else:
+                loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
+        return logits, loss

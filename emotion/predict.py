@@ -1,0 +1,172 @@
+"""Predictor: the single entry point to inference (the app and the command-line programs use it).
+
+    python -m emotion.predict FILE... [--checkpoint P]   # top-3 emotions per file
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from . import audio
+from .audio import AudioError, AudioSource
+from .features import FEATURE_CONFIG, log_mel_spectrogram
+from .labels import EMOTIONS
+from .model import EmotionNet, ModelConfig
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
+MANIFEST = "SHA256SUMS"
+SUPPORTED_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, altered, or of a format this code cannot read."""
+
+
+@dataclass
+class Analysis:
+    """Everything about one prediction that a user interface may want to show."""
+    probabilities: Dict[str, float]  # every label of EMOTIONS -> probability, summing to 1
+    wave: np.ndarray  # the whole input at 16 kHz mono, shape = (samples,)
+    speech: tuple  # (start, end) sample indices of the detected speech in `wave`
+    clip: np.ndarray  # what the model saw: trimmed, centred, padded/cropped, shape = (N_SAMPLES,)
+    mel: np.ndarray  # its log-mel spectrogram, shape = (n_mels, n_frames), dB in [-TOP_DB, 0]
+
+    @property
+    def top(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_checksum(path: Path) -> None:
+    """Check the file against the SHA256SUMS manifest beside it, when it is listed there."""
+    manifest = path.parent / MANIFEST
+    if not manifest.exists():
+        return
+    expected = {}
+    for line in manifest.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            expected[name.strip().lstrip("*")] = digest
+    if path.name in expected and expected[path.name] != sha256(path):
+        raise CheckpointError(
+            f"{path} does not match its SHA-256 in {manifest}: the file was altered or is "
+            "incomplete. Restore it from the repository (git checkout -- checkpoints/)."
+        )
+
+
+class Predictor:
+    """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
+
+    def __init__(self, checkpoint: dict):
+        if checkpoint.get("format_version") != SUPPORTED_FORMAT:
+            raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
+        if tuple(checkpoint["labels"]) != EMOTIONS:
+            raise CheckpointError(f"Checkpoint labels {checkpoint['labels']} differ from {EMOTIONS}")
+        if checkpoint["feature_config"] != FEATURE_CONFIG:
+            raise CheckpointError("Checkpoint was trained with other features than this code computes")
+        self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
+        self.config = ModelConfig(**checkpoint["model_config"])
+        self.models: List[EmotionNet] = []
+        for state in checkpoint["models"]:
+            model = EmotionNet(self.config)
+            model.load_state_dict(state)
+            self.models.append(model.eval())
+        self.temperature = float(checkpoint.get("temperature", 1.0))
+        self.train_actors = [int(a) for a in checkpoint.get("train_actors", [])]
+        self.folds = checkpoint.get("folds", [])
+        self.labels = EMOTIONS
+
+    @classmethod
+    def from_checkpoint(cls, path=None) -> "Predictor":
+        """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
+        path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+        if not path.is_file():
+            raise CheckpointError(f"No checkpoint at {path}. Train one with python -m emotion.train.")
+        verify_checksum(path)
+        return cls(torch.load(path, map_location="cpu", weights_only=True))
+
+    def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """Mean logits of the chosen models (default all) for fixed-length 16 kHz waves.
+
+        waves : shape = (batch, N_SAMPLES); returns shape = (batch, len(EMOTIONS)).
+        """
+        chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
+        with torch.inference_mode():
+            mel = log_mel_spectrogram(waves)
+            return torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+
+    def probabilities(self, waves: torch.Tensor) -> torch.Tensor:
+        """Calibrated probabilities, shape = (batch, len(EMOTIONS)), rows summing to 1."""
+        return torch.softmax(self.logits(waves) / self.temperature, dim=-1)
+
+    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None) -> Analysis:
+        """Predict one recording and keep the intermediate signals for display."""
+        wave = audio.load_audio(source, sample_rate)
+        start, end = audio.speech_bounds(wave)
+        clip = audio.pad_or_trim(wave[start:end])
+        x = torch.from_numpy(clip)[None]
+        probs = self.probabilities(x)[0].double()
+        probs = (probs / probs.sum()).tolist()
+        return Analysis(
+            probabilities=dict(zip(EMOTIONS, probs)), wave=wave, speech=(start, end), clip=clip,
+            mel=log_mel_spectrogram(x)[0].numpy(),
+        )
+
+    def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
+        """{label: probability} for every label of EMOTIONS, summing to 1.
+
+        source : a path, encoded bytes, or an array of shape (samples,) or (samples, channels)
+            (then sample_rate is required). Raises AudioError for input that holds no usable speech.
+        """
+        return self.analyze(source, sample_rate).probabilities
+
+    def timeline(self, source: AudioSource, sample_rate: Optional[int] = None):
+        """Emotion over time for a recording of any length (see emotion.timeline).
+
+        Returns a pandas DataFrame, one row per analysed window of speech: start and end in
+        seconds, one probability column per label of EMOTIONS, and emotion (the top label).
+        """
+        from .timeline import timeline
+        return timeline(self, source, sample_rate)
+
+
+def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
+    return sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m emotion.predict", description="Top-3 emotions per file.")
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--checkpoint", default=None)
+    args = ap.parse_args(argv)
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    failed = 0
+    for path in args.files:
+        try:
+            probs = predictor.predict(path)
+        except AudioError as exc:
+            failed += 1
+            print(f"{path}\terror: {exc}")
+            continue
+        print(f"{path}\t" + "  ".join(f"{name} {p:.0%}" for name, p in top_k(probs)))
+    return 1 if failed == len(args.files) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

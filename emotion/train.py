@@ -1,0 +1,241 @@
+"""Speaker-independent training: one model per actor fold, packed into one checkpoint.
+
+    python -m emotion.train --data-dir ../shared/data/ravdess --folds 5 --out checkpoints/emotion.pt
+
+Actors 01-20 are split into K folds of consecutive actors. Model k trains on the other folds
+(speech, plus song unless --no-song) and is selected by macro-F1 on its held-out actors'
+speech, so every speech clip gets an out-of-fold prediction from a model that never heard its
+speaker. The checkpoint holds all K models (the shipped predictor averages them), a temperature
+fitted on the out-of-fold logits, and the split; checkpoints/metrics.json and
+checkpoints/oof_predictions.csv hold the out-of-fold results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import f1_score
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from . import audio
+from .data import Augment, RavdessDataset, actor_folds, index_dataset, load_waves, spec_augment
+from .evaluate import fit_temperature, metrics_report, write_metrics
+from .features import FEATURE_CONFIG, log_mel_spectrogram
+from .labels import EMOTIONS
+from .model import EmotionNet, ModelConfig
+
+FORMAT_VERSION = 1
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def batch_logits(model: EmotionNet, waves: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """Logits for fixed-length waves, shape = (n, n_classes); model in eval mode, no grad."""
+    model.eval()
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(waves), batch_size):
+            outs.append(model(log_mel_spectrogram(waves[i:i + batch_size]))[0])
+    return torch.cat(outs) if outs else torch.zeros(0, model.config.n_classes)
+
+
+def feature_stats(dataset: RavdessDataset) -> tuple:
+    """Per-mel-bin mean and std of the centred training clips (no augmentation)."""
+    waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in dataset.waves])
+    mel = torch.cat([log_mel_spectrogram(waves[i:i + 128]) for i in range(0, len(waves), 128)])
+    return mel.mean(dim=(0, 2)), mel.std(dim=(0, 2))
+
+
+def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: np.ndarray,
+                config: ModelConfig, epochs: int, lr: float, batch_size: int, seed: int,
+                device: str = "cpu", desc: str = "train") -> tuple:
+    """Train one model; keep the epoch with the best validation macro-F1.
+
+    Returns (best state_dict, info dict, validation logits of the best epoch).
+    """
+    seed_everything(seed)
+    model = EmotionNet(config)
+    model.set_normalization(*feature_stats(train_set))
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(seed))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader),
+                                                pct_start=0.15)
+    gen = torch.Generator().manual_seed(seed)
+    aug = train_set.augment
+    best = dict(f1=-1.0, epoch=0, state=None, logits=None)
+    history = []
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch")
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for waves, labels in loader:
+            mel = log_mel_spectrogram(waves)
+            if aug is not None:
+                mel = spec_augment(mel, aug, gen)
+            targets = labels
+            if aug is not None and aug.mixup_alpha > 0:
+                lam = float(np.random.beta(aug.mixup_alpha, aug.mixup_alpha))
+                perm = torch.randperm(len(mel), generator=gen)
+                mel = lam * mel + (1 - lam) * mel[perm]
+                onehot = torch.nn.functional.one_hot(labels, config.n_classes).float()
+                targets = lam * onehot + (1 - lam) * onehot[perm]
+            _, loss = model(mel.to(device), targets.to(device))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            total += float(loss) * len(labels)
+            count += len(labels)
+        logits = batch_logits(model, val_waves.to(device)).cpu()
+        f1 = f1_score(val_labels, logits.argmax(1).numpy(), average="macro") if len(val_labels) else 0.0
+        history.append(dict(epoch=epoch, loss=total / max(count, 1), val_macro_f1=float(f1)))
+        if f1 > best["f1"]:
+            best.update(f1=float(f1), epoch=epoch, state=copy.deepcopy(model.state_dict()), logits=logits)
+        bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_f1=f"{f1:.3f}", best=f"{best['f1']:.3f}")
+    last_logits = logits
+    info = dict(best_epoch=best["epoch"], val_macro_f1=best["f1"], history=history)
+    state = {k: v.cpu() for k, v in best["state"].items()}
+    return state, info, best["logits"], last_logits
+
+
+def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, lr: float,
+                batch_size: int, seed: int, device: str = "cpu", use_song: bool = True,
+                augment: Optional[Augment] = None, only_folds: Optional[List[int]] = None) -> dict:
+    """Train one model per actor fold. Validation and out-of-fold predictions use speech only.
+
+    Returns dict(states, folds, oof) where oof is a DataFrame of the held-out speech clips with
+    their out-of-fold logits (best epoch) and last-epoch predictions.
+    """
+    frame = frame.reset_index(drop=True)
+    waves = load_waves(list(frame["path"]), desc="loading audio")
+    folds = actor_folds(frame["actor"].unique(), k)
+    states, infos, oof_parts = [], [], []
+    for i, val_actors in enumerate(folds):
+        if only_folds is not None and i not in only_folds:
+            continue
+        is_val = frame["actor"].isin(val_actors).to_numpy()
+        is_train = ~is_val & (frame["channel"].eq("speech").to_numpy() | use_song)
+        val_idx = np.flatnonzero(is_val & frame["channel"].eq("speech").to_numpy())
+        train_idx = np.flatnonzero(is_train)
+        train_set = RavdessDataset(frame.iloc[train_idx], augment or Augment(), seed=seed + i,
+                                   waves=[waves[j] for j in train_idx])
+        val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(waves[j])) for j in val_idx])
+        val_labels = frame["label"].to_numpy()[val_idx]
+        state, info, logits, last = train_model(
+            train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
+            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})")
+        train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
+        infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
+                          n_train=len(train_idx), n_val=len(val_idx), **info))
+        states.append(state)
+        part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
+        part["fold"] = i
+        part["logits"] = list(logits.numpy())
+        part["last_pred"] = last.argmax(1).numpy()
+        oof_parts.append(part)
+    return dict(states=states, folds=infos, oof=pd.concat(oof_parts).sort_values("id"))
+
+
+def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metrics: dict,
+                     command: str, seed: int) -> dict:
+    folds = result["folds"]
+    return dict(
+        format_version=FORMAT_VERSION,
+        labels=list(EMOTIONS),
+        model_config=asdict(config),
+        audio_config=dict(sample_rate=audio.SAMPLE_RATE, clip_seconds=audio.CLIP_SECONDS,
+                          n_samples=audio.N_SAMPLES, trim_db=audio.TRIM_DB,
+                          silence_dbfs=audio.SILENCE_DBFS, resampler="sinc_interp_kaiser width 64"),
+        feature_config=dict(FEATURE_CONFIG),
+        normalization=[dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]],
+        models=result["states"],
+        folds=[{k: v for k, v in f.items() if k != "history"} for f in folds],
+        train_actors=sorted({a for f in folds for a in f["train_actors"]}),
+        val_actors=sorted({a for f in folds for a in f["val_actors"]}),
+        temperature=float(temperature),
+        metrics={k: metrics[k] for k in ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")},
+        training=dict(command=command, seed=seed, date=time.strftime("%Y-%m-%d"),
+                      torch=str(torch.__version__)),
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m emotion.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", required=True, help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
+    ap.add_argument("--out", default="checkpoints/emotion.pt")
+    ap.add_argument("--folds", type=int, default=5, help="actor folds (one model each)")
+    ap.add_argument("--actors", type=int, nargs="*", default=list(range(1, 21)),
+                    help="actors to use (default 1-20; 21-24 are the blind test)")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-song", action="store_true", help="train on speech only")
+    ap.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
+    ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    frame = index_dataset(args.data_dir)
+    frame = frame[frame["actor"].isin(args.actors)]
+    if frame.empty:
+        print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
+        return 1
+    config = ModelConfig(channels=tuple(args.channels))
+    t0 = time.time()
+    result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,
+                         args.seed, args.device, use_song=not args.no_song,
+                         augment=Augment(mixup_alpha=args.mixup), only_folds=args.only_folds)
+    oof = result["oof"]
+    logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
+    labels = oof["label"].to_numpy()
+    temperature = fit_temperature(logits, torch.as_tensor(labels))
+    split = dict(kind=f"{args.folds}-fold actor cross-validation (out-of-fold, speaker-independent)",
+                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
+                        for f in result["folds"]],
+                 channel="speech")
+    metrics = metrics_report(labels, logits, temperature=temperature, split=split)
+    metrics["last_epoch_accuracy"] = float(np.mean(oof["last_pred"].to_numpy() == labels))
+    metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
+    metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
+    command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, out)
+    write_metrics(metrics, out.with_name("metrics.json"))
+    probs = torch.softmax(logits / temperature, dim=1).numpy()
+    table = oof[["id", "actor", "fold", "emotion"]].copy()
+    for j, name in enumerate(EMOTIONS):
+        table[name] = probs[:, j].round(4)
+    table.to_csv(out.with_name("oof_predictions.csv"), index=False)
+    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")
+    print(f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
+          f"(last epoch accuracy {metrics['last_epoch_accuracy']:.3f})  T={temperature:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
