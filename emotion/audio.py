@@ -231,6 +231,8 @@ def pad_or_trim(wave: np.ndarray, length: int = N_SAMPLES, offset: Optional[int]
     wave, offset is the first sample kept; for a shorter one, the number of zeros put before it.
     """
     n = len(wave)
+    if offset is not None and not 0 <= offset <= abs(n - length):
+        raise ValueError(f"offset {offset} outside 0..{abs(n - length)} for {n} -> {length} samples")
     if n == length:
         return wave.astype(np.float32, copy=False)
     if n > length:

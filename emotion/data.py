@@ -77,7 +77,7 @@ def parse_name(name: str) -> RavdessName:
     if not m:
         raise ValueError(f"Not a RAVDESS file name (MM-VV-EE-II-SS-RR-AA): {name!r}")
     p = RavdessName(*(int(g) for g in m.groups()))
-    ok = (p.vocal_channel in CHANNELS and 1 <= p.emotion_code <= len(EMOTIONS)
+    ok = (p.modality in (1, 2, 3) and p.vocal_channel in CHANNELS and 1 <= p.emotion_code <= len(EMOTIONS)
           and p.intensity_code in INTENSITIES and p.statement_code in STATEMENTS
           and p.repetition in (1, 2) and 1 <= p.actor <= 24)
     if not ok:
@@ -141,9 +141,9 @@ def load_waves(paths: Sequence[str], desc: str = "loading") -> List[np.ndarray]:
 class Augment:
     """Training-time randomness. Inference uses none of it (Dataset with augment=None)."""
     speed: tuple = (0.9, 1.1)  # speed perturbation range (changes tempo and pitch)
-    speed_prob: float = 0.5
+    speed_prob: float = 0.3
     gain_db: float = 6.0  # +-dB on the speech before noise is added (sets the noise's SNR)
-    noise_prob: float = 0.3
+    noise_prob: float = 0.1
     noise_dbfs: tuple = (-60.0, -35.0)  # level of added white noise
     freq_mask: int = 8  # SpecAugment: up to this many mel bins, twice
     time_mask: int = 30  # SpecAugment: up to this many frames, twice

@@ -9,6 +9,7 @@ happens inside the model (its `mean`/`std` buffers), so it travels with the chec
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Optional, Union
 
@@ -49,7 +50,7 @@ def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor],
         an array of another rate first.
     returns : torch.Tensor, shape = (n_mels, n_frames) or (batch, n_mels, n_frames)
     """
-    if isinstance(audio, str) or sample_rate not in (None, SAMPLE_RATE):
+    if isinstance(audio, (str, os.PathLike)) or sample_rate not in (None, SAMPLE_RATE):
         audio = load_audio(audio, sample_rate)
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32)) if not torch.is_tensor(audio) else audio.float()
     with torch.no_grad():

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 class ModelConfig:
     n_mels: int = 64  # input mel bins; must be divisible by 16 (four 2x frequency poolings)
     n_classes: int = 8  # len(EMOTIONS)
-    channels: Tuple[int, ...] = (16, 32, 64, 64)  # output channels of the four conv blocks
+    channels: Tuple[int, ...] = (8, 16, 32, 64)  # output channels of the four conv blocks
     time_pools: Tuple[int, ...] = (2, 2, 2, 1)  # time pooling per block: T/8 steps reach the LSTM
     conv_dropout: float = 0.1
     lstm_hidden: int = 64  # per direction

@@ -60,9 +60,9 @@ def verify_checksum(path: Path) -> None:
         return
     expected = {}
     for line in manifest.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            expected[name.strip().lstrip("*")] = digest
+        parts = line.split(maxsplit=1)
+        if len(parts) == 2:  # "<digest>  <path>", as sha256sum writes it, from any folder
+            expected[Path(parts[1].strip().lstrip("*")).name] = parts[0]
     if path.name in expected and expected[path.name] != sha256(path):
         raise CheckpointError(
             f"{path} does not match its SHA-256 in {manifest}: the file was altered or is "
@@ -74,6 +74,9 @@ class Predictor:
     """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
 
     def __init__(self, checkpoint: dict):
+        required = ("format_version", "labels", "model_config", "feature_config", "models")
+        if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in required):
+            raise CheckpointError(f"Not an emotion checkpoint: it needs the keys {', '.join(required)}.")
         if checkpoint.get("format_version") != SUPPORTED_FORMAT:
             raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
         if tuple(checkpoint["labels"]) != EMOTIONS:
@@ -85,7 +88,10 @@ class Predictor:
         self.models: List[EmotionNet] = []
         for state in checkpoint["models"]:
             model = EmotionNet(self.config)
-            model.load_state_dict(state)
+            try:
+                model.load_state_dict(state)
+            except (RuntimeError, TypeError, AttributeError) as exc:
+                raise CheckpointError(f"Checkpoint weights do not fit its model config: {exc}") from None
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
         self.train_actors = [int(a) for a in checkpoint.get("train_actors", [])]
@@ -99,7 +105,11 @@ class Predictor:
         if not path.is_file():
             raise CheckpointError(f"No checkpoint at {path}. Train one with python -m emotion.train.")
         verify_checksum(path)
-        return cls(torch.load(path, map_location="cpu", weights_only=True))
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # not a torch file, truncated, or holding disallowed objects
+            raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
+        return cls(checkpoint)
 
     def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Mean logits of the chosen models (default all) for fixed-length 16 kHz waves.
@@ -150,22 +160,83 @@ def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
     return sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def expand_paths(paths: Sequence[str]) -> List[Path]:
+    """Files as given, folders searched recursively for audio files (sorted)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False,
+                 progress: bool = True) -> "pd.DataFrame":
+    """One row per file (or per analysed segment with timeline=True); unreadable files get a
+    row with their error message instead of stopping the batch."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    rows = []
+    for path in tqdm(files, desc="predicting", unit="file", disable=not progress or len(files) < 5):
+        try:
+            if timeline:
+                table = predictor.timeline(path)
+                table.insert(0, "file", str(path))
+                rows.extend(table.to_dict("records"))
+            else:
+                probs = predictor.predict(path)
+                rows.append(dict(file=str(path), emotion=top_k(probs, 1)[0][0], **probs))
+        except AudioError as exc:
+            rows.append(dict(file=str(path), error=str(exc)))
+    frame = pd.DataFrame(rows)
+    if "error" not in frame:
+        frame["error"] = None
+    return frame
+
+
+def format_table(frame, timeline: bool) -> str:
+    lines = []
+    for row in frame.to_dict("records"):
+        if isinstance(row.get("error"), str):
+            lines.append(f"{row['file']}\terror: {row['error']}")
+            continue
+        probs = {name: row[name] for name in EMOTIONS}
+        where = f"\t{row['start']:7.2f}-{row['end']:7.2f} s" if timeline else ""
+        lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.predict", description="Top-3 emotions per file.")
-    ap.add_argument("files", nargs="+")
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.predict",
+        description="Emotion of each audio file (files or folders, searched recursively).")
+    ap.add_argument("paths", nargs="+", help="audio files or folders")
     ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                    help="table: top-3 per line; csv/json: every probability")
+    ap.add_argument("--timeline", action="store_true", help="one row per speech segment, for long recordings")
     args = ap.parse_args(argv)
     predictor = Predictor.from_checkpoint(args.checkpoint)
-    failed = 0
-    for path in args.files:
-        try:
-            probs = predictor.predict(path)
-        except AudioError as exc:
-            failed += 1
-            print(f"{path}\terror: {exc}")
-            continue
-        print(f"{path}\t" + "  ".join(f"{name} {p:.0%}" for name, p in top_k(probs)))
-    return 1 if failed == len(args.files) else 0
+    files = expand_paths(args.paths)
+    if not files:
+        print("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").", file=sys.stderr)
+        return 1
+    frame = predict_rows(predictor, files, timeline=args.timeline)
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.4f"))
+    elif args.format == "json":
+        print(frame.to_json(orient="records", indent=1, double_precision=4))
+    else:
+        print(format_table(frame, args.timeline))
+    failed = frame["error"].notna().sum() if len(frame) else 0
+    if failed:
+        print(f"{failed} of {len(files)} file(s) could not be analysed (see 'error').", file=sys.stderr)
+    return 1 if frame["error"].notna().all() else 0
 
 
 if __name__ == "__main__":

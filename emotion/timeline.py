@@ -1,16 +1,18 @@
 """Emotion over time for long recordings, in bounded memory.
 
-Two passes over the audio, each reading it in blocks (decode, downmix, resample per block):
-1. the level of every 25 ms frame (energy-based voice activity, see speech_segments; pauses
-   of audio.PAUSE_SECONDS or more split segments);
-2. the speech segments are cut into the model's 3-second windows (overlapping by half for long
-   stretches, centred and zero-padded for short ones, exactly as a single clip is) and
-   predicted in batches.
-Memory holds one block plus one window of audio, whatever the length of the file.
+1. The input is decoded, downmixed and resampled block by block (a minute at a time); the
+   16 kHz signal goes to a temporary file and the level of every 25 ms frame is kept
+   (energy-based voice activity, see speech_segments; pauses of audio.PAUSE_SECONDS or more
+   split segments).
+2. The speech segments are cut into the model's 3-second windows (half-overlapping in long
+   stretches; a segment of up to 4 s is one window, centre-cropped or padded exactly as a
+   single clip is) and read back from the file to be predicted in batches.
+Memory holds a block of audio, a batch of windows and 100 levels per second of audio.
 """
 
 from __future__ import annotations
 
+import tempfile
 from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -88,10 +90,12 @@ def windows(segments: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return out
 
 
-def frame_levels(source, sample_rate=None) -> Tuple[np.ndarray, int]:
-    """Pass 1: frame levels in dBFS over the whole input, and its length in 16 kHz samples."""
+def decode_to(store, source, sample_rate=None) -> Tuple[np.ndarray, int]:
+    """Pass 1: write the 16 kHz mono signal to `store` (a binary file, float32) block by block
+    and return the level of every frame in dBFS and the length in samples."""
     levels, total, carry = [], 0, np.zeros(0, np.float32)
     for block in iter_blocks(source, sample_rate):
+        store.write(block.astype(np.float32).tobytes())
         total += len(block)
         buf = np.concatenate([carry, block])
         n = (len(buf) - audio.FRAME) // HOP + 1
@@ -105,35 +109,21 @@ def frame_levels(source, sample_rate=None) -> Tuple[np.ndarray, int]:
     return np.concatenate(levels), total
 
 
-def window_clips(source, sample_rate, spans: List[Tuple[int, int]]) -> Iterator[np.ndarray]:
-    """Pass 2: the model input for each span, in order, from a second blockwise read."""
-    buf, offset, i = np.zeros(0, np.float32), 0, 0
-    for block in iter_blocks(source, sample_rate):
-        buf = np.concatenate([buf, block])
-        while i < len(spans) and spans[i][1] <= offset + len(buf):
-            s, e = spans[i]
-            yield audio.pad_or_trim(buf[s - offset:e - offset])
-            i += 1
-        keep_from = min(spans[i][0] - offset, len(buf)) if i < len(spans) else len(buf)
-        buf, offset = buf[keep_from:], offset + keep_from
-    while i < len(spans):  # spans reaching the very end
-        s, e = spans[i]
-        yield audio.pad_or_trim(buf[s - offset:e - offset])
-        i += 1
+def read_span(store, start: int, end: int) -> np.ndarray:
+    """Samples start..end of the 16 kHz signal written by decode_to."""
+    store.seek(start * 4)
+    return np.frombuffer(store.read((end - start) * 4), dtype=np.float32).copy()
 
 
 def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) -> pd.DataFrame:
     """One row per analysed window: start, end (s), a probability column per emotion, emotion."""
-    db, n_samples = frame_levels(source, sample_rate)
-    spans = windows(speech_segments(db, n_samples))
-    probs, batch = [], []
-    for clip in window_clips(source, sample_rate, spans):
-        batch.append(torch.from_numpy(clip))
-        if len(batch) == BATCH:
-            probs.append(predictor.probabilities(torch.stack(batch)))
-            batch = []
-    if batch:
-        probs.append(predictor.probabilities(torch.stack(batch)))
+    with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
+        db, n_samples = decode_to(store, source, sample_rate)
+        spans = windows(speech_segments(db, n_samples))
+        probs = []
+        for i in range(0, len(spans), BATCH):
+            clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i:i + BATCH]]
+            probs.append(predictor.probabilities(torch.stack(clips)))
     p = torch.cat(probs).double()
     p = (p / p.sum(dim=1, keepdim=True)).numpy()
     frame = pd.DataFrame(p, columns=list(EMOTIONS))

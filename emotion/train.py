@@ -72,6 +72,7 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
     model.set_normalization(*feature_stats(train_set))
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    batch_size = min(batch_size, len(train_set))  # a tiny training set still makes one batch
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader),
@@ -101,7 +102,7 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             sched.step()
-            total += float(loss) * len(labels)
+            total += loss.item() * len(labels)
             count += len(labels)
         logits = batch_logits(model, val_waves.to(device)).cpu()
         f1 = f1_score(val_labels, logits.argmax(1).numpy(), average="macro") if len(val_labels) else 0.0
@@ -184,12 +185,14 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5, help="actor folds (one model each)")
     ap.add_argument("--actors", type=int, nargs="*", default=list(range(1, 21)),
                     help="actors to use (default 1-20; 21-24 are the blind test)")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-song", action="store_true", help="train on speech only")
     ap.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
+    ap.add_argument("--speed-prob", type=float, default=Augment.speed_prob, help="speed perturbation probability")
+    ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
@@ -207,11 +210,11 @@ def main(argv=None) -> int:
     t0 = time.time()
     result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,
                          args.seed, args.device, use_song=not args.no_song,
-                         augment=Augment(mixup_alpha=args.mixup), only_folds=args.only_folds)
+                         augment=Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob), only_folds=args.only_folds)
     oof = result["oof"]
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
-    temperature = fit_temperature(logits, torch.as_tensor(labels))
+    temperature = fit_temperature(logits, torch.as_tensor(labels.copy()))
     split = dict(kind=f"{args.folds}-fold actor cross-validation (out-of-fold, speaker-independent)",
                  folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
                         for f in result["folds"]],

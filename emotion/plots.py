@@ -1,0 +1,190 @@
+"""Small matplotlib figures for the app: drawing only, no signal processing.
+
+Every function returns a new `matplotlib.figure.Figure`. Figures are created without pyplot
+(`Figure(...)`), so none is registered in pyplot's global list: a figure that nobody closes is
+freed by the garbage collector like any other object and cannot leak. Closing one anyway with
+`plt.close(fig)` (as `gr.Plot` does after rendering) is harmless.
+
+    waveform(wave, sr, speech=(start, end))   # the input, with the detected speech shaded
+    spectrogram(mel)                           # the log-mel spectrogram the model saw
+    probabilities({label: p})                  # horizontal bars for every label
+    confusion(matrix, labels, normalize=False) # heat map with a number in every cell
+    reliability(rel)                           # accuracy per confidence bin vs the diagonal
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to images only (before anything imports pyplot)
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+DPI = 100
+ACCENT = "#e4572e"  # highlighted bar (the top label)
+BASE = "#4c72b0"  # other bars, the waveform
+SPEECH = "#55a868"  # shading of the detected speech
+MAX_POINTS = 4000  # longer waves are drawn as a min/max envelope of this many columns
+
+
+def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15,
+            bottom: float = 0.45, top: float = 0.3) -> Figure:
+    """A figure with fixed margins in inches (no layout engine: it costs more than the drawing)."""
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    fig.subplots_adjust(left=left / width, right=1 - right / width,
+                        bottom=bottom / height, top=1 - top / height)
+    return fig
+
+
+def waveform(wave: np.ndarray, sr: int, speech: Optional[Sequence[int]] = None,
+             title: str = "Waveform") -> Figure:
+    """The signal against time in seconds; `speech` = (start, end) samples is shaded.
+
+    wave : shape = (samples,). Long signals are drawn as their min/max envelope (the same
+    picture at screen resolution, without plotting millions of points).
+    """
+    wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+    fig = _figure(7.0, 1.9, left=0.15, bottom=0.42)
+    ax = fig.add_subplot()
+    n = len(wave)
+    seconds = n / float(sr) if n else 0.0
+    if n > MAX_POINTS:
+        cols = MAX_POINTS // 2
+        usable = (n // cols) * cols
+        blocks = wave[:usable].reshape(cols, -1)
+        t = (np.arange(cols) + 0.5) * (usable / cols) / sr
+        ax.fill_between(t, blocks.min(axis=1), blocks.max(axis=1), color=BASE, linewidth=0.4)
+    elif n:
+        ax.plot(np.arange(n) / sr, wave, color=BASE, linewidth=0.6)
+    if speech is not None and n:
+        start, end = (float(s) / sr for s in speech)
+        ax.axvspan(start, end, color=SPEECH, alpha=0.2, label="detected speech")
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.set_xlim(0, max(seconds, 1e-3))
+    peak = float(np.abs(wave).max()) if n else 1.0
+    ax.set_ylim(-max(peak, 1e-3) * 1.1, max(peak, 1e-3) * 1.1)
+    ax.set_xlabel("time (s)")
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: float = -70.0,
+                vmax: float = 0.0, title: str = "What the model heard (log-mel, dB)") -> Figure:
+    """A log-mel spectrogram, shape = (n_mels, n_frames), time in seconds along x."""
+    mel = np.asarray(mel)
+    n_mels, n_frames = mel.shape
+    fig = _figure(7.0, 2.3, left=0.55, right=0.9)
+    ax = fig.add_subplot()
+    im = ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
+                   extent=(0.0, n_frames * hop_seconds, 0, n_mels), interpolation="nearest")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("mel bin")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="dB", pad=0.015, fraction=0.05)
+    return fig
+
+
+def probabilities(probs: Mapping[str, float], title: str = "Probability of each emotion") -> Figure:
+    """Horizontal bars for every label, in the mapping's order (top to bottom); the highest in colour."""
+    labels = list(probs)
+    values = np.array([float(probs[k]) for k in labels])
+    fig = _figure(5.0, 0.3 * len(labels) + 0.75, left=0.85, right=0.1, bottom=0.3)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    top = int(values.argmax()) if len(values) else -1
+    colors = [ACCENT if i == top else BASE for i in range(len(labels))]
+    ax.barh(y, values, color=colors, height=0.7)
+    for i, v in enumerate(values):
+        ax.text(min(v, 1.0) + 0.01, i, f"{v:.0%}", va="center", fontsize=8)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0", "25%", "50%", "75%", "100%"])
+    ax.set_title(title, fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Optional[str] = None) -> Figure:
+    """Heat map of a confusion matrix (rows true, columns predicted) with a number in each cell.
+
+    normalize=True divides every row by its total (recall on the diagonal); empty rows stay 0.
+    """
+    counts = np.asarray(matrix, dtype=float)
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        vmax = 1.0
+    else:
+        values = counts
+        vmax = max(float(counts.max()), 1.0) if counts.size else 1.0
+    n = len(labels)
+    fig = _figure(5.4, 4.6, left=0.95, right=0.45, bottom=0.95, top=0.3)
+    ax = fig.add_subplot()
+    im = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            text = f"{v:.2f}" if normalize else f"{v:.0f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.55 * vmax else "black")
+    ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix (counts)"),
+                 fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    return fig
+
+
+def reliability(rel: Mapping, before: Optional[Mapping] = None, ece: Optional[float] = None,
+                ece_before: Optional[float] = None, title: str = "Reliability diagram") -> Figure:
+    """Accuracy per confidence bin (bars) against perfect calibration (the diagonal).
+
+    rel : {"edges": [b+1 floats], "accuracy": [b], "confidence": [b], "count": [b]} with None
+    for empty bins, as emotion.evaluate.reliability returns. `before` (same form) is drawn as
+    an outline, e.g. the bins before temperature scaling; `ece`/`ece_before` go in the legend.
+    """
+    edges = np.asarray(rel["edges"], dtype=float)
+    width = np.diff(edges)
+    centres = edges[:-1] + width / 2
+    fig = _figure(4.4, 4.2, left=0.6, right=0.2, bottom=0.5, top=0.3)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect calibration")
+
+    def bars(r: Mapping):
+        acc = np.array([np.nan if a is None else float(a) for a in r["accuracy"]])
+        keep = ~np.isnan(acc)
+        return centres[keep], acc[keep], width[keep]
+
+    if before is not None:
+        x, acc, w = bars(before)
+        label = "before temperature scaling" + (f" (ECE {ece_before:.3f})" if ece_before is not None else "")
+        ax.bar(x, acc, width=w, fill=False, edgecolor="#999999", linewidth=1.0, label=label)
+    x, acc, w = bars(rel)
+    label = "after temperature scaling" if before is not None else "accuracy"
+    if ece is not None:
+        label += f" (ECE {ece:.3f})"
+    ax.bar(x, acc, width=w, color=BASE, alpha=0.75, edgecolor="white", linewidth=0.5, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return fig
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (for tests and saving); the figure stays usable."""
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

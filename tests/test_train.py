@@ -1,0 +1,218 @@
+"""emotion.train and emotion.evaluate: fold training end to end on the asset clips, and metrics
+checked against known answers and scikit-learn."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from emotion import audio
+from emotion.data import actor_folds, index_dataset, load_waves
+from emotion.evaluate import expected_calibration_error, fit_temperature, metrics_report, reliability
+from emotion.labels import EMOTIONS
+from emotion.model import EmotionNet, ModelConfig
+from emotion.predict import Predictor
+from emotion.train import batch_logits, build_checkpoint, train_folds
+
+TINY = ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8)
+
+
+@pytest.fixture(scope="module")
+def asset_frame(asset_flacs):
+    frame = index_dataset(asset_flacs[0].parent)
+    assert len(frame) == 18 and (frame["channel"] == "speech").sum() == 16
+    return frame
+
+
+@pytest.fixture(scope="module")
+def folds_result(asset_frame):
+    return train_folds(asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0)
+
+
+def test_train_folds_end_to_end(asset_frame, folds_result):
+    result = folds_result
+    assert len(result["states"]) == 2 and len(result["folds"]) == 2
+    expected_folds = actor_folds(asset_frame["actor"].unique(), 2)
+    speech = asset_frame[asset_frame["channel"] == "speech"]
+    for i, info in enumerate(result["folds"]):
+        train, val = set(info["train_actors"]), set(info["val_actors"])
+        assert info["fold"] == i and sorted(val) == list(expected_folds[i])
+        assert not train & val  # speaker-independent
+        assert train | val == set(asset_frame["actor"])
+        assert info["n_val"] == speech["actor"].isin(val).sum()
+        assert info["n_train"] == asset_frame["actor"].isin(train).sum()  # song clips train too
+        assert [h["epoch"] for h in info["history"]] == [1, 2]
+        assert info["best_epoch"] in (1, 2) and 0.0 <= info["val_macro_f1"] <= 1.0
+        assert all(np.isfinite(h["loss"]) and h["loss"] > 0 for h in info["history"])
+    val_sets = [set(f["val_actors"]) for f in result["folds"]]
+    assert not val_sets[0] & val_sets[1]
+
+    oof = result["oof"]
+    assert sorted(oof["id"]) == sorted(speech["id"])  # every held-out speech clip, once
+    assert (oof["channel"] == "speech").all()
+    for _, row in oof.iterrows():
+        assert row["actor"] in result["folds"][row["fold"]]["val_actors"]
+        assert row["logits"].shape == (8,) and np.isfinite(row["logits"]).all()
+        assert row["label"] == EMOTIONS.index(row["emotion"])
+
+
+def test_oof_logits_come_from_the_kept_state(asset_frame, folds_result):
+    """The stored best-epoch state reproduces the stored out-of-fold logits of its fold."""
+    oof = folds_result["oof"]
+    paths = asset_frame.set_index("id")["path"]
+    for i, state in enumerate(folds_result["states"]):
+        net = EmotionNet(TINY)
+        net.load_state_dict(state)
+        assert not torch.equal(net.mean, torch.zeros(64))  # normaliser fitted on the training clips
+        part = oof[oof["fold"] == i]
+        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w))
+                             for w in load_waves(list(paths.loc[part["id"]]))])
+        np.testing.assert_allclose(batch_logits(net, waves).numpy(), np.stack(part["logits"]), atol=1e-4)
+
+
+def test_train_folds_is_reproducible_and_song_optional(asset_frame, folds_result):
+    again = train_folds(asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0,
+                        only_folds=[1], use_song=False)
+    assert len(again["states"]) == 1
+    info = again["folds"][0]
+    assert info["fold"] == 1
+    speech_actors = set(asset_frame.loc[asset_frame["channel"] == "speech", "actor"])
+    assert set(info["train_actors"]) <= speech_actors  # no song-only actors without song
+    assert info["n_train"] == ((asset_frame["channel"] == "speech")
+                               & ~asset_frame["actor"].isin(info["val_actors"])).sum()
+    # fold 1's train set has no song clips anyway, so it must reproduce the first run exactly
+    first = folds_result["oof"][folds_result["oof"]["fold"] == 1]
+    np.testing.assert_allclose(np.stack(again["oof"]["logits"]), np.stack(first["logits"]), atol=1e-5)
+
+
+def test_checkpoint_from_training_loads_in_predictor(folds_result, tmp_path, asset_flacs):
+    oof = folds_result["oof"]
+    logits = torch.tensor(np.stack(oof["logits"]))
+    metrics = metrics_report(oof["label"].to_numpy(), logits)
+    ckpt = build_checkpoint(folds_result, TINY, 1.3, metrics, "pytest", seed=0)
+    path = tmp_path / "emotion.pt"
+    torch.save(ckpt, path)
+    predictor = Predictor.from_checkpoint(path)  # weights_only=True: nothing but plain types
+    assert len(predictor.models) == 2 and predictor.temperature == pytest.approx(1.3)
+    assert predictor.train_actors == sorted(set().union(*(f["train_actors"] for f in folds_result["folds"])))
+    assert [f["val_actors"] for f in predictor.folds] == [f["val_actors"] for f in folds_result["folds"]]
+    assert "history" not in predictor.folds[0]
+    probs = predictor.predict(asset_flacs[0])
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_train_main_writes_a_loadable_checkpoint(asset_flacs, tmp_path, capsys):
+    from emotion.train import main
+    out = tmp_path / "ck" / "emotion.pt"
+    code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
+                 "--epochs", "1", "--batch-size", "4", "--channels", "4", "4", "8", "8", "--no-song"])
+    assert code == 0
+    metrics = json.loads(out.with_name("metrics.json").read_text())
+    assert metrics["n"] == 16 and 0 <= metrics["accuracy"] <= 1
+    assert len(metrics["folds"]) == 2 and np.array(metrics["confusion_matrix"]).sum() == 16
+    table = pd.read_csv(out.with_name("oof_predictions.csv"))
+    assert len(table) == 16 and list(table.columns[-8:]) == list(EMOTIONS)
+    np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
+    predictor = Predictor.from_checkpoint(out)
+    assert predictor.checkpoint_info["training"]["command"].startswith("python -m emotion.train")
+    assert "saved" in capsys.readouterr().out
+
+
+def test_train_main_refuses_an_empty_selection(asset_flacs, tmp_path, capsys):
+    from emotion.train import main
+    code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(tmp_path / "x.pt"),
+                 "--actors", "23", "24"])
+    assert code == 1 and not (tmp_path / "x.pt").exists()
+    assert "No RAVDESS clips" in capsys.readouterr().err
+
+
+def test_batch_size_larger_than_a_fold_trains_or_says_why(asset_frame):
+    try:
+        result = train_folds(asset_frame, k=2, config=TINY, epochs=1, lr=3e-3, batch_size=32, seed=0,
+                             only_folds=[1])
+    except ValueError as exc:
+        assert "batch" in str(exc).lower(), exc
+        return
+    assert len(result["states"]) == 1
+
+
+# --------------------------------------------------------------------------- evaluate
+
+LABELS = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 5])
+PREDS = np.array([0, 1, 1, 1, 2, 0, 3, 3, 4, 6])
+
+
+def _logits_for(preds: np.ndarray, scale: float = 4.0) -> torch.Tensor:
+    return torch.from_numpy(np.eye(8, dtype=np.float32)[preds] * scale)
+
+
+def test_metrics_report_on_known_predictions():
+    m = metrics_report(LABELS, _logits_for(PREDS), temperature=2.0, split=dict(kind="toy"),
+                       ids=[f"c{i}" for i in range(10)])
+    assert m["n"] == 10 and m["accuracy"] == pytest.approx(0.7)
+    cm = np.zeros((8, 8), int)
+    for t, p in [(0, 0), (0, 1), (1, 1), (1, 1), (2, 2), (2, 0), (3, 3), (3, 3), (4, 4), (5, 6)]:
+        cm[t, p] += 1  # rows true, columns predicted
+    assert m["confusion_matrix"] == cm.tolist()
+    assert m["confusion_matrix"] == confusion_matrix(LABELS, PREDS, labels=range(8)).tolist()
+    assert m["labels"] == list(EMOTIONS)
+    p, r, f, s = precision_recall_fscore_support(LABELS, PREDS, labels=list(range(8)), zero_division=0)
+    for i, name in enumerate(EMOTIONS):
+        got = m["per_class"][name]
+        assert got == pytest.approx(dict(precision=p[i], recall=r[i], f1=f[i], support=s[i]))
+    # a few by hand
+    assert m["per_class"]["neutral"]["precision"] == pytest.approx(0.5)  # predicted 0 twice, 1 right
+    assert m["per_class"]["calm"]["precision"] == pytest.approx(2 / 3)
+    assert m["per_class"]["calm"]["recall"] == pytest.approx(1.0)
+    assert m["per_class"]["fearful"]["recall"] == 0.0 and m["per_class"]["fearful"]["support"] == 1
+    assert m["macro_f1"] == pytest.approx(f.mean()) and m["macro_recall"] == pytest.approx(r.mean())
+    assert m["macro_precision"] == pytest.approx(p.mean())
+    assert m["unweighted_average_recall"] == m["macro_recall"]
+    assert m["predictions"]["c5"] == "neutral" and m["predictions"]["c9"] == "disgust"
+    assert m["split"] == dict(kind="toy") and m["temperature"] == 2.0
+    assert sum(m["reliability"]["count"]) == 10
+    json.dumps(m)  # JSON-able as written to metrics.json
+
+
+def test_temperature_changes_calibration_not_accuracy():
+    a = metrics_report(LABELS, _logits_for(PREDS), temperature=1.0)
+    b = metrics_report(LABELS, _logits_for(PREDS), temperature=3.0)
+    assert a["accuracy"] == b["accuracy"] and a["confusion_matrix"] == b["confusion_matrix"]
+    assert a["ece"] == b["ece"] == a["ece_calibrated"]
+    assert b["ece_calibrated"] != a["ece_calibrated"]
+
+
+def _calibrated_toy(n=20000, seed=0, scale=2.0):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 8)) * scale
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    labels = np.array([rng.choice(8, p=row) for row in p])
+    return z, p, labels
+
+
+def test_ece_known_value_and_calibrated_vs_overconfident():
+    probs = np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    # bin of 0.9: accuracy 1/2 vs confidence 0.9; 0.8 (right) and 0.6 (wrong) alone in their bins
+    expected = 0.5 * 0.4 + 0.25 * 0.2 + 0.25 * 0.6
+    assert expected_calibration_error(probs, np.array([0, 1, 1, 0])) == pytest.approx(expected)
+    z, p, labels = _calibrated_toy()
+    assert expected_calibration_error(p, labels) < 0.02
+    hot = np.exp(3 * z - (3 * z).max(1, keepdims=True))
+    hot /= hot.sum(1, keepdims=True)
+    assert expected_calibration_error(hot, labels) > 0.1
+    rel = reliability(p, labels)
+    assert sum(rel["count"]) == len(labels) and len(rel["edges"]) == 16
+
+
+def test_fit_temperature_recovers_the_scale():
+    z, _, labels = _calibrated_toy(n=5000, seed=1, scale=1.5)
+    y = torch.from_numpy(labels)
+    assert fit_temperature(torch.from_numpy(2 * z).float(), y) == pytest.approx(2.0, abs=0.3)
+    assert fit_temperature(torch.from_numpy(z).float(), y) == pytest.approx(1.0, abs=0.15)
+    assert fit_temperature(torch.from_numpy(0.5 * z).float(), y) == pytest.approx(0.5, abs=0.1)
