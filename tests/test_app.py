@@ -1,0 +1,346 @@
+"""Tests of the Gradio app: its handlers called directly, and the served app through gradio_client.
+
+The checkpoint is $EMOTION_CHECKPOINT (default checkpoints/emotion.pt); metrics.json and
+oof_predictions.csv are read from beside it. Nothing asserts a particular emotion: every
+check compares the app with what Predictor (or the metrics file) says.
+
+    EMOTION_CHECKPOINT=/tmp/devckpt/emotion.pt python -m pytest -q tests/test_app.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+import gradio as gr
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
+if not CHECKPOINT.is_file():  # app.py loads it at import
+    pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.train) or set "
+                "EMOTION_CHECKPOINT", allow_module_level=True)
+
+import app  # noqa: E402
+from emotion import EMOTIONS, Predictor, plots  # noqa: E402
+from emotion.examples import (ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary,  # noqa: E402
+                              recompute_metrics)
+
+# gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
+ASSET_CLIPS = sorted((ROOT / "assets" / "ravdess").glob("*.flac"))
+EXAMPLE_WAVS = sorted((ROOT / "assets" / "examples").glob("*.wav"))
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    """An independent Predictor for the same checkpoint (not the app's instance)."""
+    return Predictor.from_checkpoint(CHECKPOINT)
+
+
+def top(probs: dict) -> str:
+    return max(probs, key=probs.get)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----- configuration -----------------------------------------------------------------------
+
+def test_app_uses_the_configured_checkpoint():
+    assert app.CHECKPOINT == CHECKPOINT.resolve()
+    assert app.METRICS_PATH == CHECKPOINT.resolve().with_name("metrics.json")
+    assert app.OOF_PATH == CHECKPOINT.resolve().with_name("oof_predictions.csv")
+
+
+def test_deliberate_server_settings():
+    assert isinstance(app.DEFAULT_CONCURRENCY_LIMIT, int) and 1 <= app.DEFAULT_CONCURRENCY_LIMIT <= 4
+    assert app.demo._queue.default_concurrency_limit == app.DEFAULT_CONCURRENCY_LIMIT
+    assert app.demo._queue.max_size == app.QUEUE_MAX_SIZE
+    assert app.LAUNCH_KWARGS["max_file_size"] == app.MAX_FILE_SIZE
+    assert "share" not in app.LAUNCH_KWARGS
+    # only the bundled assets (and a configured dataset) may be served
+    allowed = [Path(p) for p in app.LAUNCH_KWARGS["allowed_paths"]]
+    assert allowed[0] == ROOT / "assets"
+    assert all(p == ROOT / "assets" or (app.DATA_DIR and p == app.DATA_DIR) for p in allowed)
+
+
+def test_tab_titles_and_intro_report_measured_accuracy():
+    config = app.demo.get_config_file()
+    tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
+    assert any("Analyze" in t for t in tabs)
+    assert any("Examples" in t for t in tabs)
+    assert any("Metrics" in t for t in tabs)
+    if app.METRICS:
+        assert f"{app.METRICS['accuracy']:.0%}" in app.INTRO
+        assert f"{app.METRICS['macro_f1']:.2f}" in app.INTRO
+
+
+# ----- Analyze -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("clip", [ASSET_CLIPS[0], EXAMPLE_WAVS[0]], ids=lambda p: p.name)
+def test_analyze_agrees_with_predictor(clip, predictor):
+    label, wave_fig, spec_fig, bars_fig, note = app.analyze(str(clip))
+    expected = predictor.predict(str(clip))
+    assert set(label) == set(EMOTIONS)
+    assert top(label) == top(expected)
+    np.testing.assert_allclose([label[e] for e in EMOTIONS], [expected[e] for e in EMOTIONS], atol=1e-6)
+    for fig in (wave_fig, spec_fig, bars_fig):
+        assert hasattr(fig, "savefig")
+    assert "model heard" in note
+
+
+def test_analyze_output_matches_label_component(predictor):
+    """The Label shows the top 3, the first of which is the predictor's top label."""
+    label = app.analyze(str(ASSET_CLIPS[1]))[0]
+    shown = gr.Label(num_top_classes=3).postprocess(label)
+    assert shown.label == top(predictor.predict(str(ASSET_CLIPS[1])))
+    assert len(shown.confidences) == 3
+
+
+def test_silence_raises_clear_error(tmp_path):
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros(32000, dtype=np.int16), 16000)
+    with pytest.raises(gr.Error) as info:
+        app.analyze(str(silent))
+    message = info.value.message
+    assert "silent" in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not audio at all" * 20])
+def test_bad_file_raises_clear_error(tmp_path, content):
+    bad = tmp_path / "upload.wav"
+    bad.write_bytes(content)
+    with pytest.raises(gr.Error) as info:
+        app.analyze(str(bad))
+    assert "Traceback" not in info.value.message
+    assert "file" in info.value.message.lower()
+
+
+def test_no_audio_raises_clear_error():
+    with pytest.raises(gr.Error, match="No audio"):
+        app.analyze(None)
+
+
+def test_too_long_audio_is_refused(tmp_path):
+    long = tmp_path / "long.wav"
+    sf.write(long, np.zeros(int(16000 * (app.MAX_SECONDS + 1)), dtype=np.int16), 16000)
+    with pytest.raises(gr.Error, match="too long"):
+        app.analyze(str(long))
+
+
+def test_clear_resets_every_output():
+    assert app.clear_analysis() == (None, None, None, None, "")
+
+
+# ----- Examples ------------------------------------------------------------------------------
+
+def test_filter_returns_only_matching_rows():
+    lib = app.LIBRARY
+    rows = lib.filter(emotion="angry", sex="female", channel="speech")
+    assert len(rows) > 0
+    assert set(rows["emotion"]) == {"angry"} and set(rows["sex"]) == {"female"}
+    assert set(rows["channel"]) == {"speech"}
+    expected = lib.frame[(lib.frame.emotion == "angry") & (lib.frame.sex == "female") & (lib.frame.channel == "speech")]
+    assert sorted(rows["id"]) == sorted(expected["id"])
+    actor = int(lib.frame["actor"].iloc[0])
+    assert set(lib.filter(actor=actor)["actor"]) == {actor}
+    assert set(lib.filter(actor=str(actor))["actor"]) == {actor}  # dropdowns may send text
+    assert set(lib.filter(statement=1)["statement"]) <= {1}
+    assert len(lib.filter()) == len(lib.frame)
+    assert lib.filter(emotion="no-such-emotion").empty
+    with pytest.raises(ClipError):
+        lib.filter(actor="../../etc")
+
+
+def test_filter_handler_updates_dropdown_and_table():
+    update, count, table = app.filter_examples("angry", ANY, ANY, ANY, ANY, "speech")
+    ids = [value for _, value in update["choices"]]
+    assert list(table["id"]) == ids
+    assert set(table["emotion"]) == {"angry"}
+    assert "path" not in table.columns  # no file paths are sent to the browser
+    assert update["value"] == ids[0]
+    assert str(len(ids)) in count
+    update, count, table = app.filter_examples("angry", ANY, ANY, ANY, ANY, "song")
+    assert all(app.LIBRARY.get(i)["channel"] == "song" for i in table["id"])
+
+
+@pytest.mark.parametrize("bad", ["03-01-01-01-01-01-99", "99-99-99-99-99-99-99", "../../etc/passwd",
+                                 "../ravdess/03-01-05-02-01-01-12", "/etc/passwd", "", "x" * 500, None, 12])
+def test_unknown_or_path_like_ids_are_rejected(bad):
+    with pytest.raises(ClipError):
+        app.LIBRARY.get(bad)
+    if bad:
+        with pytest.raises(gr.Error):
+            app.show_example(bad)
+
+
+def test_example_result_for_every_asset_clip(predictor):
+    lib = app.LIBRARY
+    oof = pd.read_csv(app.OOF_PATH, dtype={"id": str}).set_index("id") if app.OOF_PATH.exists() else None
+    sources = set()
+    for clip_id in lib.filter()["id"]:
+        path, text, probs = app.show_example(clip_id)
+        r = lib.evaluate(clip_id)
+        sources.add(r.source)
+        assert Path(path) == Path(lib.get(clip_id)["path"])
+        assert r.emotion == lib.get(clip_id)["emotion"] and f"True emotion: {r.emotion}" in text
+        assert abs(sum(probs.values()) - 1) < 1e-6
+        assert ("✓" in text) == r.correct and ("✗" in text) == (not r.correct)
+        assert r.note in text
+        seen = int(r.actor) in predictor.train_actors
+        assert r.seen == seen
+        if not seen:
+            assert r.source == UNSEEN
+            assert top(probs) == top(predictor.predict(path))
+        elif oof is not None and clip_id in oof.index:
+            assert r.source == OOF and r.note.startswith("out-of-fold prediction (model that never heard this actor)")
+            np.testing.assert_allclose([probs[e] for e in EMOTIONS], oof.loc[clip_id, list(EMOTIONS)].astype(float),
+                                       atol=1e-3)
+        else:
+            assert r.source in (FOLD_LIVE, SEEN)
+            if r.source == SEEN:
+                assert "speaker seen in training — not a fair test" in text
+                assert top(probs) == top(predictor.predict(path))
+    assert sources  # at least one kind of judgement happened
+
+
+def test_fold_model_judges_seen_song_clip(predictor):
+    """A seen actor's clip outside the out-of-fold table is scored by the fold model without that actor."""
+    lib = ExampleLibrary(predictor, ROOT / "assets" / "ravdess", oof_path=None)
+    for clip_id in lib.filter(channel="song")["id"]:
+        r = lib.evaluate(clip_id)
+        held_out = any(r.actor in f["val_actors"] for f in predictor.folds)
+        if r.seen and held_out:
+            assert r.source == FOLD_LIVE and r.fair
+        elif r.seen:
+            assert r.source == SEEN and not r.fair
+        else:
+            assert r.source == UNSEEN and r.fair
+
+
+# ----- Metrics -------------------------------------------------------------------------------
+
+def test_metrics_tab_shows_metrics_json():
+    if not app.METRICS_PATH.exists():
+        pytest.skip(f"no metrics.json beside {CHECKPOINT}")
+    metrics = json.loads(app.METRICS_PATH.read_text())
+    summary, counts, norm, table, split, rel, status = app.metrics_outputs(metrics)
+    assert f"Accuracy {metrics['accuracy']:.1%}" in summary
+    assert f"macro-F1 {metrics['macro_f1']:.3f}" in summary
+    assert f"ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after" in summary
+    assert list(table["emotion"]) == metrics["labels"]
+    for _, row in table.iterrows():
+        c = metrics["per_class"][row["emotion"]]
+        for key in ("precision", "recall", "f1"):  # shown to 3 decimals
+            assert row[key] == round(c[key], 3)
+        assert row["support"] == c["support"]
+    assert metrics["split"]["kind"] in split
+    for fold in metrics["split"].get("folds", []):
+        assert f"{fold['val_actors'][0]}-{fold['val_actors'][-1]}" in split
+    # the confusion matrix drawn is the one in the file: its numbers appear in the cells
+    cells = [t.get_text() for t in counts.axes[0].texts]
+    assert cells == [str(v) for row in metrics["confusion_matrix"] for v in row]
+    # and the tab shows it at start, without a request
+    assert app.METRICS == metrics
+    config = app.demo.get_config_file()
+    by_id = {c.get("props", {}).get("elem_id"): c for c in config["components"]}
+    assert by_id["confusion-counts"]["props"]["value"] is not None
+
+
+def test_recompute_on_bundled_clips(predictor):
+    calls = []
+    metrics = recompute_metrics(predictor, ROOT / "assets" / "ravdess", progress=lambda f, d: calls.append(f))
+    covered = {a for f in predictor.folds[:len(predictor.models)] for a in f["val_actors"]}
+    lib = ExampleLibrary(predictor, ROOT / "assets" / "ravdess")
+    speech = lib.filter(channel="speech")
+    fair = speech[speech["actor"].isin(covered) | ~speech["actor"].isin(predictor.train_actors)]
+    assert metrics["n"] == len(fair)
+    assert sorted(metrics["predictions"]) == sorted(fair["id"])
+    assert sum(map(sum, metrics["confusion_matrix"])) == len(fair)
+    assert calls[0] == 0.0 and calls[-1] == pytest.approx(1.0)
+    assert set(metrics["split"]["excluded_actors"]) == set(speech["actor"]) - set(fair["actor"])
+
+
+def test_recompute_handler_refreshes_tab():
+    out = app.recompute(progress=lambda *a, **k: None)
+    assert len(out) == 7 and "Recomputed on" in out[-1]
+    assert "Accuracy" in out[0]
+
+
+def test_plots_do_not_leak_figures(predictor):
+    import matplotlib.pyplot as plt
+    before = plt.get_fignums()
+    a = predictor.analyze(str(ASSET_CLIPS[0]))
+    m = json.loads(app.METRICS_PATH.read_text()) if app.METRICS_PATH.exists() else None
+    figs = [plots.waveform(a.wave, 16000, a.speech), plots.spectrogram(a.mel), plots.probabilities(a.probabilities)]
+    if m:
+        figs += [plots.confusion(m["confusion_matrix"], m["labels"]), plots.reliability(m["reliability"])]
+    for fig in figs:
+        assert plots.to_png(fig).startswith(b"\x89PNG")
+    assert plt.get_fignums() == before
+
+
+# ----- served app ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served():
+    port = free_port()
+    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                quiet=True, **app.LAUNCH_KWARGS)
+    try:
+        yield url
+    finally:
+        app.demo.close()
+
+
+def test_end_to_end_predict_via_gradio_client(served, predictor):
+    from gradio_client import Client, handle_file
+    client = Client(served, verbose=False)
+    clip = str(EXAMPLE_WAVS[0])
+    result = client.predict(handle_file(clip), api_name="/predict")
+    assert result[0]["label"] == top(predictor.predict(clip))
+    assert [c["label"] for c in result[0]["confidences"]][0] == result[0]["label"]
+    with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
+        client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/predict")
+    _, text, _ = client.predict(app.LIBRARY.filter()["id"].iloc[0], api_name="/example")
+    assert "True emotion" in text
+    with pytest.raises(Exception, match="Not a clip id"):
+        client.predict("../../etc/passwd", api_name="/example")
+
+
+def test_run_as_program_honours_gradio_env(tmp_path):
+    """`python app.py` serves on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (read by Gradio itself)."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               EMOTION_CHECKPOINT=str(CHECKPOINT), GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as r:
+                    config = json.loads(r.read())
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"app.py did not serve on port {port}:\n"
+                                         + proc.stdout.read().decode(errors="replace")[-2000:])
+                time.sleep(0.5)
+        assert config["title"] == "Speech emotion recognition"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
