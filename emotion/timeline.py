@@ -52,7 +52,8 @@ def iter_blocks(source: AudioSource, sample_rate: Optional[int] = None,
         for block in f.blocks(blocksize=int(block_seconds * f.samplerate), dtype="float32", always_2d=True):
             if not np.all(np.isfinite(block)):
                 raise AudioError("The audio contains invalid values (NaN or infinity); the file is damaged.")
-            yield np.clip(audio.resample(block.mean(axis=1), f.samplerate), -1.0, 1.0)
+            wave = audio.resample(block.mean(axis=1), f.samplerate)
+            yield np.clip(wave - wave.mean(), -1.0, 1.0)  # DC offset removed, as load_audio does
 
 
 def speech_segments(db: np.ndarray, n_samples: int) -> List[Tuple[int, int]]:
