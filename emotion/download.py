@@ -1,6 +1,6 @@
 """Download and unpack the RAVDESS audio archives from Zenodo (record 1188976).
 
-Usage: python -m emotion.download --dest data/ravdess [--only speech|song]
+Usage: python -m emotion.data download --dest data/ravdess [--only speech|song]
 """
 from __future__ import annotations
 

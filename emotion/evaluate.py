@@ -105,6 +105,21 @@ def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float 
     return out
 
 
+def cv_summary(labels: np.ndarray, pred: np.ndarray, folds: np.ndarray) -> dict:
+    """Accuracy, macro-F1 and unweighted average recall per fold, with their mean and std."""
+    idx = list(range(len(EMOTIONS)))
+    per_fold = []
+    for k in sorted(set(int(f) for f in folds if f >= 0)):
+        sel = folds == k
+        _, r, f, _ = precision_recall_fscore_support(labels[sel], pred[sel], labels=idx, zero_division=0)
+        per_fold.append(dict(fold=k, n=int(sel.sum()), accuracy=float((labels[sel] == pred[sel]).mean()),
+                             macro_f1=float(f.mean()), uar=float(r.mean())))
+    keys = ("accuracy", "macro_f1", "uar")
+    return dict(per_fold=per_fold,
+                mean={m: float(np.mean([f[m] for f in per_fold])) for m in keys},
+                std={m: float(np.std([f[m] for f in per_fold], ddof=1)) if len(per_fold) > 1 else 0.0 for m in keys})
+
+
 def write_metrics(metrics: dict, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(metrics, indent=1))
@@ -150,10 +165,15 @@ def main(argv=None) -> int:
         logits = predictor.logits(waves)
         split = dict(kind="held-out actors (never in training)", test_actors=sorted(frame["actor"].unique().tolist()),
                      train_actors=sorted(seen), channel=args.channel)
+        fold_ids = None
     else:
-        logits, split, frame = out_of_fold(predictor, frame, args)
+        logits, split, frame, fold_ids = out_of_fold(predictor, frame, args)
     labels = frame["label"].to_numpy()
     metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]))
+    if fold_ids is not None:
+        metrics["cross_validation"] = cv_summary(labels, np.asarray(logits).argmax(1), fold_ids)
+        cv = metrics["cross_validation"]
+        print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
     print_report(metrics, labels, np.asarray(logits).argmax(1))
     if args.out:
         write_metrics(metrics, args.out)
@@ -171,8 +191,10 @@ def out_of_fold(predictor, frame, args):
         waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(frame["path"]))])
         logits = torch.zeros(len(frame), len(EMOTIONS))
         actors = frame["actor"].to_numpy()
+        fold_ids = np.full(len(frame), -1)
         for k, fold in enumerate(folds):
             sel = np.isin(actors, fold["val_actors"])
+            fold_ids[sel] = k
             if sel.any():
                 logits[torch.from_numpy(sel)] = predictor.logits(waves[torch.from_numpy(sel)], models=[k])
         unseen = ~np.isin(actors, predictor.train_actors)
@@ -181,7 +203,7 @@ def out_of_fold(predictor, frame, args):
         split = dict(kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models",
                      folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in folds],
                      channel=args.channel)
-        return logits, split, frame
+        return logits, split, frame, fold_ids
     from .train import train_folds
     from .model import ModelConfig
     from .data import index_dataset
@@ -190,10 +212,11 @@ def out_of_fold(predictor, frame, args):
     result = train_folds(full, args.folds, ModelConfig(), args.epochs, 3e-3, 32, 0)
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
+    fold_ids = oof["fold"].to_numpy()
     split = dict(kind=f"{args.folds}-fold actor cross-validation, models trained by this command",
                  folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
                  channel="speech")
-    return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame
+    return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame, fold_ids
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ freed by the garbage collector like any other object and cannot leak. Closing on
     probabilities({label: p})                  # horizontal bars for every label
     confusion(matrix, labels, normalize=False) # heat map with a number in every cell
     reliability(rel)                           # accuracy per confidence bin vs the diagonal
+    timeline(frame, wave=None)                 # probabilities over time (Predictor.timeline rows)
+    saliency_overlay(mel, sal)                 # the spectrogram with a saliency map over it
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ ACCENT = "#e4572e"  # highlighted bar (the top label)
 BASE = "#4c72b0"  # other bars, the waveform
 SPEECH = "#55a868"  # shading of the detected speech
 MAX_POINTS = 4000  # longer waves are drawn as a min/max envelope of this many columns
+SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
+# One colour per emotion, in the order of emotion.EMOTIONS (calm/sad cool, angry/happy warm).
+EMOTION_COLORS = {
+    "neutral": "#9e9e9e", "calm": "#8fd3e8", "happy": "#f2c12e", "sad": "#3b6fb6",
+    "angry": "#d62728", "fearful": "#8c5fb5", "disgust": "#5a9e4b", "surprised": "#f28e2b",
+}
 
 
 def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15,
@@ -179,6 +187,120 @@ def reliability(rel: Mapping, before: Optional[Mapping] = None, ece: Optional[fl
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return fig
+
+
+def _display_spans(starts: np.ndarray, ends: np.ndarray):
+    """Where to draw each window on a time axis: overlapping neighbours split the overlap at the
+    midpoint between their centres, so that every instant shows one window (the nearest)."""
+    left, right = starts.astype(float).copy(), ends.astype(float).copy()
+    centres = (left + right) / 2
+    for i in range(1, len(starts)):
+        if starts[i] < ends[i - 1]:  # overlapping consecutive windows
+            mid = (centres[i - 1] + centres[i]) / 2
+            right[i - 1] = min(right[i - 1], mid)
+            left[i] = max(left[i], mid)
+    return left, np.maximum(right, left)
+
+
+def _envelope(wave, sr: int):
+    """(times, low, high): a wave (samples,) reduced to at most MAX_POINTS // 2 columns, or an
+    envelope given as such a tuple already."""
+    if isinstance(wave, tuple):
+        t, lo, hi = (np.asarray(a, dtype=float) for a in wave)
+        return t, lo, hi
+    wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+    cols = max(1, min(MAX_POINTS // 2, len(wave)))
+    per = max(1, len(wave) // cols)
+    usable = (len(wave) // per) * per
+    blocks = wave[:usable].reshape(-1, per)
+    t = (np.arange(len(blocks)) + 0.5) * per / sr
+    return t, blocks.min(axis=1), blocks.max(axis=1)
+
+
+def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] = None,
+             title: str = "Emotion over time") -> Figure:
+    """Probabilities over time, stacked (one colour per emotion), under the waveform envelope.
+
+    frame : rows as Predictor.timeline returns them: start, end (s), a probability column per
+        emotion (NaN rows: no speech, left blank), emotion. Overlapping windows share their overlap.
+    wave : optional, the whole signal (samples,) at `sr`, or its envelope (times, low, high).
+    xlim : the time range shown (default: the whole wave, or the rows).
+    """
+    labels = [c for c in EMOTION_COLORS if c in frame.columns]
+    starts = frame["start"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
+    ends = frame["end"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
+    probs = frame[labels].to_numpy(dtype=float) if len(frame) else np.zeros((0, len(labels)))
+    height = 2.9 if wave is not None else 2.2
+    fig = _figure(7.0, height, left=0.5, right=1.25, bottom=0.42, top=0.3)
+    if wave is not None:
+        gs = fig.add_gridspec(2, 1, height_ratios=(1, 2.6), hspace=0.08)
+        ax_wave = fig.add_subplot(gs[0])
+        ax = fig.add_subplot(gs[1], sharex=ax_wave)
+        t, lo, hi = _envelope(wave, sr)
+        if len(t):
+            ax_wave.fill_between(t, lo, hi, color=BASE, linewidth=0.4)
+            peak = max(float(np.nanmax(np.abs(np.concatenate([lo, hi])))), 1e-3)
+            ax_wave.set_ylim(-peak * 1.1, peak * 1.1)
+        ax_wave.set_yticks([])
+        ax_wave.tick_params(labelbottom=False)
+        ax_wave.set_title(title, fontsize=10)
+        if xlim is None and len(t):
+            xlim = (0.0, float(t[-1] + (t[1] - t[0] if len(t) > 1 else 0.0) / 2))
+    else:
+        ax = fig.add_subplot()
+        ax.set_title(title, fontsize=10)
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+    left, right = _display_spans(starts, ends)
+    keep = np.isfinite(probs).all(axis=1)  # rows without speech stay blank
+    left, right, probs = left[keep], right[keep], probs[keep]
+    tops = np.cumsum(probs, axis=1)
+    for k, name in enumerate(labels):  # one collection of rectangles per emotion (fast to draw)
+        low = tops[:, k] - probs[:, k]
+        verts = np.stack([np.stack([left, low], 1), np.stack([right, low], 1),
+                          np.stack([right, tops[:, k]], 1), np.stack([left, tops[:, k]], 1)], axis=1)
+        ax.add_collection(PolyCollection(verts, facecolors=EMOTION_COLORS[name], linewidths=0))
+    if xlim is None:
+        xlim = (float(starts.min()), float(ends.max())) if len(frame) else (0.0, 1.0)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0, 0.5, 1.0], ["0", "50%", "100%"])
+    ax.set_xlabel("time (s)")
+    handles = [Patch(color=EMOTION_COLORS[name], label=name) for name in reversed(labels)]  # stacking order
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False,
+              handlelength=1.0)
+    return fig
+
+
+def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01, vmin: float = -70.0,
+                     vmax: float = 0.0, title: str = "What the model heard; highlighted: what drove the prediction"
+                     ) -> Figure:
+    """The log-mel spectrogram (grey) with a saliency map in [0, 1] over it (opaque = salient).
+
+    mel, sal : shape = (n_mels, n_frames), the same for both.
+    """
+    mel, sal = np.asarray(mel, dtype=float), np.clip(np.asarray(sal, dtype=float), 0.0, 1.0)
+    if mel.shape != sal.shape:
+        raise ValueError(f"saliency shape {sal.shape} differs from the spectrogram's {mel.shape}")
+    n_mels, n_frames = mel.shape
+    fig = _figure(7.0, 2.3, left=0.55, right=0.9)
+    ax = fig.add_subplot()
+    extent = (0.0, n_frames * hop_seconds, 0, n_mels)
+    ax.imshow(mel, origin="lower", aspect="auto", cmap="gray", vmin=vmin, vmax=vmax, extent=extent,
+              interpolation="nearest")
+    overlay = np.zeros(mel.shape + (4,))
+    overlay[..., :3] = SALIENT
+    overlay[..., 3] = 0.9 * sal ** 0.75  # a little stronger than linear: the salient parts stand out
+    ax.imshow(overlay, origin="lower", aspect="auto", extent=extent, interpolation="nearest")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("mel bin")
+    ax.set_title(title, fontsize=10)
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    cmap = LinearSegmentedColormap.from_list("saliency", [(0.5, 0.5, 0.5), SALIENT])
+    fig.colorbar(ScalarMappable(Normalize(0, 1), cmap), ax=ax, label="saliency", pad=0.015, fraction=0.05,
+                 ticks=[0, 0.5, 1])
     return fig
 
 

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from . import audio
 from .data import Augment, RavdessDataset, actor_folds, index_dataset, load_waves, spec_augment
-from .evaluate import fit_temperature, metrics_report, write_metrics
+from .evaluate import cv_summary, fit_temperature, metrics_report, write_metrics
 from .features import FEATURE_CONFIG, log_mel_spectrogram
 from .labels import EMOTIONS
 from .model import EmotionNet, ModelConfig
@@ -221,6 +221,7 @@ def main(argv=None) -> int:
                  channel="speech")
     metrics = metrics_report(labels, logits, temperature=temperature, split=split)
     metrics["last_epoch_accuracy"] = float(np.mean(oof["last_pred"].to_numpy() == labels))
+    metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
     command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)

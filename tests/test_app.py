@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -344,3 +345,166 @@ def test_run_as_program_honours_gradio_env(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# ----- Timeline, saliency, live (the "Beyond one clip" features) ----------------------------
+
+def _write_speech_with_pauses(path: Path, seconds: float, gap: float = 1.5) -> Path:
+    """Asset speech clips with `gap` s of silence between them, repeated up to `seconds`."""
+    from emotion import audio as audio_io
+    clips = [audio_io.load_audio(p) for p in ASSET_CLIPS if p.name.startswith("03-01-")][:4]
+    pause = np.zeros(int(gap * 16000), np.float32)
+    parts, total, i = [pause], len(pause), 0
+    while total < seconds * 16000:
+        parts += [clips[i % len(clips)], pause]
+        total += len(clips[i % len(clips)]) + len(pause)
+        i += 1
+    sf.write(path, np.concatenate(parts)[:int(seconds * 16000)], 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory) -> Path:
+    """~17 s: longer than one sentence, within MAX_SECONDS."""
+    return _write_speech_with_pauses(tmp_path_factory.mktemp("long") / "three sentences.wav", 17.0)
+
+
+def _assert_csv_is_the_timeline(csv_path, expected: pd.DataFrame):
+    parsed = pd.read_csv(csv_path)
+    assert list(parsed.columns) == list(expected.columns) == ["start", "end", *EMOTIONS, "emotion"]
+    assert len(parsed) == len(expected)
+    np.testing.assert_allclose(parsed[["start", "end", *EMOTIONS]].to_numpy(float),
+                               expected[["start", "end", *EMOTIONS]].to_numpy(float), atol=1e-4)
+    assert list(parsed["emotion"]) == list(expected["emotion"])
+
+
+def test_timeline_handler_matches_predictor(long_recording, predictor):
+    fig, table, csv_path = app.timeline(str(long_recording))
+    expected = predictor.timeline(str(long_recording))
+    assert len(expected) >= 2
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), expected.round(3))
+    _assert_csv_is_the_timeline(csv_path, expected)
+    # the CSV is written where Gradio serves and cleans files from (DELETE_CACHE)
+    assert Path(csv_path).resolve().is_relative_to(Path(gr.utils.get_upload_folder()).resolve())
+    assert Path(csv_path).name == "three_sentences_emotion_timeline.csv"
+    assert len(fig.axes) == 2 and plots.to_png(fig).startswith(b"\x89PNG")  # waveform over probabilities
+    shutil.rmtree(Path(csv_path).parent)  # served, Gradio would delete it (DELETE_CACHE); here we do
+
+
+def test_timeline_after_analyze_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path):
+    skipped = app.timeline_after_analyze(str(ASSET_CLIPS[0]))  # one sentence: nothing changes
+    assert all(isinstance(u, dict) and u.get("__type__") == "update" and len(u) == 1 for u in skipped)
+    box, fig, table, csv_path = app.timeline_after_analyze(str(long_recording))
+    assert box.open is True and len(table) >= 2 and Path(csv_path).is_file()
+    shutil.rmtree(Path(csv_path).parent)
+    # too long for /predict: Analyze refuses with a pointer to the timeline, which is shown
+    very_long = _write_speech_with_pauses(tmp_path / "long.wav", app.MAX_SECONDS + 5)
+    with pytest.raises(gr.Error, match="too long.*timeline"):
+        app.analyze(str(very_long))
+    box, fig, table, csv_path = app.timeline_after_analyze(str(very_long))
+    assert box.open is True and table["end"].max() > app.MAX_SECONDS - 10
+    shutil.rmtree(Path(csv_path).parent)
+    # errors: silent up to MAX_SECONDS were shown by Analyze already; longer ones are raised here
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(16000 * 10, np.int16), 16000)
+    assert all(u.get("__type__") == "update" for u in app.timeline_after_analyze(str(quiet)))
+    sf.write(quiet, np.zeros(int(16000 * (app.MAX_SECONDS + 5)), np.int16), 16000)
+    with pytest.raises(gr.Error, match="silent"):
+        app.timeline_after_analyze(str(quiet))
+
+
+def test_timeline_errors_are_clear(tmp_path):
+    with pytest.raises(gr.Error, match="No audio"):
+        app.timeline(None)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio" * 50)
+    with pytest.raises(gr.Error) as info:
+        app.timeline(str(bad))
+    assert "Traceback" not in info.value.message and "audio" in info.value.message.lower()
+    assert app.TIMELINE_MAX_SECONDS >= 30 * 60
+
+
+def test_analyze_draws_saliency_over_the_spectrogram(predictor):
+    from emotion.explain import saliency
+    label, _, spec_fig, _, note = app.analyze(str(ASSET_CLIPS[2]))
+    images = spec_fig.axes[0].images
+    assert len(images) == 2  # the spectrogram and the saliency over it
+    analysis = predictor.analyze(str(ASSET_CLIPS[2]))
+    np.testing.assert_allclose(images[1].get_array()[..., 3],
+                               0.9 * saliency(predictor, analysis.clip) ** 0.75, atol=1e-5)
+    assert top(label) in spec_fig.axes[0].get_title() and "saliency" in note
+
+
+def _is_skip(value) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update" and len(value) == 1
+
+
+def test_live_handler_buffers_chunks_and_updates_once_a_second():
+    """The browser streams 0.1-s chunks; every one is buffered, an update (label and plot) comes
+    once per LIVE_UPDATE_SECONDS of audio, computed in a worker and delivered by the next call."""
+    from emotion.live import LISTENING
+    data, sr = sf.read(EXAMPLE_WAVS[0], dtype="int16")
+    chunks = [data[i:i + sr // 10] for i in range(0, len(data), sr // 10)]
+    state, shown = None, []
+    for chunk in chunks + [None]:  # None: a call with no new audio delivers the last update
+        label, fig, state = app.live_update(None if chunk is None else (sr, chunk), state)
+        assert _is_skip(label) == _is_skip(fig)
+        if not _is_skip(label):
+            shown.append((label, fig))
+        if state.pending is not None:
+            state.pending.result(timeout=30)  # as if the next chunk came after the update finished
+    assert state.session.received == pytest.approx(len(data) / sr, abs=0.05)  # no chunk lost
+    seconds = len(data) / sr
+    assert int(seconds / app.LIVE_UPDATE_SECONDS) <= len(shown) <= int(seconds / app.LIVE_UPDATE_SECONDS) + 1
+    assert isinstance(shown[0][0], str) and shown[0][0].startswith(LISTENING)
+    label, fig = shown[-1]
+    assert isinstance(label, dict) and set(label) == set(EMOTIONS)
+    assert plots.to_png(fig).startswith(b"\x89PNG")
+    other = app.live_update((sr, chunks[0]), None)[2]  # another browser session: its own state
+    assert other.session is not state.session and other.session.received < state.session.received
+    assert app.live_reset() == (LISTENING, None, None)
+
+
+def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
+    import matplotlib.pyplot as plt
+    before = plt.get_fignums()
+    rows = pd.DataFrame([dict(start=0.5, end=3.5, **{e: 1 / 8 for e in EMOTIONS}, emotion="neutral"),
+                         dict(start=2.0, end=5.0, **{e: np.nan for e in EMOTIONS}, emotion=None),  # no speech
+                         dict(start=3.5, end=6.5, **{e: float(e == "angry") for e in EMOTIONS}, emotion="angry")])
+    wave = np.sin(np.arange(16000 * 7) / 10).astype(np.float32)
+    t = np.arange(700) / 100
+    for fig in (plots.timeline(rows), plots.timeline(rows, wave), plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
+                plots.timeline(rows.iloc[:0]), plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301)))):
+        assert plots.to_png(fig).startswith(b"\x89PNG")
+    # overlapping windows share their overlap at the midpoint between their centres
+    left, right = plots._display_spans(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0]))
+    np.testing.assert_allclose(left, [0.0, 2.25, 10.0])
+    np.testing.assert_allclose(right, [2.25, 4.5, 12.0])
+    with pytest.raises(ValueError, match="shape"):
+        plots.saliency_overlay(np.zeros((64, 301)), np.zeros((64, 300)))
+    assert plt.get_fignums() == before
+
+
+def test_live_timeline_and_cache_settings_in_the_app():
+    config = app.demo.get_config_file()
+    tabs = [c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"]
+    assert any("Live" in t for t in tabs)
+    deps = config["dependencies"]
+    stream = [d for d in deps if d["connection"] == "stream"]
+    assert len(stream) == 1
+    assert stream[0]["stream_every"] == app.LIVE_CHUNK_SECONDS and app.LIVE_UPDATE_SECONDS <= 1.0
+    assert stream[0]["time_limit"] == app.LIVE_TIME_LIMIT
+    assert [d["api_name"] for d in deps if d["api_name"] == "timeline" and d["api_visibility"] == "public"]
+    assert app.demo.delete_cache == app.DELETE_CACHE
+
+
+def test_end_to_end_timeline_via_gradio_client(served, long_recording, predictor):
+    from gradio_client import Client, handle_file
+    client = Client(served, verbose=False)
+    plot, table, csv_path = client.predict(handle_file(str(long_recording)), api_name="/timeline")
+    expected = predictor.timeline(str(long_recording))
+    assert plot is not None
+    assert table["headers"] == list(expected.columns) and len(table["data"]) == len(expected)
+    _assert_csv_is_the_timeline(csv_path, expected)
+    with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
+        client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/timeline")

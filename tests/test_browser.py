@@ -195,3 +195,20 @@ def test_examples_tab_filter_and_pick_a_clip(page):
     expect(verdict).to_contain_text("✓ right" if result.correct else "✗ wrong")
     expect(verdict).to_contain_text(result.note)
     expect(page.locator("#example-audio audio[src]")).to_have_count(1)  # the clip is loaded to play
+
+
+def test_live_tab_streams_the_fake_microphone(page):
+    """The Live tab records from the (fake) microphone, and the streamed chunks come back as
+    an emotion of the last 3 s (the fake microphone plays speech) and a rolling plot."""
+    page.get_by_role("tab", name="Live").click()
+    live = page.locator("#live-input")
+    live.get_by_role("button", name="Record", exact=True).click()
+    # listening… first, then one of the emotions within a few updates
+    page.wait_for_function(
+        """(labels) => {
+            const el = document.querySelector('#live-label [data-testid=label-output-value]');
+            return el && labels.includes(el.innerText.trim());
+        }""", arg=list(EMOTIONS), timeout=15_000)
+    expect(page.locator("#live-plot img[src^='data:image/png']")).to_have_count(1)
+    live.get_by_role("button", name="Stop", exact=True).first.click()
+    assert error_toasts(page).count() == 0

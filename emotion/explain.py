@@ -1,0 +1,63 @@
+"""Which parts of the spectrogram drove the prediction: a saliency map over the log-mel.
+
+Method: gradients (not occlusion): gradient × input, with the spectrogram floor as the
+baseline. For every time-frequency bin of the log-mel the model saw, the gradient of the top
+emotion's log-probability (through the whole ensemble: the models' logits averaged, then
+calibrated; so the gradient is the average of the models' gradients) is multiplied by how far
+the bin lies above the floor (-TOP_DB, i.e. silence). That product is the first-order estimate
+of how much the top emotion's log-probability would fall if the bin were silenced. The map
+keeps its positive part, the evidence *for* the emotion (the absolute value would also light
+up bins that speak against it: silencing those raises the score), lightly smoothed (SMOOTH
+mel bins × frames box) and scaled to [0, 1] by its maximum. One forward and backward pass
+per ensemble model: about 15 ms per model on one CPU core.
+
+Checked by deletion: silencing the 10 % most salient bins lowers the top emotion's
+probability far more than silencing a random 10 % (tests/test_explain.py), for a trained
+checkpoint; a checkpoint near chance level gives maps without that meaning.
+
+    sal = saliency(predictor, analysis.clip)   # shape = (n_mels, n_frames), values in [0, 1]
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .features import TOP_DB, log_mel_spectrogram
+from .labels import EMOTIONS
+
+SMOOTH = (3, 5)  # box filter: mel bins × frames (30 ms)
+METHOD = "gradient × input (baseline: silence; positive part), averaged over the ensemble"
+
+
+def log_probabilities(predictor, mel: torch.Tensor) -> torch.Tensor:
+    """Calibrated log-probabilities of the ensemble for log-mels, shape (batch, n_mels, n_frames)
+    -> (batch, len(EMOTIONS)); differentiable (unlike Predictor.logits, which runs without grad)."""
+    logits = torch.stack([m(mel)[0] for m in predictor.models]).mean(dim=0)
+    return F.log_softmax(logits / predictor.temperature, dim=-1)
+
+
+def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
+    """Saliency of the clip's log-mel for `target` (default: the top emotion).
+
+    clip : the model's input, a 16 kHz wave of N_SAMPLES (Analysis.clip), numpy or tensor.
+    Returns float32, shape = (n_mels, n_frames) like the clip's log-mel, in [0, 1]
+    (all zeros when nothing has any influence). Deterministic.
+    """
+    wave = torch.as_tensor(np.asarray(clip, dtype=np.float32)).reshape(1, -1)
+    mel = log_mel_spectrogram(wave)  # (1, n_mels, n_frames), in [-TOP_DB, 0]
+    with torch.inference_mode(False), torch.enable_grad():
+        x = mel.clone().requires_grad_(True)
+        logp = log_probabilities(predictor, x)[0]
+        k = int(logp.argmax()) if target is None else EMOTIONS.index(target)
+        (grad,) = torch.autograd.grad(logp[k], x)  # only w.r.t. the input: no parameter grads
+    attribution = (grad * (mel + TOP_DB)).clamp(min=0.0)  # gradient × (input - silence), evidence for
+    fh, fw = SMOOTH
+    smooth = F.avg_pool2d(attribution[None], (fh, fw), stride=1, padding=(fh // 2, fw // 2),
+                          count_include_pad=False)[0, 0]
+    top = float(smooth.max())
+    out = smooth / top if top > 0 else torch.zeros_like(smooth)
+    return out.clamp(0.0, 1.0).numpy().astype(np.float32)

@@ -1,0 +1,232 @@
+"""Live microphone: the emotion of the last few seconds, updated while audio streams in.
+
+No user interface here: the app hands every chunk the browser sends (sample rate, int16
+samples) to a LiveSession and draws what it returns.
+
+    session = LiveSession(predictor)
+    for sr, chunk in stream:                  # chunks of any length (a browser sends 0.1 s)
+        update = session.add(chunk, sr)       # once a second of audio a LiveUpdate (probabilities,
+                                              # or None and a message), else None
+    session.history_frame()                   # the last HISTORY_SECONDS, as Predictor.timeline rows
+    session.envelope()                        # (times, low, high) of the same stretch, to draw
+
+A server that must not hold up the stream (Gradio keeps only the newest chunk while its handler
+is busy) feeds every chunk and runs the update's work elsewhere: `work = session.begin_update()`
+copies the window at once, `work()` (speech detection, model) may then run in another thread.
+
+Each update judges the last WINDOW_SECONDS (the model's 3-s window; from FIRST_SECONDS on,
+what there is of it) exactly as a single clip is judged: the speech in it is found with
+audio.speech_bounds, trimmed, centred and padded; a window without speech (silence, steady
+noise, a short click) reports "no speech" instead of an emotion. Chunks are resampled to 16 kHz as they arrive, with enough of the previous chunk
+kept as context that the result equals resampling the whole recording at once (resampling
+each chunk on its own would put clicks at every chunk boundary).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Deque, Dict, List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import audio
+from .audio import CLIP_SECONDS, HOP, SAMPLE_RATE, AudioError
+from .labels import EMOTIONS
+
+UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
+WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio
+FIRST_SECONDS = 2.5  # the first judgement comes once this much has arrived (a shorter window)
+HISTORY_SECONDS = 30.0  # the rolling timeline covers this much
+MAX_HISTORY = 240  # at most this many updates are kept, however small the chunks
+RESAMPLE_CONTEXT_SECONDS = 0.025  # > the resampling filter's half-length at every rate >= 4 kHz
+ENVELOPE_HOP = HOP  # one min/max pair of the envelope per 10 ms
+
+LISTENING = "listening…"
+NO_SPEECH = "no speech"
+
+
+@dataclass
+class LiveUpdate:
+    """What one update found about the window ending `time` seconds into the stream."""
+    time: float  # seconds of audio received when the update began: the end of the judged window
+    probabilities: Optional[Dict[str, float]]  # every label -> probability; None: no emotion judged
+    message: str  # the top emotion, LISTENING (less than FIRST_SECONDS so far) or NO_SPEECH
+    seconds: float  # processing time of this update (speech detection, model)
+
+    @property
+    def top(self) -> Optional[str]:
+        return max(self.probabilities, key=self.probabilities.get) if self.probabilities else None
+
+
+class StreamResampler:
+    """Chunk-by-chunk resampling to 16 kHz that gives the same samples as resampling the whole
+    signal at once (to float rounding), at the cost of holding back RESAMPLE_CONTEXT_SECONDS.
+
+    Every call resamples [context, held-back samples, new chunk] with audio.resample and keeps
+    only the output whose filter saw real samples on both sides; the rest waits for the next chunk.
+    """
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = int(sample_rate)
+        g = math.gcd(self.sample_rate, SAMPLE_RATE)
+        self.step_in, self.step_out = self.sample_rate // g, SAMPLE_RATE // g  # aligned block sizes
+        self.context = self.step_in * math.ceil(RESAMPLE_CONTEXT_SECONDS * self.sample_rate / self.step_in)
+        self.buffer = np.zeros(self.context, np.float32)  # context (zeros: the signal's start), then pending
+
+    def __call__(self, wave: np.ndarray) -> np.ndarray:
+        if self.sample_rate == SAMPLE_RATE:
+            return wave.astype(np.float32, copy=False)
+        x = np.concatenate([self.buffer, wave.astype(np.float32, copy=False)])
+        ready = (len(x) - 2 * self.context) // self.step_in * self.step_in  # input samples complete now
+        if ready <= 0:
+            self.buffer = x
+            return np.zeros(0, np.float32)
+        y = audio.resample(x, self.sample_rate)
+        a = self.context // self.step_in * self.step_out
+        out = y[a:a + ready // self.step_in * self.step_out]
+        self.buffer = x[ready:]  # the next call's context and the samples still pending
+        return out
+
+
+class RingBuffer:
+    """The last `capacity` samples of a stream (float32)."""
+
+    def __init__(self, capacity: int):
+        self.data = np.zeros(capacity, np.float32)
+        self.pos = 0  # next write position
+        self.total = 0  # samples written so far
+
+    def write(self, x: np.ndarray) -> None:
+        cap, n = len(self.data), len(x)
+        x = x[-cap:]  # more than fits: only the end matters
+        pos = (self.pos + n - len(x)) % cap
+        first = min(len(x), cap - pos)
+        self.data[pos:pos + first] = x[:first]
+        self.data[:len(x) - first] = x[first:]
+        self.pos = (pos + len(x)) % cap
+        self.total += n
+
+    def latest(self, n: int) -> np.ndarray:
+        """The last n samples in order (fewer while fewer were written)."""
+        n = min(n, self.total, len(self.data))
+        idx = (self.pos - n + np.arange(n)) % len(self.data)
+        return self.data[idx]
+
+
+class LiveSession:
+    """One listener's stream: a ring buffer of recent 16-kHz audio and a bounded history."""
+
+    def __init__(self, predictor, update_every: float = UPDATE_SECONDS, window_seconds: float = WINDOW_SECONDS,
+                 first_seconds: float = FIRST_SECONDS, history_seconds: float = HISTORY_SECONDS,
+                 max_history: int = MAX_HISTORY):
+        self.predictor = predictor
+        self.update_every = float(update_every)
+        self._last_update: Optional[float] = None  # `received` when the last update began
+        self.window = int(round(window_seconds * SAMPLE_RATE))
+        self.first = min(self.window, int(round(first_seconds * SAMPLE_RATE)))
+        self.history_seconds = float(history_seconds)
+        self.buffer = RingBuffer(self.window + SAMPLE_RATE)  # the window and a second to spare
+        self.history: Deque[LiveUpdate] = deque(maxlen=max_history)
+        n_env = int(history_seconds * SAMPLE_RATE / ENVELOPE_HOP) + 1
+        self.env_low: Deque[float] = deque(maxlen=n_env)
+        self.env_high: Deque[float] = deque(maxlen=n_env)
+        self._env_carry = np.zeros(0, np.float32)
+        self._resampler: Optional[StreamResampler] = None
+
+    @property
+    def received(self) -> float:
+        """Seconds of audio received (at 16 kHz, after resampling)."""
+        return self.buffer.total / SAMPLE_RATE
+
+    def feed(self, chunk, sample_rate: int) -> None:
+        """Append a chunk: an int or float array, shape (samples,) or (samples, channels)."""
+        chunk = np.asarray(chunk)
+        if chunk.size == 0:
+            return
+        if not 4000 <= int(sample_rate) <= 384000:
+            raise AudioError(f"Unsupported sample rate {sample_rate} Hz; use 8 kHz to 192 kHz audio.")
+        data, sr = audio.read_audio(chunk, sample_rate)  # float32 (samples, channels)
+        mono = np.nan_to_num(data.mean(axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+        if self._resampler is None or self._resampler.sample_rate != sr:
+            self._resampler = StreamResampler(sr)  # a new rate (a new device): start afresh
+        wave = np.clip(self._resampler(mono), -1.0, 1.0)
+        self.buffer.write(wave)
+        self._extend_envelope(wave)
+
+    def due(self) -> bool:
+        """Whether update_every seconds of audio have arrived since the last update began
+        (the first chunk is due at once, so that "listening…" shows immediately)."""
+        return self._last_update is None or self.received - self._last_update >= self.update_every - 1e-9
+
+    def begin_update(self) -> Callable[[], LiveUpdate]:
+        """Take what the next update needs now (a copy of the window: cheap) and return the work
+        itself (speech detection, the model, adding to the history) as a function, which may run
+        in another thread while further chunks are fed. Run them in the order begun, one at a time."""
+        now = self.received
+        self._last_update = now
+        wave = self.buffer.latest(self.window).copy() if self.buffer.total >= self.first else None
+        return lambda: self._record(self._judge(now, wave))
+
+    def update(self) -> LiveUpdate:
+        """Judge the last window now: an emotion if it holds speech, else a message."""
+        return self.begin_update()()
+
+    def add(self, chunk, sample_rate: int) -> Optional[LiveUpdate]:
+        """feed(), then update() if one is due (else None)."""
+        self.feed(chunk, sample_rate)
+        return self.update() if self.due() else None
+
+    def _judge(self, now: float, wave: Optional[np.ndarray]) -> LiveUpdate:
+        t0 = time.perf_counter()
+        if wave is None:
+            result = LiveUpdate(now, None, LISTENING, 0.0)
+        else:
+            wave = wave - wave.mean()  # DC offset removed, as load_audio does for a clip
+            try:
+                start, end = audio.speech_bounds(wave)
+            except AudioError:
+                result = LiveUpdate(now, None, NO_SPEECH, 0.0)
+            else:
+                clip = torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]
+                p = self.predictor.probabilities(clip)[0].double()
+                probs = dict(zip(EMOTIONS, (p / p.sum()).tolist()))
+                result = LiveUpdate(now, probs, max(probs, key=probs.get), 0.0)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _record(self, result: LiveUpdate) -> LiveUpdate:
+        self.history.append(result)
+        while self.history and self.history[0].time < result.time - self.history_seconds:
+            self.history.popleft()
+        return result
+
+    def history_frame(self) -> pd.DataFrame:
+        """The updates of the last HISTORY_SECONDS as rows like Predictor.timeline's: start, end
+        (the judged window, s), a probability column per emotion (NaN without speech), emotion."""
+        rows: List[dict] = []
+        for u in self.history:
+            start = max(0.0, u.time - self.window / SAMPLE_RATE)
+            probs = u.probabilities or {e: np.nan for e in EMOTIONS}
+            rows.append(dict(start=round(start, 3), end=round(u.time, 3), **probs,
+                             emotion=u.top if u.probabilities else None))
+        return pd.DataFrame(rows, columns=["start", "end", *EMOTIONS, "emotion"])
+
+    def envelope(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times in s, minimum, maximum) per 10 ms of the last HISTORY_SECONDS of audio."""
+        n = len(self.env_low)
+        done = (self.buffer.total - len(self._env_carry)) / SAMPLE_RATE  # end of the last full hop
+        times = done - (np.arange(n)[::-1] + 0.5) * ENVELOPE_HOP / SAMPLE_RATE
+        return times, np.array(self.env_low, np.float32), np.array(self.env_high, np.float32)
+
+    def _extend_envelope(self, wave: np.ndarray) -> None:
+        x = np.concatenate([self._env_carry, wave])
+        n = len(x) // ENVELOPE_HOP
+        blocks = x[:n * ENVELOPE_HOP].reshape(n, ENVELOPE_HOP)
+        self.env_low.extend(blocks.min(axis=1).tolist())
+        self.env_high.extend(blocks.max(axis=1).tolist())
+        self._env_carry = x[n * ENVELOPE_HOP:]
