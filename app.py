@@ -17,6 +17,15 @@ Examples and Metrics logic emotion.examples. API endpoints: /predict (one senten
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
+if sys.platform.startswith("linux"):  # one malloc arena per server thread grows RSS ~100 MB under load
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX = 2
+    except (OSError, AttributeError):
+        pass
+
 import argparse
 import hashlib
 import html
@@ -108,7 +117,8 @@ METRICS = load_metrics(METRICS_PATH)
 
 # Files the app may serve: the bundled clips and, when configured, the dataset folder.
 ALLOWED_PATHS = [str(ASSETS)] + ([str(DATA_DIR)] if DATA_DIR else [])
-LAUNCH_KWARGS = dict(max_file_size=MAX_FILE_SIZE, allowed_paths=ALLOWED_PATHS)
+LAUNCH_KWARGS = dict(share=False,  # never a public link, even with GRADIO_SHARE=true
+                     max_file_size=MAX_FILE_SIZE, allowed_paths=ALLOWED_PATHS)
 # ... served in place, not copied into Gradio's cache: DELETE_CACHE would delete such copies
 # while gr.Examples and the Examples tab still point at them.
 gr.set_static_paths(ALLOWED_PATHS)

@@ -123,6 +123,13 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
 
     Raises AudioError for empty, non-finite, too short or too long input.
     """
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+        try:  # refuse a long file from its header, before decoding all of it
+            seconds = sf.info(os.fspath(source)).duration
+        except Exception:
+            seconds = None  # unreadable: read_audio says why
+        if seconds is not None and seconds > max_seconds:
+            raise AudioError(_too_long(seconds, max_seconds))
     data, sr = read_audio(source, sample_rate)
     if data.size == 0 or data.shape[0] == 0:
         raise AudioError("The audio contains no samples. Record again or upload another file.")
@@ -137,10 +144,7 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
             f"{MIN_SECONDS:g} s of speech, ideally a sentence (2-4 s)."
         )
     if seconds > max_seconds:
-        raise AudioError(
-            f"The audio is too long ({seconds / 60:.1f} min); the limit here is "
-            f"{max_seconds / 60:g} min. Cut it shorter, or use the timeline for long recordings."
-        )
+        raise AudioError(_too_long(seconds, max_seconds))
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     peak = float(np.abs(wave).max())
     if peak > 1.0:  # unnormalised float input: scale into [-1, 1] (features ignore gain anyway)
@@ -148,6 +152,11 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
     wave = resample(wave.astype(np.float32), sr)
     wave = wave - wave.mean()
     return np.clip(wave, -1.0, 1.0).astype(np.float32)
+
+
+def _too_long(seconds: float, max_seconds: float) -> str:
+    return (f"The audio is too long ({seconds / 60:.1f} min); the limit here is "
+            f"{max_seconds / 60:g} min. Cut it shorter, or use the timeline for long recordings.")
 
 
 def frame_db(wave: np.ndarray) -> np.ndarray:
@@ -182,6 +191,15 @@ def frames_to_samples(first: int, last: int, n_samples: int) -> Tuple[int, int]:
     return max(0, first * HOP - pad), min(n_samples, last * HOP + FRAME + pad)
 
 
+def sustained_level(db: np.ndarray, seconds: float = MIN_BURST_SECONDS) -> float:
+    """The level (dBFS) that at least half of the frames of some `seconds`-long stretch reach:
+    the loudest sustained sound, however short the input's speech is relative to its length.
+    Clicks and other short bursts do not count."""
+    k = max(1, min(len(db), int(round(seconds * SAMPLE_RATE / HOP))))
+    windows = np.lib.stride_tricks.sliding_window_view(db, k)[::max(1, k // 8)]
+    return float(np.median(windows, axis=1).max())
+
+
 def check_speech(db: np.ndarray, loudest: float) -> None:
     """AudioError unless the frame levels look like speech: loud enough, and rising and falling."""
     if loudest < SILENCE_DBFS:
@@ -189,7 +207,9 @@ def check_speech(db: np.ndarray, loudest: float) -> None:
             "No speech found: the recording is silent or almost silent. Check the microphone "
             "and speak a sentence closer to it."
         )
-    if np.percentile(db, 95) - np.percentile(db, 10) < MIN_DYNAMIC_DB:
+    # a sustained stretch well above the background (not p95 of all frames: one sentence in a
+    # long recording is a few percent of its frames)
+    if sustained_level(db) - np.percentile(db, 10) < MIN_DYNAMIC_DB:
         raise AudioError(
             "No speech found: the recording sounds like steady noise or a tone. "
             "Record a spoken sentence in a quieter place."

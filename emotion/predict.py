@@ -25,6 +25,9 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
 MANIFEST = "SHA256SUMS"
 SUPPORTED_FORMAT = 1
+# One prediction judges the middle 3 s of the speech: longer input is refused (with a pointer to
+# the timeline) instead of being decoded whole (30 min at 8 kHz took 1.2 GB) to judge 3 s of it.
+PREDICT_MAX_SECONDS = 60.0
 
 
 class CheckpointError(RuntimeError):
@@ -127,7 +130,7 @@ class Predictor:
 
     def analyze(self, source: AudioSource, sample_rate: Optional[int] = None) -> Analysis:
         """Predict one recording and keep the intermediate signals for display."""
-        wave = audio.load_audio(source, sample_rate)
+        wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
         start, end = audio.speech_bounds(wave)
         clip = audio.pad_or_trim(wave[start:end])
         x = torch.from_numpy(clip)[None]

@@ -60,11 +60,12 @@ def speech_segments(db: np.ndarray, n_samples: int) -> List[Tuple[int, int]]:
     """(start, end) sample indices of each stretch of speech, from frame levels in dBFS.
 
     Coarse: frames 10 dB above the background (10th percentile) and within 60 dB of the loud
-    speech level (99th percentile), split at pauses. Fine: each stretch is trimmed against its own loudest frame, with the same
+    speech level (audio.sustained_level: the loudest 0.4 s, however little of the recording
+    is speech), split at pauses. Fine: each stretch is trimmed against its own loudest frame, with the same
     rule (audio.active_regions) that trims a single clip, so a sentence in a long recording is
     cut as it would be on its own.
     """
-    loud = float(np.percentile(db, 99))
+    loud = audio.sustained_level(db)
     audio.check_speech(db, loud)
     floor = float(np.percentile(db, 10))
     segments = []

@@ -71,7 +71,7 @@ def test_deliberate_server_settings():
     assert app.demo._queue.default_concurrency_limit == app.DEFAULT_CONCURRENCY_LIMIT
     assert app.demo._queue.max_size == app.QUEUE_MAX_SIZE
     assert app.LAUNCH_KWARGS["max_file_size"] == app.MAX_FILE_SIZE
-    assert "share" not in app.LAUNCH_KWARGS
+    assert app.LAUNCH_KWARGS.get("share") is False
     # only the bundled assets (and a configured dataset) may be served
     allowed = [Path(p) for p in app.LAUNCH_KWARGS["allowed_paths"]]
     assert allowed[0] == ROOT / "assets"
