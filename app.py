@@ -46,6 +46,7 @@ from emotion import audio as audio_io
 from emotion import plots
 from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
 from emotion.explain import saliency
+from emotion.timeline import file_envelope
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 from emotion.timeline import SINGLE_WINDOW_SECONDS
 from emotion.examples import (ANY, DEFAULT_EXAMPLES_DIR, ClipError, ExampleLibrary,
@@ -183,24 +184,6 @@ def analyze(audio_path: Optional[str]):
 
 # ----- Timeline (long recordings) ----------------------------------------------------------
 
-def _file_envelope(audio_path: str, columns: int = plots.MAX_POINTS // 2):
-    """(times, low, high) of a file's waveform in `columns` columns, read block by block at
-    its own rate (no resampling, bounded memory: only the envelope is kept)."""
-    with sf.SoundFile(audio_path) as f:
-        per = max(1, -(-f.frames // columns))  # samples per column, rounded up
-        lows, highs = [], []
-        for block in f.blocks(blocksize=per * max(1, (1 << 20) // per), dtype="float32", always_2d=True):
-            mono = block.mean(axis=1)
-            n = -(-len(mono) // per)
-            mono = np.pad(mono, (0, n * per - len(mono)), mode="edge").reshape(n, per)
-            lows.append(mono.min(axis=1))
-            highs.append(mono.max(axis=1))
-        sr = f.samplerate
-    low, high = np.concatenate(lows), np.concatenate(highs)
-    times = (np.arange(len(low)) + 0.5) * per / sr
-    return times, low, high
-
-
 def _timeline_csv(frame, audio_path: str) -> str:
     """The table as a CSV file named after the recording, in Gradio's cache folder (in a folder
     named by its content's hash, as Gradio stores files): served from there without a copy, and
@@ -232,7 +215,7 @@ def _emotion_timeline(audio_path: Optional[str]):
 
 def _timeline_outputs(frame, audio_path: str):
     try:
-        wave = _file_envelope(audio_path)
+        wave = file_envelope(audio_path, plots.MAX_POINTS // 2)
     except Exception:  # not readable block by block: draw the probabilities alone
         wave = None
     n = len(frame)

@@ -172,6 +172,7 @@ def main(argv=None) -> int:
     metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]))
     if fold_ids is not None:
         metrics["cross_validation"] = cv_summary(labels, np.asarray(logits).argmax(1), fold_ids)
+        metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
         cv = metrics["cross_validation"]
         print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
     print_report(metrics, labels, np.asarray(logits).argmax(1))

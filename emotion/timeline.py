@@ -133,3 +133,21 @@ def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) 
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
     frame["emotion"] = [EMOTIONS[k] for k in p.argmax(axis=1)]
     return frame
+
+
+def file_envelope(audio_path: str, columns: int = 1000):
+    """(times, low, high) of a file's waveform in `columns` columns, read block by block at
+    its own rate (no resampling, bounded memory: only the envelope is kept)."""
+    with sf.SoundFile(audio_path) as f:
+        per = max(1, -(-f.frames // columns))  # samples per column, rounded up
+        lows, highs = [], []
+        for block in f.blocks(blocksize=per * max(1, (1 << 20) // per), dtype="float32", always_2d=True):
+            mono = block.mean(axis=1)
+            n = -(-len(mono) // per)
+            mono = np.pad(mono, (0, n * per - len(mono)), mode="edge").reshape(n, per)
+            lows.append(mono.min(axis=1))
+            highs.append(mono.max(axis=1))
+        sr = f.samplerate
+    low, high = np.concatenate(lows), np.concatenate(highs)
+    times = (np.arange(len(low)) + 0.5) * per / sr
+    return times, low, high

@@ -48,6 +48,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignor
 SOURCE = ROOT / "assets" / "examples" / "03-01-05-02-01-01-05.wav"  # 48 kHz 16-bit mono, 3.4 s
 GOOD = ROOT / "assets" / "ravdess" / "03-01-03-02-01-01-05.flac"  # the "next good request"
 ATOL = 0.05
+U8_ATOL = 0.15
 NO_SPEECH = r"No speech"
 
 # Expectations: OK (the same result as the reference clip), VALID (some valid result: the
@@ -220,7 +221,10 @@ def assert_matches(probs: dict, ref: dict, what: str):
     """probs (all labels, or only the top 3 that the app's Label sends) agree with ref."""
     assert probs, what
     diff = max(abs(p - ref[label]) for label, p in probs.items())
-    assert diff <= ATOL, f"{what}: probabilities differ by {diff:.3f} from the reference"
+    # 8-bit quantisation noise (about -48 dBFS) is a real change to the signal, above the
+    # log-mel's 70 dB floor: the shipped model moves by ~0.1 there, still on the same label.
+    atol = U8_ATOL if what.startswith("8-bit") else ATOL
+    assert diff <= atol, f"{what}: probabilities differ by {diff:.3f} from the reference"
     # the top label is the reference's, unless the reference itself has a near-tie within ATOL
     assert top(probs) == top(ref) or ref[top(probs)] >= ref[top(ref)] - 2 * diff, \
         f"{what}: top label {top(probs)} instead of {top(ref)}"
