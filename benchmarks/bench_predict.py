@@ -2,7 +2,8 @@
 
     python benchmarks/bench_predict.py [--checkpoint P] [--repeats 50]
 
-Builds 1, 4 and 10-second 48 kHz 16-bit WAV files from a real 48 kHz RAVDESS clip (looped), then
+Builds 1, 4 and 10-second 48 kHz 16-bit WAV files from a real 48 kHz RAVDESS clip (its speech
+looped, a little silence around it), then
 times Predictor.predict on the file path end to end (decoding included), and each stage alone.
 Prints p50/p95 in milliseconds and the real-time factor (time / audio duration).
 """
@@ -39,9 +40,13 @@ def timed(fn, repeats: int) -> np.ndarray:
 
 
 def make_clip(seconds: float, folder: Path) -> Path:
+    """A 48 kHz WAV of `seconds` of speech: the source take's speech, looped as needed, between
+    a quarter second of its own silence on each side (as a user's recording would be)."""
     data, sr = sf.read(SOURCE, dtype="int16", always_2d=True)
-    n = int(seconds * sr)
-    data = np.tile(data, (int(np.ceil(n / len(data))), 1))[:n]
+    start, end = (i * sr // audio.SAMPLE_RATE for i in audio.speech_bounds(audio.load_audio(SOURCE)))
+    speech, quiet = data[start:end], data[:sr // 4]
+    n = int(seconds * sr) - 2 * len(quiet)
+    data = np.concatenate([quiet, np.tile(speech, (int(np.ceil(n / len(speech))), 1))[:n], quiet])
     path = folder / f"clip_{seconds:g}s_48k.wav"
     sf.write(path, data, sr, subtype="PCM_16")
     return path

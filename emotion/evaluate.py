@@ -68,7 +68,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float = 1.0,
