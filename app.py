@@ -415,7 +415,7 @@ with gr.Blocks(title="Speech emotion recognition", delete_cache=DELETE_CACHE) as
                 analyze_btn = gr.Button("Analyze", variant="primary")
                 gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=analysis_outputs,
                             fn=analyze, run_on_click=True, cache_examples=False,
-                            label="RAVDESS examples (one click loads and analyses)")
+                            label="RAVDESS examples, one click analyses (actors the model trained on: no test of skill)")
             with gr.Column(scale=1):
                 top3.render()
                 note.render()
