@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5, help="actor folds (one model each)")
     ap.add_argument("--actors", type=int, nargs="*", default=list(range(1, 21)),
                     help="actors to use (default 1-20; 21-24 are the blind test)")
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
