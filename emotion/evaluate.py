@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write the metrics JSON here")
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
-    ap.add_argument("--epochs", type=int, default=30, help="epochs per fold when --folds trains")
+    ap.add_argument("--epochs", type=int, default=60, help="epochs per fold when --folds trains (as the shipped recipe)")
     args = ap.parse_args(argv)
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
