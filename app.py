@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Optional
 
 import gradio as gr
-import numpy as np
 import soundfile as sf
 
 from emotion import EMOTIONS, AudioError, Predictor

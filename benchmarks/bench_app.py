@@ -106,7 +106,6 @@ def main(argv=None) -> int:
     if args.checkpoint:
         os.environ["EMOTION_CHECKPOINT"] = str(Path(args.checkpoint).resolve())
 
-    import numpy as np
     import soundfile as sf
     import torch
     torch.set_num_threads(args.threads)

@@ -42,6 +42,10 @@ SUPPORTED = "WAV, FLAC, OGG or MP3"
 AudioSource = Union[str, os.PathLike, bytes, np.ndarray, torch.Tensor]
 
 
+NO_SAMPLES = "The audio contains no samples. Record again or upload another file."
+NON_FINITE = "The audio contains invalid values (NaN or infinity); the file is damaged."
+
+
 class AudioError(ValueError):
     """Input that cannot be analysed; the message tells the user what to do about it."""
 
@@ -129,12 +133,12 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
         except Exception:
             seconds = None  # unreadable: read_audio says why
         if seconds is not None and seconds > max_seconds:
-            raise AudioError(_too_long(seconds, max_seconds))
+            raise AudioError(too_long(seconds, max_seconds))
     data, sr = read_audio(source, sample_rate)
     if data.size == 0 or data.shape[0] == 0:
-        raise AudioError("The audio contains no samples. Record again or upload another file.")
+        raise AudioError(NO_SAMPLES)
     if not np.all(np.isfinite(data)):
-        raise AudioError("The audio contains invalid values (NaN or infinity); the file is damaged.")
+        raise AudioError(NON_FINITE)
     if sr < 4000 or sr > 384000:
         raise AudioError(f"Unsupported sample rate {sr} Hz; use 8 kHz to 192 kHz audio.")
     seconds = data.shape[0] / sr
@@ -144,7 +148,7 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
             f"{MIN_SECONDS:g} s of speech, ideally a sentence (2-4 s)."
         )
     if seconds > max_seconds:
-        raise AudioError(_too_long(seconds, max_seconds))
+        raise AudioError(too_long(seconds, max_seconds))
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     peak = float(np.abs(wave).max())
     if peak > 1.0:  # unnormalised float input: scale into [-1, 1] (features ignore gain anyway)
@@ -154,9 +158,10 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
     return np.clip(wave, -1.0, 1.0).astype(np.float32)
 
 
-def _too_long(seconds: float, max_seconds: float) -> str:
-    return (f"The audio is too long ({seconds / 60:.1f} min); the limit here is "
-            f"{max_seconds / 60:g} min. Cut it shorter, or use the timeline for long recordings.")
+def too_long(seconds: float, max_seconds: float,
+             hint: str = "Cut it shorter, or use the timeline for long recordings.") -> str:
+    """The message for input over max_seconds."""
+    return f"The audio is too long ({seconds / 60:.1f} min); the limit here is {max_seconds / 60:g} min. {hint}"
 
 
 def frame_db(wave: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -24,7 +24,7 @@ import torchaudio
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from .audio import N_SAMPLES, SAMPLE_RATE, AudioError, load_audio, pad_or_trim, trim_silence
+from .audio import N_SAMPLES, AudioError, load_audio, pad_or_trim, trim_silence
 from .labels import EMOTIONS
 
 NAME_RE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")

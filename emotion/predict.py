@@ -178,9 +178,9 @@ def expand_paths(paths: Sequence[str]) -> List[Path]:
 
 
 def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False,
-                 progress: bool = True) -> "pd.DataFrame":
+                 progress: bool = True):
     """One row per file (or per analysed segment with timeline=True); unreadable files get a
-    row with their error message instead of stopping the batch."""
+    row with their error message instead of stopping the batch. Returns a pandas DataFrame."""
     import pandas as pd
     from tqdm import tqdm
 

@@ -46,12 +46,12 @@ def iter_blocks(source: AudioSource, sample_rate: Optional[int] = None,
         raise AudioError(f"Could not read {source} as audio.") from None
     with f:
         if f.frames == 0:
-            raise AudioError("The audio contains no samples. Record again or upload another file.")
+            raise AudioError(audio.NO_SAMPLES)
         if f.frames / f.samplerate > audio.MAX_SECONDS:
-            raise AudioError(f"The audio is longer than {audio.MAX_SECONDS / 60:g} minutes; cut it shorter.")
+            raise AudioError(audio.too_long(f.frames / f.samplerate, audio.MAX_SECONDS, "Cut it shorter."))
         for block in f.blocks(blocksize=int(block_seconds * f.samplerate), dtype="float32", always_2d=True):
             if not np.all(np.isfinite(block)):
-                raise AudioError("The audio contains invalid values (NaN or infinity); the file is damaged.")
+                raise AudioError(audio.NON_FINITE)
             wave = audio.resample(block.mean(axis=1), f.samplerate)
             yield np.clip(wave - wave.mean(), -1.0, 1.0)  # DC offset removed, as load_audio does
 

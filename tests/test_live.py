@@ -6,10 +6,8 @@ samples), here cut from a 48 kHz example clip in 0.5-s pieces, then silence.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
-import pandas as pd
 import pytest
 import soundfile as sf
 import torch
