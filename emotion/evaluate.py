@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write the metrics JSON here")
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
-    ap.add_argument("--epochs", type=int, default=60, help="epochs per fold when --folds trains (as the shipped recipe)")
+    ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
     args = ap.parse_args(argv)
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
@@ -206,11 +206,16 @@ def out_of_fold(predictor, frame, args):
                      channel=args.channel)
         return logits, split, frame, fold_ids
     from .train import train_folds
-    from .model import ModelConfig
-    from .data import index_dataset
+    from .data import Augment, index_dataset
     full = index_dataset(args.data_dir)
-    print(f"Training {args.folds} fold models on {args.data_dir} for out-of-fold predictions ...")
-    result = train_folds(full, args.folds, ModelConfig(), args.epochs, 3e-3, 32, 0)
+    # the checkpoint's own recipe (model config, schedule, augmentation), so the estimate is of it
+    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, use_song=True, augment={})
+    recipe.update(predictor.checkpoint_info.get("training", {}).get("recipe", {}))
+    epochs = args.epochs or recipe["epochs"]
+    print(f"Training {args.folds} fold models ({epochs} epochs) on {args.data_dir} for out-of-fold predictions ...")
+    result = train_folds(full, args.folds, predictor.config, epochs, recipe["lr"], recipe["batch_size"],
+                         predictor.checkpoint_info.get("training", {}).get("seed", 0),
+                         use_song=recipe["use_song"], augment=Augment(**recipe["augment"]), ema=recipe["ema"])
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
     fold_ids = oof["fold"].to_numpy()

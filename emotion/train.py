@@ -61,10 +61,13 @@ def feature_stats(dataset: RavdessDataset) -> tuple:
 
 def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: np.ndarray,
                 config: ModelConfig, epochs: int, lr: float, batch_size: int, seed: int,
-                device: str = "cpu", desc: str = "train") -> tuple:
+                device: str = "cpu", desc: str = "train", ema: float = 0.0) -> tuple:
     """Train one model; keep the epoch with the best validation macro-F1.
 
-    Returns (best state_dict, info dict, validation logits of the best epoch).
+    ema > 0 keeps an exponential moving average of the weights (and BatchNorm statistics), updated
+    after every step with this decay; the averaged model is the one validated and kept.
+
+    Returns (best state_dict, info dict, validation logits of the best epoch, of the last epoch).
     """
     seed_everything(seed)
     model = EmotionNet(config)
@@ -78,6 +81,10 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
                                                 pct_start=0.15)
     gen = torch.Generator().manual_seed(seed)
     aug = train_set.augment
+    averaged = None
+    if ema > 0:
+        averaged = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema), use_buffers=True)
     best = dict(f1=-1.0, epoch=0, state=None, logits=None)
     history = []
     bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch")
@@ -101,13 +108,19 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             sched.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             total += loss.item() * len(labels)
             count += len(labels)
-        logits = batch_logits(model, val_waves.to(device)).cpu()
+        kept = model if averaged is None else averaged.module
+        logits = batch_logits(kept, val_waves.to(device)).cpu()
         f1 = f1_score(val_labels, logits.argmax(1).numpy(), average="macro") if len(val_labels) else 0.0
         history.append(dict(epoch=epoch, loss=total / max(count, 1), val_macro_f1=float(f1)))
+        if averaged is not None:  # the raw weights' score too, for comparison
+            raw = batch_logits(model, val_waves.to(device)).cpu().argmax(1).numpy()
+            history[-1]["raw_val_macro_f1"] = float(f1_score(val_labels, raw, average="macro")) if len(val_labels) else 0.0
         if f1 > best["f1"]:
-            best.update(f1=float(f1), epoch=epoch, state=copy.deepcopy(model.state_dict()), logits=logits)
+            best.update(f1=float(f1), epoch=epoch, state=copy.deepcopy(kept.state_dict()), logits=logits)
         bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_f1=f"{f1:.3f}", best=f"{best['f1']:.3f}")
     last_logits = logits
     info = dict(best_epoch=best["epoch"], val_macro_f1=best["f1"], history=history)
@@ -117,7 +130,8 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
 
 def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, lr: float,
                 batch_size: int, seed: int, device: str = "cpu", use_song: bool = True,
-                augment: Optional[Augment] = None, only_folds: Optional[List[int]] = None) -> dict:
+                augment: Optional[Augment] = None, only_folds: Optional[List[int]] = None,
+                ema: float = 0.0) -> dict:
     """Train one model per actor fold. Validation and out-of-fold predictions use speech only.
 
     Returns dict(states, folds, oof) where oof is a DataFrame of the held-out speech clips with
@@ -140,7 +154,7 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
         val_labels = frame["label"].to_numpy()[val_idx]
         state, info, logits, last = train_model(
             train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
-            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})")
+            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema)
         train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
         infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
                           n_train=len(train_idx), n_val=len(val_idx), **info))
@@ -154,7 +168,7 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
 
 
 def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metrics: dict,
-                     command: str, seed: int) -> dict:
+                     command: str, seed: int, recipe: Optional[dict] = None) -> dict:
     folds = result["folds"]
     return dict(
         format_version=FORMAT_VERSION,
@@ -172,7 +186,7 @@ def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metr
         temperature=float(temperature),
         metrics={k: metrics[k] for k in ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")},
         training=dict(command=command, seed=seed, date=time.strftime("%Y-%m-%d"),
-                      torch=str(torch.__version__)),
+                      torch=str(torch.__version__), recipe=recipe or {}),
     )
 
 
@@ -192,9 +206,12 @@ def main(argv=None) -> int:
     ap.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
     ap.add_argument("--speed-prob", type=float, default=Augment.speed_prob, help="speed perturbation probability")
     ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
+    ap.add_argument("--ema", type=float, default=0.0, help="weight EMA decay per step (0 = off)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
+    ap.add_argument("--lstm-hidden", type=int, default=ModelConfig.lstm_hidden, help="LSTM units per direction")
+    ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -205,11 +222,12 @@ def main(argv=None) -> int:
     if frame.empty:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
-    config = ModelConfig(channels=tuple(args.channels))
+    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden, dropout=args.dropout)
+    augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     t0 = time.time()
     result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,
                          args.seed, args.device, use_song=not args.no_song,
-                         augment=Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob), only_folds=args.only_folds)
+                         augment=augment, only_folds=args.only_folds, ema=args.ema)
     oof = result["oof"]
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
@@ -224,11 +242,15 @@ def main(argv=None) -> int:
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
     command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed)
+    recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema,
+                  use_song=not args.no_song, augment=asdict(augment))
+    ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed, recipe)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, out)
     write_metrics(metrics, out.with_name("metrics.json"))
+    write_metrics([dict(fold=f["fold"], history=f["history"]) for f in result["folds"]],
+                  out.with_name("history.json"))  # per-epoch loss and validation macro-F1
     probs = torch.softmax(logits / temperature, dim=1).numpy()
     table = oof[["id", "actor", "fold", "emotion"]].copy()
     for j, name in enumerate(EMOTIONS):

@@ -123,6 +123,77 @@ def test_train_main_writes_a_loadable_checkpoint(asset_flacs, tmp_path, capsys):
     assert "saved" in capsys.readouterr().out
 
 
+def test_weight_averaging_keeps_the_averaged_model(asset_frame):
+    """With --ema the averaged weights are validated and kept: the kept state reproduces the
+    out-of-fold logits and differs from the raw weights, whose score is logged beside it."""
+    from emotion.train import train_model
+    from emotion.data import Augment, RavdessDataset
+    frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
+    waves = load_waves(list(frame["path"]))
+    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
+    val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves[12:]])
+    val_labels = frame["label"].to_numpy()[12:]
+    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, epochs=3, lr=3e-3,
+                                            batch_size=4, seed=0, ema=0.5)
+    assert all("raw_val_macro_f1" in h for h in info["history"])
+    net = EmotionNet(TINY)
+    net.load_state_dict(state)
+    np.testing.assert_allclose(batch_logits(net, val_waves).numpy(), logits.numpy(), atol=1e-4)
+    raw_state, _, raw_logits, _ = train_model(train, val_waves, val_labels, TINY, epochs=3, lr=3e-3,
+                                              batch_size=4, seed=0)
+    assert not torch.allclose(state["fc.weight"], raw_state["fc.weight"])
+
+
+def test_train_main_records_the_recipe(asset_flacs, tmp_path):
+    from emotion.train import main
+    out = tmp_path / "emotion.pt"
+    assert main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
+                 "--epochs", "2", "--batch-size", "4", "--channels", "4", "4", "8", "8",
+                 "--lstm-hidden", "12", "--ema", "0.9"]) == 0
+    predictor = Predictor.from_checkpoint(out)
+    assert predictor.config.lstm_hidden == 12 and predictor.config.channels == (4, 4, 8, 8)
+    history = json.loads(out.with_name("history.json").read_text())
+    assert [h["fold"] for h in history] == [0, 1]
+    assert [e["epoch"] for e in history[0]["history"]] == [1, 2]
+    assert all(0 <= e["val_macro_f1"] <= 1 and e["loss"] > 0 for e in history[1]["history"])
+
+
+def test_evaluate_cli_agrees_with_training_and_keeps_speakers_apart(asset_flacs, tmp_path, capsys):
+    """evaluate --folds K with the checkpoint's own fold models reproduces the out-of-fold accuracy
+    the trainer wrote; --folds with another K retrains with the checkpoint's recipe; without
+    --folds only actors the checkpoint never heard are scored."""
+    from emotion.evaluate import main as evaluate
+    from emotion.train import main as train
+    data = str(asset_flacs[0].parent)
+    out = tmp_path / "emotion.pt"
+    assert train(["--data-dir", data, "--out", str(out), "--folds", "2", "--epochs", "2",
+                  "--batch-size", "4", "--channels", "4", "4", "8", "8", "--lstm-hidden", "8"]) == 0
+    trained = json.loads(out.with_name("metrics.json").read_text())
+    assert evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "2",
+                     "--out", str(tmp_path / "oof.json")]) == 0
+    oof = json.loads((tmp_path / "oof.json").read_text())
+    assert oof["n"] == trained["n"] == 16
+    assert oof["accuracy"] == pytest.approx(trained["accuracy"])
+    assert oof["confusion_matrix"] == trained["confusion_matrix"]
+    assert "checkpoint's fold models" in oof["split"]["kind"]
+
+    assert evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "3",
+                     "--out", str(tmp_path / "re.json")]) == 0
+    assert "Training 3 fold models (2 epochs)" in capsys.readouterr().out
+    again = json.loads((tmp_path / "re.json").read_text())
+    assert again["n"] == 16 and len(again["split"]["folds"]) == 3
+
+    # trained on actors 1-10 only: plain evaluation scores the speech of actors 11-20 alone
+    part = tmp_path / "part.pt"
+    assert train(["--data-dir", data, "--out", str(part), "--folds", "2", "--epochs", "1",
+                  "--batch-size", "4", "--channels", "4", "4", "8", "8", "--lstm-hidden", "8",
+                  "--actors", *map(str, range(1, 11))]) == 0
+    assert evaluate(["--data-dir", data, "--checkpoint", str(part), "--out", str(tmp_path / "held.json")]) == 0
+    held = json.loads((tmp_path / "held.json").read_text())
+    assert held["split"]["test_actors"] == [11, 12, 13, 14, 15, 16, 18] and held["n"] == 7
+    assert not set(held["split"]["test_actors"]) & set(held["split"]["train_actors"])
+
+
 def test_train_main_refuses_an_empty_selection(asset_flacs, tmp_path, capsys):
     from emotion.train import main
     code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(tmp_path / "x.pt"),
