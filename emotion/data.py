@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -177,7 +178,8 @@ class RavdessDataset(Dataset):
         if r.random() < a.speed_prob:
             speed = r.uniform(*a.speed)
             # resampling from speed*100 to 100 plays the clip `speed` times faster
-            wave = torchaudio.functional.resample(torch.from_numpy(wave), int(round(speed * 100)), 100).numpy()
+            with torch.no_grad():
+                wave = _speed_resampler(int(round(speed * 100)))(torch.from_numpy(wave)).numpy()
         slack = abs(N_SAMPLES - len(wave))
         wave = pad_or_trim(wave, offset=int(r.integers(0, slack + 1)))
         wave = wave * np.float32(10 ** (r.uniform(-a.gain_db, a.gain_db) / 20))
@@ -185,6 +187,13 @@ class RavdessDataset(Dataset):
             level = 10 ** (r.uniform(*a.noise_dbfs) / 20)
             wave = wave + r.normal(0.0, level, size=wave.shape).astype(np.float32)
         return torch.from_numpy(np.clip(wave, -1, 1).astype(np.float32)), self.labels[i]
+
+
+@lru_cache(maxsize=64)
+def _speed_resampler(rate: int) -> torchaudio.transforms.Resample:
+    """rate -> 100 resampler with its sinc kernel computed once (the same kernel as
+    torchaudio.functional.resample, which would rebuild it on every call)."""
+    return torchaudio.transforms.Resample(rate, 100)
 
 
 def spec_augment(mel: torch.Tensor, augment: Augment, generator: torch.Generator) -> torch.Tensor:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
+import torchaudio
 
 from emotion.audio import N_SAMPLES, load_audio, pad_or_trim, trim_silence
 from emotion.data import (Augment, RavdessDataset, actor_folds, index_dataset, parse_name,
@@ -223,6 +224,24 @@ def test_augment_gain_stays_within_range(small_frame):
         item = ds[i][0].numpy()
         gain_db = 20 * np.log10(np.abs(item).max() / np.abs(ref).max())
         assert -6.01 <= gain_db <= 6.01
+
+
+def test_speed_perturbation_changes_tempo_and_pitch_by_the_factor():
+    """The cached speed resampler matches torchaudio.functional.resample and plays a 200 Hz tone
+    `speed` times faster: length / speed, pitch * speed."""
+    from emotion.data import _speed_resampler
+    sr = 16000
+    t = np.arange(sr) / sr
+    tone = torch.from_numpy(np.sin(2 * np.pi * 200 * t).astype(np.float32))
+    for rate in (90, 104, 110):
+        fast = _speed_resampler(rate)(tone)
+        ref = torchaudio.functional.resample(tone, rate, 100)
+        torch.testing.assert_close(fast, ref, atol=1e-4, rtol=0)
+        speed = rate / 100
+        assert abs(len(fast) - sr / speed) <= 1
+        spectrum = np.abs(np.fft.rfft(fast.numpy() * np.hanning(len(fast))))
+        peak_hz = np.argmax(spectrum) * sr / len(fast)
+        assert abs(peak_hz - 200 * speed) < 3
 
 
 # --------------------------------------------------------------------------- SpecAugment
