@@ -1,12 +1,18 @@
 """Evaluation: accuracy, macro precision/recall/F1, per-class report, confusion matrix, ECE.
 
     python -m emotion.evaluate --data-dir DIR [--checkpoint P] [--out FILE.json] [--folds K]
+    python -m emotion.evaluate --combine RUN_A/oof_predictions.csv RUN_B/oof_predictions.csv ...
 
 Without --folds, only clips of actors the checkpoint never trained on are scored (e.g. the
 blind actors 21-24). With --folds K every clip gets an out-of-fold prediction: from the fold
 model of the checkpoint that held its actor out when the checkpoint has K folds covering it,
 otherwise from K fold models trained here first. Either way no clip is predicted by a model
 that heard its speaker.
+
+--combine scores a per-fold ensemble of training runs from their out-of-fold tables (written by
+emotion.train): clip by clip, the mean log-probability of the runs' fold models. The runs must
+share their folds, so every member that predicts a clip held its actor out: the ensemble's score
+is as speaker-independent as each run's own.
 """
 
 from __future__ import annotations
@@ -134,6 +140,38 @@ def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
                                 target_names=list(EMOTIONS), digits=3, zero_division=0))
 
 
+def combine_oof(paths: list) -> tuple:
+    """Labels, ensemble log-probabilities and fold ids from out-of-fold tables of runs with the same
+    folds. Raises ValueError when the tables cover different clips or assign them different folds."""
+    import pandas as pd
+    tables = [pd.read_csv(p).sort_values("id").reset_index(drop=True) for p in paths]
+    first = tables[0]
+    for path, t in zip(paths[1:], tables[1:]):
+        if not (len(t) == len(first) and t["id"].equals(first["id"]) and t["fold"].equals(first["fold"])):
+            raise ValueError(f"{path} does not cover the same clips in the same folds as {paths[0]}; "
+                             "combine only runs trained with the same --folds and actors")
+    logp = np.mean([np.log(t[list(EMOTIONS)].to_numpy(dtype=np.float64).clip(1e-8)) for t in tables], axis=0)
+    labels = first["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
+    return labels, logp, first["fold"].to_numpy(), list(first["id"])
+
+
+def _combine_main(paths: list, out: Optional[str]) -> int:
+    try:
+        labels, logp, folds, ids = combine_oof(paths)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"Cannot combine: {exc}", file=sys.stderr)
+        return 1
+    split = dict(kind=f"per-fold ensemble of {len(paths)} runs' out-of-fold predictions", runs=[str(p) for p in paths])
+    metrics = metrics_report(labels, torch.from_numpy(logp), 1.0, split, ids=ids)
+    metrics["cross_validation"] = cv_summary(labels, logp.argmax(1), folds)
+    cv = metrics["cross_validation"]
+    print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
+    print_report(metrics, labels, logp.argmax(1))
+    if out:
+        write_metrics(metrics, out)
+    return 0
+
+
 def main(argv=None) -> int:
     from .data import index_dataset, load_waves
     from .predict import Predictor, DEFAULT_CHECKPOINT
@@ -141,13 +179,19 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m emotion.evaluate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine)")
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     ap.add_argument("--out", help="write the metrics JSON here")
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
     ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
+    ap.add_argument("--combine", nargs="+", metavar="OOF_CSV",
+                    help="score the per-fold ensemble of these runs' oof_predictions.csv tables")
     args = ap.parse_args(argv)
+    if args.combine:
+        return _combine_main(args.combine, args.out)
+    if not args.data_dir:
+        ap.error("--data-dir is required (or --combine)")
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
     frame = index_dataset(args.data_dir, channels=(args.channel,))

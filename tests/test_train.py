@@ -287,3 +287,40 @@ def test_fit_temperature_recovers_the_scale():
     assert fit_temperature(torch.from_numpy(2 * z).float(), y) == pytest.approx(2.0, abs=0.3)
     assert fit_temperature(torch.from_numpy(z).float(), y) == pytest.approx(1.0, abs=0.15)
     assert fit_temperature(torch.from_numpy(0.5 * z).float(), y) == pytest.approx(0.5, abs=0.1)
+
+
+def _oof_table(path, probs, folds):
+    ids = [f"03-01-0{e + 1}-01-01-01-0{i + 1}" for i, e in enumerate([0, 1, 2, 3])]
+    table = pd.DataFrame(dict(id=ids, actor=[1, 2, 3, 4], fold=folds,
+                              emotion=[EMOTIONS[e] for e in [0, 1, 2, 3]]))
+    for j, name in enumerate(EMOTIONS):
+        table[name] = probs[:, j]
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_combine_scores_the_per_fold_ensemble(tmp_path, capsys):
+    """Run A is right on clips 0-1, run B on clips 2-3, each confidently where it is right:
+    their ensemble (mean log-probability) is right on all four; a run with other folds is refused."""
+    from emotion.evaluate import combine_oof, main
+    a = np.full((4, 8), 0.05)
+    b = np.full((4, 8), 0.05)
+    for i, true in enumerate([0, 1, 2, 3]):
+        wrong = 7 - i
+        (a if i < 2 else b)[i, true] = 0.65  # confident and right
+        (b if i < 2 else a)[i, true], (b if i < 2 else a)[i, wrong] = 0.15, 0.55  # unsure and wrong
+    a, b = a / a.sum(1, keepdims=True), b / b.sum(1, keepdims=True)
+    pa = _oof_table(tmp_path / "a.csv", a, [0, 0, 1, 1])
+    pb = _oof_table(tmp_path / "b.csv", b, [0, 0, 1, 1])
+    labels, logp, folds, ids = combine_oof([pa, pb])
+    assert list(labels) == [0, 1, 2, 3] and list(folds) == [0, 0, 1, 1]
+    np.testing.assert_allclose(logp, (np.log(a) + np.log(b)) / 2)
+    assert list(logp.argmax(1)) == [0, 1, 2, 3]
+    assert main(["--combine", str(pa), str(pb), "--out", str(tmp_path / "ens.json")]) == 0
+    ens = json.loads((tmp_path / "ens.json").read_text())
+    assert ens["accuracy"] == 1.0 and ens["n"] == 4
+    assert main(["--combine", str(pa), "--out", str(tmp_path / "one.json")]) == 0
+    assert json.loads((tmp_path / "one.json").read_text())["accuracy"] == 0.5
+    other = _oof_table(tmp_path / "c.csv", b, [0, 1, 0, 1])
+    assert main(["--combine", str(pa), str(other)]) == 1
+    assert "same clips in the same folds" in capsys.readouterr().err
