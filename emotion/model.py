@@ -29,6 +29,10 @@ class ModelConfig:
     lstm_hidden: int = 64  # per direction
     dropout: float = 0.3  # before the fully connected layer
     label_smoothing: float = 0.1
+    utterance_norm: bool = False  # subtract each clip's own mean per mel bin (over its speech frames)
+
+
+ACTIVE_DB = -60.0  # a frame whose loudest bin is within 60 dB of the clip's maximum counts as sound
 
 
 class ConvBlock(nn.Module):
@@ -69,7 +73,11 @@ class EmotionNet(nn.Module):
 
         Returns (logits, loss); logits shape = (batch, n_classes), loss None without targets.
         """
+        active = x.amax(dim=1, keepdim=True) > ACTIVE_DB  # (B, 1, T): frames with sound, not padding
         x = (x - self.mean[:, None]) / self.std[:, None]
+        if self.config.utterance_norm:  # cepstral-mean-style: removes the speaker's and mic's average colour
+            count = active.sum(dim=2, keepdim=True).clamp(min=1)
+            x = (x - (x * active).sum(dim=2, keepdim=True) / count) * active  # padding -> 0, the mean
         x = self.convs(x.unsqueeze(1))  # (B, C, F', T')
         b, c, f, t = x.shape
         x = x.permute(0, 3, 1, 2).reshape(b, t, c * f)  # (B, T', C*F')

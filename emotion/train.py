@@ -211,6 +211,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
     ap.add_argument("--lstm-hidden", type=int, default=ModelConfig.lstm_hidden, help="LSTM units per direction")
+    ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = ap.parse_args(argv)
@@ -222,7 +223,8 @@ def main(argv=None) -> int:
     if frame.empty:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
-    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden, dropout=args.dropout)
+    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden, dropout=args.dropout,
+                         utterance_norm=args.utterance_norm)
     augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     t0 = time.time()
     result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,

@@ -126,3 +126,22 @@ def test_model_is_small():
     assert len(buf.getvalue()) < 10e6
     tiny = EmotionNet(ModelConfig(**TINY))
     assert sum(p.numel() for p in tiny.parameters()) < 10_000
+
+
+def test_utterance_norm_ignores_a_clip_wide_colour_and_keeps_padding_neutral(asset_batch):
+    """With utterance_norm a constant per-bin offset on the speech frames (another voice's or
+    microphone's average colour) leaves the logits unchanged; without it they change."""
+    _, _, mel, _ = asset_batch
+    mel = mel[:4]
+    active = mel.amax(dim=1, keepdim=True) > -60.0
+    assert (~active).any() and active.any()  # the padded clips have both speech and padding
+    colour = torch.linspace(0.0, 6.0, mel.shape[1])[None, :, None]  # a tilt towards the highs
+    coloured = mel + colour * active
+    assert torch.equal(coloured.amax(dim=1, keepdim=True) > -60.0, active)  # same frames count as sound
+    torch.manual_seed(0)
+    normed = EmotionNet(ModelConfig(utterance_norm=True)).eval()
+    torch.manual_seed(0)
+    plain = EmotionNet(ModelConfig()).eval()
+    with torch.inference_mode():
+        torch.testing.assert_close(normed(coloured)[0], normed(mel)[0], atol=1e-5, rtol=0)
+        assert (plain(coloured)[0] - plain(mel)[0]).abs().max() > 1e-3
