@@ -15,12 +15,9 @@ Exits 1 if the p95 of the full server-side work misses the target.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,22 +25,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common import machine, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SOURCE = ROOT / "assets" / "examples" / "03-01-03-02-02-01-03.wav"  # 4.14 s at 48 kHz
 TARGET_MS = 300.0
-
-
-def machine() -> str:
-    return (f"{datetime.datetime.now().isoformat(timespec='seconds')} · {platform.platform()} · "
-            f"{platform.processor() or platform.machine()} · nproc {os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}) · python {platform.python_version()}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -13,23 +13,17 @@ time and clips per second, and the whole.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
+from common import machine
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ravdess" / "speech"
-
-
-def machine() -> str:
-    return (f"{datetime.datetime.now().isoformat(timespec='seconds')} · {platform.platform()} · "
-            f"{platform.processor() or platform.machine()} · nproc {os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}) · python {platform.python_version()}")
 
 
 def main(argv=None) -> int:

@@ -23,12 +23,9 @@ by 100 MB or more.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +34,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common import machine, free_port
+
 import numpy as np
 import psutil
 
@@ -44,18 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIPS = sorted((ROOT / "assets" / "examples").glob("*.wav")) + sorted((ROOT / "assets" / "ravdess").glob("*.flac"))
 MAX_RSS_GROWTH_MB = 100.0
 TOLERANCE = 1e-6
-
-
-def machine() -> str:
-    return (f"{datetime.datetime.now().isoformat(timespec='seconds')} · {platform.platform()} · "
-            f"{platform.processor() or platform.machine()} · nproc {os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}) · python {platform.python_version()}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(checkpoint, threads: int, temp_dir: Path, log: Path, wait_s: float = 180, arenas: int = 0):

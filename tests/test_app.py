@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support import free_port, require_checkpoint
 import soundfile as sf
 
 import gradio as gr
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
-if not CHECKPOINT.is_file():  # app.py loads it at import
-    pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.train) or set "
-                "EMOTION_CHECKPOINT", allow_module_level=True)
+CHECKPOINT = require_checkpoint()
 
 import app  # noqa: E402
 from emotion import EMOTIONS, Predictor, plots  # noqa: E402
@@ -50,12 +47,6 @@ def predictor():
 
 def top(probs: dict) -> str:
     return max(probs, key=probs.get)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ----- configuration -----------------------------------------------------------------------

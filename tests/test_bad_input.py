@@ -20,9 +20,7 @@ by the server (HTTP 413) while the server keeps serving.
 from __future__ import annotations
 
 import html
-import os
 import re
-import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -30,13 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import free_port, require_checkpoint
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
-if not CHECKPOINT.is_file():  # app.py loads it at import
-    pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.train) or set "
-                "EMOTION_CHECKPOINT", allow_module_level=True)
+CHECKPOINT = require_checkpoint()
 
 import app  # noqa: E402
 from emotion import EMOTIONS, AudioError, Predictor  # noqa: E402
@@ -147,12 +143,6 @@ def spec(name):
 
 def top(probs: dict) -> str:
     return max(probs, key=probs.get)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ----- fixtures ----------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import free_port, require_checkpoint
 import soundfile as sf
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,10 +24,7 @@ if not os.path.exists(CHROMIUM):
                 allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
-if not CHECKPOINT.is_file():  # app.py loads it at import
-    pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.train) or set "
-                "EMOTION_CHECKPOINT", allow_module_level=True)
+CHECKPOINT = require_checkpoint()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
@@ -42,12 +39,6 @@ TIMEOUT_MS = 30_000
 
 # gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import socket
 import struct
 import threading
 import time
@@ -13,6 +12,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from support import free_port
 
 from emotion import download as dl
 from emotion.download import DownloadError, RemoteFile
@@ -141,12 +141,6 @@ def test_wrong_md5_raises_and_cleans_up(tmp_path, server, archive):
     assert not (dest / ZIP_NAME).exists()
     assert not (dest / (ZIP_NAME + ".part")).exists()
     assert not (dest / "speech").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_unreachable_server(tmp_path, archive):

@@ -26,7 +26,6 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import free_port
 import soundfile as sf
 import torch
 
@@ -141,12 +141,6 @@ def test_app_never_shares():
     source = (ROOT / "app.py").read_text()
     assert not re.search(r"share\s*=\s*True", source)
     assert not re.search(r"server_name\s*=\s*['\"]0\.0\.0\.0", source)  # loopback unless the env says otherwise
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
