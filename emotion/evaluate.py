@@ -2,6 +2,7 @@
 
     python -m emotion.evaluate --data-dir DIR [--checkpoint P] [--out FILE.json] [--folds K]
     python -m emotion.evaluate --combine RUN_A/oof_predictions.csv RUN_B/oof_predictions.csv ...
+    python -m emotion.evaluate --compare BASE/oof_predictions.csv NEW/oof_predictions.csv
 
 Without --folds, only clips of actors the checkpoint never trained on are scored (e.g. the
 blind actors 21-24). With --folds K every clip gets an out-of-fold prediction: from the fold
@@ -13,6 +14,10 @@ that heard its speaker.
 emotion.train): clip by clip, the mean log-probability of the runs' fold models. The runs must
 share their folds, so every member that predicts a clip held its actor out: the ensemble's score
 is as speaker-independent as each run's own.
+
+--compare asks whether run NEW beats run BASE by more than the luck of which speakers were held
+out: a paired bootstrap over actors (the same resampled actors score both runs) of the difference
+in macro-F1 and accuracy, with its 95% interval and the share of resamples in which NEW is better.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 import torch
-from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import classification_report, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from .labels import EMOTIONS
 
@@ -140,19 +145,77 @@ def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
                                 target_names=list(EMOTIONS), digits=3, zero_division=0))
 
 
-def combine_oof(paths: list) -> tuple:
-    """Labels, ensemble log-probabilities and fold ids from out-of-fold tables of runs with the same
-    folds. Raises ValueError when the tables cover different clips or assign them different folds."""
+def read_oof_tables(paths: list) -> list:
+    """Out-of-fold tables (oof_predictions.csv) sorted by clip id. Raises ValueError when they
+    cover different clips or assign them different folds."""
     import pandas as pd
     tables = [pd.read_csv(p).sort_values("id").reset_index(drop=True) for p in paths]
     first = tables[0]
     for path, t in zip(paths[1:], tables[1:]):
         if not (len(t) == len(first) and t["id"].equals(first["id"]) and t["fold"].equals(first["fold"])):
             raise ValueError(f"{path} does not cover the same clips in the same folds as {paths[0]}; "
-                             "combine only runs trained with the same --folds and actors")
+                             "use only runs trained with the same --folds and actors")
+    return tables
+
+
+def combine_oof(paths: list) -> tuple:
+    """Labels, ensemble log-probabilities and fold ids from out-of-fold tables of runs with the same
+    folds. Raises ValueError when the tables cover different clips or assign them different folds."""
+    tables = read_oof_tables(paths)
+    first = tables[0]
     logp = np.mean([np.log(t[list(EMOTIONS)].to_numpy(dtype=np.float64).clip(1e-8)) for t in tables], axis=0)
     labels = first["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
     return labels, logp, first["fold"].to_numpy(), list(first["id"])
+
+
+def compare_oof(base_path, new_path, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Paired bootstrap over actors of run NEW minus run BASE (macro-F1 and accuracy).
+
+    Each resample draws the actors with replacement and scores both runs on the same clips, so
+    the interval reflects how much the difference depends on which speakers were held out.
+    """
+    base, new = read_oof_tables([base_path, new_path])
+    labels = base["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
+    preds = [t[list(EMOTIONS)].to_numpy().argmax(1) for t in (base, new)]
+    actors = base["actor"].to_numpy()
+    groups = [np.flatnonzero(actors == a) for a in np.unique(actors)]
+    labels_all = list(range(len(EMOTIONS)))
+
+    def scores(idx):
+        return [(f1_score(labels[idx], p[idx], average="macro", labels=labels_all, zero_division=0),
+                 float(np.mean(labels[idx] == p[idx]))) for p in preds]
+
+    (f1_b, acc_b), (f1_n, acc_n) = scores(np.arange(len(labels)))
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        idx = np.concatenate([groups[g] for g in rng.integers(0, len(groups), len(groups))])
+        (fb, ab), (fn, an) = scores(idx)
+        diffs.append((fn - fb, an - ab))
+    diffs = np.array(diffs)
+    return dict(base=dict(macro_f1=f1_b, accuracy=acc_b), new=dict(macro_f1=f1_n, accuracy=acc_n),
+                diff=dict(macro_f1=f1_n - f1_b, accuracy=acc_n - acc_b),
+                ci95=dict(macro_f1=np.percentile(diffs[:, 0], [2.5, 97.5]).tolist(),
+                          accuracy=np.percentile(diffs[:, 1], [2.5, 97.5]).tolist()),
+                p_new_better=dict(macro_f1=float(np.mean(diffs[:, 0] > 0)), accuracy=float(np.mean(diffs[:, 1] > 0))),
+                n_actors=len(groups), n_boot=n_boot)
+
+
+def _compare_main(paths: list, out: Optional[str]) -> int:
+    try:
+        result = compare_oof(*paths)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"Cannot compare: {exc}", file=sys.stderr)
+        return 1
+    print(f"{paths[1]} minus {paths[0]}, paired bootstrap over {result['n_actors']} actors "
+          f"({result['n_boot']} resamples):")
+    for m in ("macro_f1", "accuracy"):
+        lo, hi = result["ci95"][m]
+        print(f"  {m:<9} {result['base'][m]:.3f} -> {result['new'][m]:.3f}  difference {result['diff'][m]:+.3f} "
+              f"(95% interval {lo:+.3f} to {hi:+.3f}; new better in {100 * result['p_new_better'][m]:.0f}% of resamples)")
+    if out:
+        write_metrics(result, out)
+    return 0
 
 
 def _combine_main(paths: list, out: Optional[str]) -> int:
@@ -179,7 +242,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m emotion.evaluate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine)")
+    ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine or --compare)")
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     ap.add_argument("--out", help="write the metrics JSON here")
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
@@ -187,11 +250,15 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
     ap.add_argument("--combine", nargs="+", metavar="OOF_CSV",
                     help="score the per-fold ensemble of these runs' oof_predictions.csv tables")
+    ap.add_argument("--compare", nargs=2, metavar=("BASE_CSV", "NEW_CSV"),
+                    help="paired actor bootstrap: does run NEW beat run BASE beyond speaker luck?")
     args = ap.parse_args(argv)
+    if args.compare:
+        return _compare_main(args.compare, args.out)
     if args.combine:
         return _combine_main(args.combine, args.out)
     if not args.data_dir:
-        ap.error("--data-dir is required (or --combine)")
+        ap.error("--data-dir is required (or --combine / --compare)")
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
     frame = index_dataset(args.data_dir, channels=(args.channel,))
@@ -253,13 +320,14 @@ def out_of_fold(predictor, frame, args):
     from .data import Augment, index_dataset
     full = index_dataset(args.data_dir)
     # the checkpoint's own recipe (model config, schedule, augmentation), so the estimate is of it
-    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, use_song=True, augment={})
+    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, use_song=True, augment={})
     recipe.update(predictor.checkpoint_info.get("training", {}).get("recipe", {}))
     epochs = args.epochs or recipe["epochs"]
     print(f"Training {args.folds} fold models ({epochs} epochs) on {args.data_dir} for out-of-fold predictions ...")
     result = train_folds(full, args.folds, predictor.config, epochs, recipe["lr"], recipe["batch_size"],
                          predictor.checkpoint_info.get("training", {}).get("seed", 0),
-                         use_song=recipe["use_song"], augment=Augment(**recipe["augment"]), ema=recipe["ema"])
+                         use_song=recipe["use_song"], augment=Augment(**recipe["augment"]), ema=recipe["ema"],
+                         bf16=recipe["bf16"])
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
     fold_ids = oof["fold"].to_numpy()

@@ -30,20 +30,24 @@ class ModelConfig:
     dropout: float = 0.3  # before the fully connected layer
     label_smoothing: float = 0.1
     utterance_norm: bool = False  # subtract each clip's own mean per mel bin (over its speech frames)
+    pool_first: bool = False  # Conv -> MaxPool -> BN -> GELU: the same layers, 4x less work after each conv
 
 
 ACTIVE_DB = -60.0  # a frame whose loudest bin is within 60 dB of the clip's maximum counts as sound
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, time_pool: int, dropout: float):
+    def __init__(self, c_in: int, c_out: int, time_pool: int, dropout: float, pool_first: bool = False):
         super().__init__()
+        self.pool_first = pool_first
         self.conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(c_out)
         self.pool = nn.MaxPool2d((2, time_pool))
         self.drop = nn.Dropout2d(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pool_first:  # BatchNorm and GELU then run on the pooled map (4x fewer values)
+            return self.drop(F.gelu(self.bn(self.pool(self.conv(x)))))
         return self.drop(self.pool(F.gelu(self.bn(self.conv(x)))))
 
 
@@ -55,7 +59,7 @@ class EmotionNet(nn.Module):
         self.register_buffer("std", torch.ones(config.n_mels))
         chans = (1,) + tuple(config.channels)
         self.convs = nn.Sequential(*[
-            ConvBlock(chans[i], chans[i + 1], config.time_pools[i], config.conv_dropout)
+            ConvBlock(chans[i], chans[i + 1], config.time_pools[i], config.conv_dropout, config.pool_first)
             for i in range(4)
         ])
         lstm_in = config.channels[-1] * (config.n_mels // 16)

@@ -61,11 +61,13 @@ def feature_stats(dataset: RavdessDataset) -> tuple:
 
 def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: np.ndarray,
                 config: ModelConfig, epochs: int, lr: float, batch_size: int, seed: int,
-                device: str = "cpu", desc: str = "train", ema: float = 0.0) -> tuple:
+                device: str = "cpu", desc: str = "train", ema: float = 0.0, bf16: bool = False) -> tuple:
     """Train one model; keep the epoch with the best validation macro-F1.
 
     ema > 0 keeps an exponential moving average of the weights (and BatchNorm statistics), updated
     after every step with this decay; the averaged model is the one validated and kept.
+    bf16 runs the training forward pass under bfloat16 autocast (weights, optimizer and validation
+    stay float32): about 1.3x faster on CPUs with AMX/AVX512-BF16.
 
     Returns (best state_dict, info dict, validation logits of the best epoch, of the last epoch).
     """
@@ -102,7 +104,8 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
                 mel = lam * mel + (1 - lam) * mel[perm]
                 onehot = torch.nn.functional.one_hot(labels, config.n_classes).float()
                 targets = lam * onehot + (1 - lam) * onehot[perm]
-            _, loss = model(mel.to(device), targets.to(device))
+            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
+                _, loss = model(mel.to(device), targets.to(device))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -131,7 +134,7 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
 def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, lr: float,
                 batch_size: int, seed: int, device: str = "cpu", use_song: bool = True,
                 augment: Optional[Augment] = None, only_folds: Optional[List[int]] = None,
-                ema: float = 0.0) -> dict:
+                ema: float = 0.0, bf16: bool = False) -> dict:
     """Train one model per actor fold. Validation and out-of-fold predictions use speech only.
 
     Returns dict(states, folds, oof) where oof is a DataFrame of the held-out speech clips with
@@ -154,7 +157,7 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
         val_labels = frame["label"].to_numpy()[val_idx]
         state, info, logits, last = train_model(
             train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
-            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema)
+            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema, bf16=bf16)
         train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
         infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
                           n_train=len(train_idx), n_val=len(val_idx), **info))
@@ -213,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--lstm-hidden", type=int, default=ModelConfig.lstm_hidden, help="LSTM units per direction")
     ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
+    ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -224,12 +229,12 @@ def main(argv=None) -> int:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
     config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden, dropout=args.dropout,
-                         utterance_norm=args.utterance_norm)
+                         utterance_norm=args.utterance_norm, pool_first=args.pool_first)
     augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     t0 = time.time()
     result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,
                          args.seed, args.device, use_song=not args.no_song,
-                         augment=augment, only_folds=args.only_folds, ema=args.ema)
+                         augment=augment, only_folds=args.only_folds, ema=args.ema, bf16=args.bf16)
     oof = result["oof"]
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
@@ -244,7 +249,7 @@ def main(argv=None) -> int:
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
     command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema,
+    recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema, bf16=args.bf16,
                   use_song=not args.no_song, augment=asdict(augment))
     ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed, recipe)
     out = Path(args.out)

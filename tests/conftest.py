@@ -61,8 +61,10 @@ def asset_batch(asset_flacs):
     return asset_flacs, waves, log_mel_spectrogram(waves), labels
 
 
-def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, snapshots=(), **config):
-    """A tiny EmotionNet trained full-batch with Adam on (mel, labels).
+def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, snapshots=(),
+             bf16: bool = False, **config):
+    """A tiny EmotionNet trained full-batch with Adam on (mel, labels), its forward pass under
+    bfloat16 autocast if bf16 (as train.py --bf16 does).
 
     Returns (model in eval mode, per-step losses, state_dicts copied after the `snapshots` steps).
     """
@@ -75,7 +77,8 @@ def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, sna
     losses, states = [], []
     model.train()
     for step in range(1, steps + 1):
-        _, loss = model(mel, labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            _, loss = model(mel, labels)
         opt.zero_grad()
         loss.backward()
         opt.step()

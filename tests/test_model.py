@@ -100,7 +100,9 @@ def test_normalisation_is_applied(model, mels):
     torch.testing.assert_close(normalised, model((mel[:2] - m[:, None]) / s[:, None])[0])
 
 
-def test_tiny_model_overfits_a_tiny_batch(asset_batch, fit_tiny_model):
+@pytest.mark.parametrize("variant", [dict(), dict(pool_first=True), dict(pool_first=True, bf16=True)],
+                         ids=["default", "pool_first", "pool_first+bf16"])
+def test_tiny_model_overfits_a_tiny_batch(asset_batch, fit_tiny_model, variant):
     paths, _, mel, labels = asset_batch
     first = {}
     for i, y in enumerate(labels.tolist()):  # one clip per emotion: 8 clips, 8 labels
@@ -109,7 +111,7 @@ def test_tiny_model_overfits_a_tiny_batch(asset_batch, fit_tiny_model):
     x, y = mel[idx], labels[idx]
     assert sorted(y.tolist()) == list(range(8))
     net, losses, _ = fit_tiny_model(x, y, steps=80, seed=0, dropout=0.0, conv_dropout=0.0,
-                                    label_smoothing=0.0)
+                                    label_smoothing=0.0, **variant)
     with torch.no_grad():
         logits, loss = net(x, y)
     assert (logits.argmax(1) == y).all(), logits.argmax(1)
@@ -145,3 +147,24 @@ def test_utterance_norm_ignores_a_clip_wide_colour_and_keeps_padding_neutral(ass
     with torch.inference_mode():
         torch.testing.assert_close(normed(coloured)[0], normed(mel)[0], atol=1e-5, rtol=0)
         assert (plain(coloured)[0] - plain(mel)[0]).abs().max() > 1e-3
+
+
+def test_pool_first_reorders_the_block_and_old_configs_keep_the_old_order(mels):
+    """pool_first computes Conv -> MaxPool -> BN -> GELU (the same parameters, 4x fewer values
+    through BN and GELU); a config saved before the field existed loads with the original order."""
+    mel, _ = mels
+    torch.manual_seed(0)
+    fast = EmotionNet(ModelConfig(**TINY, pool_first=True)).eval()
+    plain = EmotionNet(ModelConfig(**TINY)).eval()
+    plain.load_state_dict(fast.state_dict())  # identical weights, only the order differs
+    block = fast.convs[0]
+    for module in (block.bn, plain.convs[0].bn):  # non-trivial BatchNorm statistics
+        module.running_mean.fill_(0.3)
+        module.running_var.fill_(2.0)
+    x = torch.randn(2, 1, 64, 40)
+    with torch.inference_mode():
+        torch.testing.assert_close(block(x), F.gelu(block.bn(block.pool(block.conv(x)))))
+        torch.testing.assert_close(plain.convs[0](x), plain.convs[0].pool(F.gelu(plain.convs[0].bn(plain.convs[0].conv(x)))))
+        assert (fast(mel[:2])[0] - plain(mel[:2])[0]).abs().max() > 1e-4
+    old = {k: v for k, v in vars(ModelConfig(**TINY)).items() if k != "pool_first"}
+    assert ModelConfig(**old).pool_first is False

@@ -149,9 +149,12 @@ def test_train_main_records_the_recipe(asset_flacs, tmp_path):
     out = tmp_path / "emotion.pt"
     assert main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
                  "--epochs", "2", "--batch-size", "4", "--channels", "4", "4", "8", "8",
-                 "--lstm-hidden", "12", "--ema", "0.9"]) == 0
+                 "--lstm-hidden", "12", "--ema", "0.9", "--pool-first", "--bf16"]) == 0
     predictor = Predictor.from_checkpoint(out)
     assert predictor.config.lstm_hidden == 12 and predictor.config.channels == (4, 4, 8, 8)
+    assert predictor.config.pool_first
+    recipe = predictor.checkpoint_info["training"]["recipe"]
+    assert recipe["bf16"] is True and recipe["ema"] == 0.9 and recipe["epochs"] == 2
     history = json.loads(out.with_name("history.json").read_text())
     assert [h["fold"] for h in history] == [0, 1]
     assert [e["epoch"] for e in history[0]["history"]] == [1, 2]
@@ -323,4 +326,31 @@ def test_combine_scores_the_per_fold_ensemble(tmp_path, capsys):
     assert json.loads((tmp_path / "one.json").read_text())["accuracy"] == 0.5
     other = _oof_table(tmp_path / "c.csv", b, [0, 1, 0, 1])
     assert main(["--combine", str(pa), str(other)]) == 1
+    assert "same clips in the same folds" in capsys.readouterr().err
+
+
+def test_compare_is_a_paired_bootstrap_over_actors(tmp_path, capsys):
+    """Base is right on actors 1-2 only, new on all four actors: the difference is +0.5 accuracy;
+    new is better unless a resample draws only actors 1-2 (chance 1/16), so about 94% of the time."""
+    from emotion.evaluate import compare_oof, main
+    base = np.full((4, 8), 0.05)
+    new = np.full((4, 8), 0.05)
+    for i, true in enumerate([0, 1, 2, 3]):
+        new[i, true] = 0.65
+        base[i, true if i < 2 else 7 - i] = 0.65
+    pb = _oof_table(tmp_path / "base.csv", base / base.sum(1, keepdims=True), [0, 0, 1, 1])
+    pn = _oof_table(tmp_path / "new.csv", new / new.sum(1, keepdims=True), [0, 0, 1, 1])
+    result = compare_oof(pb, pn, n_boot=4000, seed=1)
+    assert result["base"]["accuracy"] == 0.5 and result["new"]["accuracy"] == 1.0
+    assert result["diff"]["accuracy"] == 0.5
+    assert result["diff"]["macro_f1"] == pytest.approx(4 / 8 - 2 / 8)  # F1 over all 8 emotions
+    assert result["p_new_better"]["accuracy"] == pytest.approx(15 / 16, abs=0.02)
+    lo, hi = result["ci95"]["accuracy"]
+    assert lo == 0.0 and hi == 1.0  # a resample of actors 1-2 only / of actors 3-4 only
+    assert compare_oof(pb, pb, n_boot=200)["p_new_better"]["macro_f1"] == 0.0  # a run never beats itself
+    assert main(["--compare", str(pb), str(pn), "--out", str(tmp_path / "cmp.json")]) == 0
+    assert "paired bootstrap over 4 actors" in capsys.readouterr().out
+    assert json.loads((tmp_path / "cmp.json").read_text())["diff"]["accuracy"] == 0.5
+    other = _oof_table(tmp_path / "other.csv", new, [0, 1, 0, 1])
+    assert main(["--compare", str(pb), str(other)]) == 1
     assert "same clips in the same folds" in capsys.readouterr().err
