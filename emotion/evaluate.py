@@ -320,14 +320,15 @@ def out_of_fold(predictor, frame, args):
     from .data import Augment, index_dataset
     full = index_dataset(args.data_dir)
     # the checkpoint's own recipe (model config, schedule, augmentation), so the estimate is of it
-    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, use_song=True, augment={})
+    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, select="best", use_song=True,
+                  augment={})
     recipe.update(predictor.checkpoint_info.get("training", {}).get("recipe", {}))
     epochs = args.epochs or recipe["epochs"]
     print(f"Training {args.folds} fold models ({epochs} epochs) on {args.data_dir} for out-of-fold predictions ...")
     result = train_folds(full, args.folds, predictor.config, epochs, recipe["lr"], recipe["batch_size"],
                          predictor.checkpoint_info.get("training", {}).get("seed", 0),
                          use_song=recipe["use_song"], augment=Augment(**recipe["augment"]), ema=recipe["ema"],
-                         bf16=recipe["bf16"])
+                         bf16=recipe["bf16"], select=recipe["select"])
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
     fold_ids = oof["fold"].to_numpy()

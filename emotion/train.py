@@ -61,19 +61,24 @@ def feature_stats(dataset: RavdessDataset) -> tuple:
 
 def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: np.ndarray,
                 config: ModelConfig, epochs: int, lr: float, batch_size: int, seed: int,
-                device: str = "cpu", desc: str = "train", ema: float = 0.0, bf16: bool = False) -> tuple:
-    """Train one model; keep the epoch with the best validation macro-F1.
+                device: str = "cpu", desc: str = "train", ema: float = 0.0, bf16: bool = False,
+                select: str = "best") -> tuple:
+    """Train one model; keep the epoch with the best validation macro-F1 (select="best") or the
+    last epoch (select="last": the validation actors then choose nothing, so their score is an
+    unbiased estimate for new speakers).
 
     ema > 0 keeps an exponential moving average of the weights (and BatchNorm statistics), updated
     after every step with this decay; the averaged model is the one validated and kept.
     bf16 runs the training forward pass under bfloat16 autocast (weights, optimizer and validation
     stay float32): about 1.3x faster on CPUs with AMX/AVX512-BF16.
 
-    Returns (best state_dict, info dict, validation logits of the best epoch, of the last epoch).
+    Returns (kept state_dict, info dict, validation logits of the kept epoch, of the last epoch).
     """
     seed_everything(seed)
     model = EmotionNet(config)
     model.set_normalization(*feature_stats(train_set))
+    if select not in ("best", "last"):
+        raise ValueError(f"select must be 'best' or 'last', not {select!r}")
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     batch_size = min(batch_size, len(train_set))  # a tiny training set still makes one batch
@@ -126,19 +131,25 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
             best.update(f1=float(f1), epoch=epoch, state=copy.deepcopy(kept.state_dict()), logits=logits)
         bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_f1=f"{f1:.3f}", best=f"{best['f1']:.3f}")
     last_logits = logits
-    info = dict(best_epoch=best["epoch"], val_macro_f1=best["f1"], history=history)
-    state = {k: v.cpu() for k, v in best["state"].items()}
-    return state, info, best["logits"], last_logits
+    info = dict(best_epoch=best["epoch"], best_val_macro_f1=best["f1"], history=history)
+    if select == "last":
+        state, logits = kept.state_dict(), last_logits
+        info.update(kept_epoch=epochs, val_macro_f1=float(history[-1]["val_macro_f1"]))
+    else:
+        state, logits = best["state"], best["logits"]
+        info.update(kept_epoch=best["epoch"], val_macro_f1=best["f1"])
+    state = {k: v.detach().cpu().clone() for k, v in state.items()}
+    return state, info, logits, last_logits
 
 
 def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, lr: float,
                 batch_size: int, seed: int, device: str = "cpu", use_song: bool = True,
                 augment: Optional[Augment] = None, only_folds: Optional[List[int]] = None,
-                ema: float = 0.0, bf16: bool = False) -> dict:
+                ema: float = 0.0, bf16: bool = False, select: str = "best") -> dict:
     """Train one model per actor fold. Validation and out-of-fold predictions use speech only.
 
     Returns dict(states, folds, oof) where oof is a DataFrame of the held-out speech clips with
-    their out-of-fold logits (best epoch) and last-epoch predictions.
+    their out-of-fold logits (kept epoch, see train_model's select) and last-epoch predictions.
     """
     frame = frame.reset_index(drop=True)
     waves = load_waves(list(frame["path"]), desc="loading audio")
@@ -157,7 +168,8 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
         val_labels = frame["label"].to_numpy()[val_idx]
         state, info, logits, last = train_model(
             train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
-            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema, bf16=bf16)
+            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema, bf16=bf16,
+            select=select)
         train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
         infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
                           n_train=len(train_idx), n_val=len(val_idx), **info))
@@ -218,6 +230,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
+    ap.add_argument("--select", choices=["best", "last"], default="best",
+                    help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
+                         "on the held-out actors: an unbiased out-of-fold score)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -234,7 +249,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     result = train_folds(frame, args.folds, config, args.epochs, args.lr, args.batch_size,
                          args.seed, args.device, use_song=not args.no_song,
-                         augment=augment, only_folds=args.only_folds, ema=args.ema, bf16=args.bf16)
+                         augment=augment, only_folds=args.only_folds, ema=args.ema, bf16=args.bf16,
+                         select=args.select)
     oof = result["oof"]
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
@@ -244,13 +260,15 @@ def main(argv=None) -> int:
                         for f in result["folds"]],
                  channel="speech")
     metrics = metrics_report(labels, logits, temperature=temperature, split=split)
+    metrics["selection"] = args.select
     metrics["last_epoch_accuracy"] = float(np.mean(oof["last_pred"].to_numpy() == labels))
+    metrics["last_epoch_macro_f1"] = float(f1_score(labels, oof["last_pred"].to_numpy(), average="macro"))
     metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
     command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema, bf16=args.bf16,
-                  use_song=not args.no_song, augment=asdict(augment))
+                  select=args.select, use_song=not args.no_song, augment=asdict(augment))
     ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed, recipe)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -144,17 +144,44 @@ def test_weight_averaging_keeps_the_averaged_model(asset_frame):
     assert not torch.allclose(state["fc.weight"], raw_state["fc.weight"])
 
 
+def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(asset_frame):
+    """select="last" keeps the final weights whatever the validation curve did: the kept state
+    reproduces the last epoch's validation logits; select="best" keeps the best-scoring epoch."""
+    from emotion.train import train_model
+    from emotion.data import Augment, RavdessDataset
+    frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
+    waves = load_waves(list(frame["path"]))
+    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
+    val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves[12:]])
+    val_labels = frame["label"].to_numpy()[12:]
+    kw = dict(epochs=4, lr=3e-3, batch_size=4, seed=0)
+    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, select="last", **kw)
+    assert info["kept_epoch"] == 4 and torch.equal(logits, last)
+    assert info["val_macro_f1"] == info["history"][-1]["val_macro_f1"] <= info["best_val_macro_f1"]
+    net = EmotionNet(TINY)
+    net.load_state_dict(state)
+    np.testing.assert_allclose(batch_logits(net, val_waves).numpy(), last.numpy(), atol=1e-4)
+    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])  # fresh augmentation RNG
+    _, best_info, _, best_last = train_model(train, val_waves, val_labels, TINY, select="best", **kw)
+    assert best_info["kept_epoch"] == best_info["best_epoch"]
+    assert best_info["val_macro_f1"] == max(h["val_macro_f1"] for h in best_info["history"])
+    torch.testing.assert_close(best_last, last)  # same seed: the same run, only the kept epoch differs
+    with pytest.raises(ValueError, match="best.*last"):
+        train_model(train, val_waves, val_labels, TINY, select="median", **kw)
+
+
 def test_train_main_records_the_recipe(asset_flacs, tmp_path):
     from emotion.train import main
     out = tmp_path / "emotion.pt"
     assert main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
                  "--epochs", "2", "--batch-size", "4", "--channels", "4", "4", "8", "8",
-                 "--lstm-hidden", "12", "--ema", "0.9", "--pool-first", "--bf16"]) == 0
+                 "--lstm-hidden", "12", "--ema", "0.9", "--pool-first", "--bf16", "--select", "last"]) == 0
     predictor = Predictor.from_checkpoint(out)
     assert predictor.config.lstm_hidden == 12 and predictor.config.channels == (4, 4, 8, 8)
     assert predictor.config.pool_first
     recipe = predictor.checkpoint_info["training"]["recipe"]
-    assert recipe["bf16"] is True and recipe["ema"] == 0.9 and recipe["epochs"] == 2
+    assert recipe["bf16"] is True and recipe["ema"] == 0.9 and recipe["epochs"] == 2 and recipe["select"] == "last"
+    assert all(f["kept_epoch"] == 2 for f in predictor.checkpoint_info["folds"])
     history = json.loads(out.with_name("history.json").read_text())
     assert [h["fold"] for h in history] == [0, 1]
     assert [e["epoch"] for e in history[0]["history"]] == [1, 2]
