@@ -2,6 +2,7 @@
 
     log-mel (B, n_mels, T) -> standardise per mel bin (buffers saved with the model)
     -> 4 x [Conv2d 3x3, BatchNorm, GELU, MaxPool, Dropout]          (B, C, n_mels/16, T/8)
+       (pool_first: Conv2d, MaxPool, BatchNorm, GELU, Dropout -- the shipped model)
     -> fold frequency into features                                 (B, T/8, C * n_mels/16)
     -> bidirectional LSTM                                           (B, T/8, 2 * hidden)
     -> attention pooling over time                                  (B, 2 * hidden)
