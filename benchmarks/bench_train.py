@@ -2,8 +2,8 @@
 
     python benchmarks/bench_train.py [--threads 2] [--steps 30] [--batch-size 32]
 
-A step is what train.py does per batch: log-mel of 3-s waveforms, forward pass with the loss,
-backward pass, AdamW step. Variants: float32 (the default), --bf16 (bfloat16 autocast of the
+A step is what train.py does per batch: log-mel of 3-s waveforms, then emotion.train.train_step
+(forward pass with the loss, backward pass, gradient clipping, AdamW update). Variants: float32 (the default), --bf16 (bfloat16 autocast of the
 forward pass), --pool-first (Conv -> MaxPool -> BN -> GELU), and both. Prints ms per step
 (median over the steps, after warm-up) and the implied minutes for the 5-fold recipe
 (50 steps per epoch).
@@ -24,6 +24,7 @@ from common import machine  # noqa: E402
 from emotion import audio  # noqa: E402
 from emotion.features import log_mel_spectrogram  # noqa: E402
 from emotion.model import EmotionNet, ModelConfig  # noqa: E402
+from emotion.train import train_step  # noqa: E402
 
 STEPS_PER_EPOCH = 50  # about 1,600 training clips per fold / batch 32
 
@@ -37,12 +38,7 @@ def step_times(pool_first: bool, bf16: bool, steps: int, batch_size: int) -> np.
     out = []
     for i in range(steps + 5):  # 5 warm-up steps
         t = time.perf_counter()
-        mel = log_mel_spectrogram(waves)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            _, loss = model(mel, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train_step(model, opt, log_mel_spectrogram(waves), labels, bf16=bf16)
         if i >= 5:
             out.append((time.perf_counter() - t) * 1000)
     return np.array(out)

@@ -145,9 +145,9 @@ def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
                                 target_names=list(EMOTIONS), digits=3, zero_division=0))
 
 
-def read_oof_tables(paths: list) -> list:
-    """Out-of-fold tables (oof_predictions.csv) sorted by clip id. Raises ValueError when they
-    cover different clips or assign them different folds."""
+def read_oof_tables(paths: list) -> tuple:
+    """Out-of-fold tables (oof_predictions.csv) sorted by clip id, and their shared true label
+    indices. Raises ValueError when they cover different clips or assign them different folds."""
     import pandas as pd
     tables = [pd.read_csv(p).sort_values("id").reset_index(drop=True) for p in paths]
     first = tables[0]
@@ -155,16 +155,16 @@ def read_oof_tables(paths: list) -> list:
         if not (len(t) == len(first) and t["id"].equals(first["id"]) and t["fold"].equals(first["fold"])):
             raise ValueError(f"{path} does not cover the same clips in the same folds as {paths[0]}; "
                              "use only runs trained with the same --folds and actors")
-    return tables
+    labels = first["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
+    return tables, labels
 
 
 def combine_oof(paths: list) -> tuple:
     """Labels, ensemble log-probabilities and fold ids from out-of-fold tables of runs with the same
     folds. Raises ValueError when the tables cover different clips or assign them different folds."""
-    tables = read_oof_tables(paths)
+    tables, labels = read_oof_tables(paths)
     first = tables[0]
     logp = np.mean([np.log(t[list(EMOTIONS)].to_numpy(dtype=np.float64).clip(1e-8)) for t in tables], axis=0)
-    labels = first["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
     return labels, logp, first["fold"].to_numpy(), list(first["id"])
 
 
@@ -174,8 +174,7 @@ def compare_oof(base_path, new_path, n_boot: int = 2000, seed: int = 0) -> dict:
     Each resample draws the actors with replacement and scores both runs on the same clips, so
     the interval reflects how much the difference depends on which speakers were held out.
     """
-    base, new = read_oof_tables([base_path, new_path])
-    labels = base["emotion"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
+    (base, new), labels = read_oof_tables([base_path, new_path])
     preds = [t[list(EMOTIONS)].to_numpy().argmax(1) for t in (base, new)]
     actors = base["actor"].to_numpy()
     groups = [np.flatnonzero(actors == a) for a in np.unique(actors)]

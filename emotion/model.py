@@ -78,7 +78,8 @@ class EmotionNet(nn.Module):
 
         Returns (logits, loss); logits shape = (batch, n_classes), loss None without targets.
         """
-        active = x.amax(dim=1, keepdim=True) > ACTIVE_DB  # (B, 1, T): frames with sound, not padding
+        if self.config.utterance_norm:  # frames with sound, not padding: (B, 1, T), before standardising
+            active = x.amax(dim=1, keepdim=True) > ACTIVE_DB
         x = (x - self.mean[:, None]) / self.std[:, None]
         if self.config.utterance_norm:  # cepstral-mean-style: removes the speaker's and mic's average colour
             count = active.sum(dim=2, keepdim=True).clamp(min=1)

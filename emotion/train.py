@@ -59,6 +59,20 @@ def feature_stats(dataset: RavdessDataset) -> tuple:
     return mel.mean(dim=(0, 2)), mel.std(dim=(0, 2))
 
 
+def train_step(model: EmotionNet, opt: torch.optim.Optimizer, mel: torch.Tensor, targets: torch.Tensor,
+               device: str = "cpu", bf16: bool = False) -> torch.Tensor:
+    """One optimizer step on a batch of log-mels: forward pass (under bfloat16 autocast if bf16;
+    weights and optimizer stay float32), backward pass, gradient clipping at norm 5, update.
+    Returns the loss."""
+    with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
+        _, loss = model(mel.to(device), targets.to(device))
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    return loss
+
+
 def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: np.ndarray,
                 config: ModelConfig, epochs: int, lr: float, batch_size: int, seed: int,
                 device: str = "cpu", desc: str = "train", ema: float = 0.0, bf16: bool = False,
@@ -74,11 +88,11 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
 
     Returns (kept state_dict, info dict, validation logits of the kept epoch, of the last epoch).
     """
+    if select not in ("best", "last"):
+        raise ValueError(f"select must be 'best' or 'last', not {select!r}")
     seed_everything(seed)
     model = EmotionNet(config)
     model.set_normalization(*feature_stats(train_set))
-    if select not in ("best", "last"):
-        raise ValueError(f"select must be 'best' or 'last', not {select!r}")
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     batch_size = min(batch_size, len(train_set))  # a tiny training set still makes one batch
@@ -109,12 +123,7 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
                 mel = lam * mel + (1 - lam) * mel[perm]
                 onehot = torch.nn.functional.one_hot(labels, config.n_classes).float()
                 targets = lam * onehot + (1 - lam) * onehot[perm]
-            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
-                _, loss = model(mel.to(device), targets.to(device))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            loss = train_step(model, opt, mel, targets, device, bf16)
             sched.step()
             if averaged is not None:
                 averaged.update_parameters(model)
@@ -128,7 +137,8 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
             raw = batch_logits(model, val_waves.to(device)).cpu().argmax(1).numpy()
             history[-1]["raw_val_macro_f1"] = float(f1_score(val_labels, raw, average="macro")) if len(val_labels) else 0.0
         if f1 > best["f1"]:
-            best.update(f1=float(f1), epoch=epoch, state=copy.deepcopy(kept.state_dict()), logits=logits)
+            best.update(f1=float(f1), epoch=epoch, logits=logits,  # the weights only if they will be kept
+                        state=copy.deepcopy(kept.state_dict()) if select == "best" else None)
         bar.set_postfix(loss=f"{total / max(count, 1):.3f}", val_f1=f"{f1:.3f}", best=f"{best['f1']:.3f}")
     last_logits = logits
     info = dict(best_epoch=best["epoch"], best_val_macro_f1=best["f1"], history=history)

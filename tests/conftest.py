@@ -63,12 +63,13 @@ def asset_batch(asset_flacs):
 
 def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, snapshots=(),
              bf16: bool = False, **config):
-    """A tiny EmotionNet trained full-batch with Adam on (mel, labels), its forward pass under
-    bfloat16 autocast if bf16 (as train.py --bf16 does).
+    """A tiny EmotionNet trained full-batch with Adam on (mel, labels) by train.py's own
+    train_step (bfloat16 autocast of the forward pass if bf16, as train.py --bf16 does).
 
     Returns (model in eval mode, per-step losses, state_dicts copied after the `snapshots` steps).
     """
     from emotion.model import EmotionNet, ModelConfig
+    from emotion.train import train_step
 
     torch.manual_seed(seed)
     model = EmotionNet(ModelConfig(**{**TINY_CONFIG, **config}))
@@ -77,11 +78,7 @@ def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, sna
     losses, states = [], []
     model.train()
     for step in range(1, steps + 1):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            _, loss = model(mel, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        loss = train_step(model, opt, mel, labels, bf16=bf16)
         losses.append(float(loss.detach()))
         if step in snapshots:
             states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
