@@ -33,12 +33,14 @@ FEATURE_CONFIG = dict(
 )
 
 
-@lru_cache(maxsize=1)
-def _mel() -> torchaudio.transforms.MelSpectrogram:
+@lru_cache(maxsize=4)
+def _mel(device: str = "cpu") -> torchaudio.transforms.MelSpectrogram:
+    """The mel filterbank and window, built once per device (training on a GPU computes the
+    features there)."""
     return torchaudio.transforms.MelSpectrogram(
         sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH, hop_length=HOP_LENGTH,
         f_min=F_MIN, f_max=F_MAX, n_mels=N_MELS, power=2.0, norm="slaney", mel_scale="slaney",
-    )
+    ).to(device)
 
 
 def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor],
@@ -47,13 +49,14 @@ def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor],
 
     audio : a path (loaded with load_audio), or a 16 kHz mono signal as a numpy array or
         tensor, shape = (samples,) or (batch, samples); pass sample_rate to resample and downmix
-        an array of another rate first.
-    returns : torch.Tensor, shape = (n_mels, n_frames) or (batch, n_mels, n_frames)
+        an array of another rate first. A tensor on a GPU is processed there.
+    returns : torch.Tensor, shape = (n_mels, n_frames) or (batch, n_mels, n_frames), on the
+        input's device
     """
     if isinstance(audio, (str, os.PathLike)) or sample_rate not in (None, SAMPLE_RATE):
         audio = load_audio(audio, sample_rate)
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32)) if not torch.is_tensor(audio) else audio.float()
     with torch.no_grad():
-        db = 10.0 * torch.log10(_mel()(x).clamp(min=1e-10))  # (..., n_mels, n_frames)
+        db = 10.0 * torch.log10(_mel(str(x.device))(x).clamp(min=1e-10))  # (..., n_mels, n_frames)
         ref = db.amax(dim=(-2, -1), keepdim=True)  # each spectrogram's own loudest bin
         return torch.maximum(db, ref - TOP_DB) - ref

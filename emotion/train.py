@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import time
 from dataclasses import asdict
@@ -113,7 +114,7 @@ def train_model(train_set: RavdessDataset, val_waves: torch.Tensor, val_labels: 
         model.train()
         total, count = 0.0, 0
         for waves, labels in loader:
-            mel = log_mel_spectrogram(waves)
+            mel = log_mel_spectrogram(waves.to(device))  # computed where the model trains
             if aug is not None:
                 mel = spec_augment(mel, aug, gen)
             targets = labels
@@ -215,6 +216,101 @@ def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metr
     )
 
 
+def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, seed: int, out: Path,
+              minutes: float, k: int) -> dict:
+    """Fit the temperature on the out-of-fold logits, score them, and write the checkpoint with
+    metrics.json, history.json and oof_predictions.csv beside it. Returns the metrics."""
+    oof = result["oof"]
+    logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
+    labels = oof["label"].to_numpy()
+    temperature = fit_temperature(logits, torch.as_tensor(labels.copy()))
+    split = dict(kind=f"{k}-fold actor cross-validation (out-of-fold, speaker-independent)",
+                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
+                        for f in result["folds"]],
+                 channel="speech")
+    metrics = metrics_report(labels, logits, temperature=temperature, split=split)
+    metrics["selection"] = recipe["select"]
+    last = oof["last_pred"].to_numpy()
+    known = bool((last >= 0).all())  # merged parts that kept their best epoch have no last-epoch predictions
+    metrics["last_epoch_accuracy"] = float(np.mean(last == labels)) if known else None
+    metrics["last_epoch_macro_f1"] = float(f1_score(labels, last, average="macro")) if known else None
+    metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
+    metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
+    metrics["training_minutes"] = round(minutes, 1)
+    ckpt = build_checkpoint(result, config, temperature, metrics, command, seed, recipe)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ckpt, out)
+    write_metrics(metrics, out.with_name("metrics.json"))
+    write_metrics([dict(fold=f["fold"], history=f.get("history", [])) for f in result["folds"]],
+                  out.with_name("history.json"))  # per-epoch loss and validation macro-F1
+    probs = torch.softmax(logits / temperature, dim=1).numpy()
+    table = oof[["id", "actor", "fold", "emotion"]].copy()
+    for j, name in enumerate(EMOTIONS):
+        table[name] = probs[:, j].round(4)
+    table.to_csv(out.with_name("oof_predictions.csv"), index=False)
+    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")
+    print(f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
+          f"(last epoch accuracy {metrics['last_epoch_accuracy'] or float('nan'):.3f})  T={temperature:.2f}")
+    return metrics
+
+
+def merge_parts(paths: List[str], data_dir: str) -> tuple:
+    """Pack fold models trained by separate runs (--only-folds, e.g. one process per fold on a
+    GPU) into one run: their states and fold records in fold order, and out-of-fold logits
+    recomputed here from the speech in data_dir, each clip by the fold model that held its
+    actor out. The parts must come from the same recipe, model and seed, and hold each fold once.
+
+    Returns (result as train_folds gives it, ModelConfig, recipe with seed, the parts' commands,
+    the longest part's training minutes).
+    """
+    parts = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    first = parts[0]
+    recipe = dict(first["training"]["recipe"], seed=first["training"]["seed"])
+    for path, part in zip(paths, parts):
+        other = dict(part["training"]["recipe"], seed=part["training"]["seed"])
+        if part["model_config"] != first["model_config"] or other != recipe:
+            raise ValueError(f"{path} was trained with another recipe, model or seed than {paths[0]}")
+    folds = sorted(((f, state) for part in parts for f, state in zip(part["folds"], part["models"])),
+                   key=lambda pair: pair[0]["fold"])
+    numbers = [f["fold"] for f, _ in folds]
+    k = recipe.get("folds", len(numbers))
+    if numbers != list(range(k)):
+        raise ValueError(f"the parts hold folds {[n + 1 for n in numbers]}; need each of 1-{k} exactly once")
+    config = ModelConfig(**first["model_config"])
+    frame = index_dataset(data_dir, channels=("speech",)).sort_values("id").reset_index(drop=True)
+    oof_parts = []
+    for info, state in folds:
+        model = EmotionNet(config)
+        model.load_state_dict(state)
+        part = frame[frame["actor"].isin(info["val_actors"])].copy()
+        if len(part) != info["n_val"]:
+            raise ValueError(f"fold {info['fold'] + 1} validated on {info['n_val']} clips of actors "
+                             f"{info['val_actors']}; {data_dir} has {len(part)} of them")
+        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(part["path"]))])
+        logits = batch_logits(model, waves)
+        part["fold"] = info["fold"]
+        part["logits"] = list(logits.numpy())
+        part["last_pred"] = logits.argmax(1).numpy() if recipe["select"] == "last" else -1
+        oof_parts.append(part)
+    result = dict(states=[state for _, state in folds],
+                  folds=[dict(info) for info, _ in folds],
+                  oof=pd.concat(oof_parts).sort_values("id"))
+    histories = {}
+    for path in paths:  # per-epoch history, when the parts' history.json files are beside them
+        hist = Path(path).with_name("history.json")
+        if hist.is_file():
+            histories.update({h["fold"]: h["history"] for h in json.loads(hist.read_text())})
+    for info in result["folds"]:
+        info["history"] = histories.get(info["fold"], [])
+    minutes = 0.0  # the parts ran side by side: the longest one's time
+    for path in paths:
+        part_metrics = Path(path).with_name("metrics.json")
+        if part_metrics.is_file():
+            minutes = max(minutes, float(json.loads(part_metrics.read_text()).get("training_minutes") or 0))
+    command = " & ".join(part["training"]["command"] for part in parts)
+    return result, config, recipe, command, minutes
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emotion.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -244,9 +340,23 @@ def main(argv=None) -> int:
                     help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
                          "on the held-out actors: an unbiased out-of-fold score)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    ap.add_argument("--merge", nargs="+", metavar="PART_PT",
+                    help="instead of training: pack these --only-folds checkpoints (one recipe, each fold "
+                         "once) into --out, scoring each fold model on its held-out actors in --data-dir")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+
+    if args.merge:
+        try:
+            result, config, recipe, command, minutes = merge_parts(args.merge, args.data_dir)
+        except ValueError as exc:
+            print(f"Cannot merge: {exc}", file=sys.stderr)
+            return 1
+        command += " && python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
+        seed = recipe.pop("seed")
+        write_run(result, config, recipe, command, seed, Path(args.out), minutes, len(result["states"]))
+        return 0
 
     frame = index_dataset(args.data_dir)
     frame = frame[frame["actor"].isin(args.actors)]
@@ -261,39 +371,10 @@ def main(argv=None) -> int:
                          args.seed, args.device, use_song=not args.no_song,
                          augment=augment, only_folds=args.only_folds, ema=args.ema, bf16=args.bf16,
                          select=args.select)
-    oof = result["oof"]
-    logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
-    labels = oof["label"].to_numpy()
-    temperature = fit_temperature(logits, torch.as_tensor(labels.copy()))
-    split = dict(kind=f"{args.folds}-fold actor cross-validation (out-of-fold, speaker-independent)",
-                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
-                        for f in result["folds"]],
-                 channel="speech")
-    metrics = metrics_report(labels, logits, temperature=temperature, split=split)
-    metrics["selection"] = args.select
-    metrics["last_epoch_accuracy"] = float(np.mean(oof["last_pred"].to_numpy() == labels))
-    metrics["last_epoch_macro_f1"] = float(f1_score(labels, oof["last_pred"].to_numpy(), average="macro"))
-    metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
-    metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
-    metrics["training_minutes"] = round((time.time() - t0) / 60, 1)
     command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
     recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema, bf16=args.bf16,
-                  select=args.select, use_song=not args.no_song, augment=asdict(augment))
-    ckpt = build_checkpoint(result, config, temperature, metrics, command, args.seed, recipe)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, out)
-    write_metrics(metrics, out.with_name("metrics.json"))
-    write_metrics([dict(fold=f["fold"], history=f["history"]) for f in result["folds"]],
-                  out.with_name("history.json"))  # per-epoch loss and validation macro-F1
-    probs = torch.softmax(logits / temperature, dim=1).numpy()
-    table = oof[["id", "actor", "fold", "emotion"]].copy()
-    for j, name in enumerate(EMOTIONS):
-        table[name] = probs[:, j].round(4)
-    table.to_csv(out.with_name("oof_predictions.csv"), index=False)
-    print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")
-    print(f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
-          f"(last epoch accuracy {metrics['last_epoch_accuracy']:.3f})  T={temperature:.2f}")
+                  select=args.select, use_song=not args.no_song, augment=asdict(augment), folds=args.folds)
+    write_run(result, config, recipe, command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds)
     return 0
 
 

@@ -381,3 +381,42 @@ def test_compare_is_a_paired_bootstrap_over_actors(tmp_path, capsys):
     other = _oof_table(tmp_path / "other.csv", new, [0, 1, 0, 1])
     assert main(["--compare", str(pb), str(other)]) == 1
     assert "same clips in the same folds" in capsys.readouterr().err
+
+
+def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys):
+    """Folds trained by separate runs (--only-folds, as on a GPU, one process per fold) and packed
+    with --merge give the checkpoint and out-of-fold scores of one run that trained every fold;
+    parts from another recipe, or a fold twice or missing, are refused with the reason."""
+    from emotion.train import main as train
+    data = str(asset_flacs[0].parent)
+    common = ["--data-dir", data, "--folds", "2", "--epochs", "2", "--batch-size", "4",
+              "--channels", "4", "4", "8", "8", "--lstm-hidden", "8", "--select", "last"]
+    whole = tmp_path / "whole" / "emotion.pt"
+    assert train(common + ["--out", str(whole)]) == 0
+    parts = [tmp_path / f"part{i}" / "emotion.pt" for i in (0, 1)]
+    for i, part in enumerate(parts):
+        assert train(common + ["--out", str(part), "--only-folds", str(i)]) == 0
+    merged = tmp_path / "merged" / "emotion.pt"
+    assert train(["--data-dir", data, "--out", str(merged), "--merge", str(parts[1]), str(parts[0])]) == 0
+
+    a, b = (torch.load(p, weights_only=True) for p in (whole, merged))
+    assert [f["val_actors"] for f in b["folds"]] == [f["val_actors"] for f in a["folds"]]
+    for sa, sb in zip(a["models"], b["models"]):
+        assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert b["temperature"] == pytest.approx(a["temperature"], rel=1e-4)
+    ma, mb = (json.loads(p.with_name("metrics.json").read_text()) for p in (whole, merged))
+    assert mb["n"] == ma["n"] == 16 and mb["accuracy"] == ma["accuracy"] and mb["macro_f1"] == ma["macro_f1"]
+    assert mb["last_epoch_accuracy"] == ma["last_epoch_accuracy"] == ma["accuracy"]
+    assert mb["confusion_matrix"] == ma["confusion_matrix"]
+    ta, tb = (pd.read_csv(p.with_name("oof_predictions.csv")) for p in (whole, merged))
+    pd.testing.assert_frame_equal(ta, tb, atol=2e-4)
+    assert [len(h["history"]) for h in json.loads(merged.with_name("history.json").read_text())] == [2, 2]
+    assert b["training"]["command"].count("--only-folds") == 2 and "--merge" in b["training"]["command"]
+
+    capsys.readouterr()
+    assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(parts[0])]) == 1
+    assert "need each of 1-2 exactly once" in capsys.readouterr().err
+    other = tmp_path / "other" / "emotion.pt"
+    assert train(common[:-2] + ["--out", str(other), "--only-folds", "1"]) == 0  # --select best
+    assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(other)]) == 1
+    assert "another recipe" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
