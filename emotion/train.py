@@ -3,11 +3,16 @@
     python -m emotion.train --data-dir ../shared/data/ravdess --folds 5 --out checkpoints/emotion.pt
 
 Actors 01-20 are split into K folds of consecutive actors. Model k trains on the other folds
-(speech, plus song unless --no-song) and is selected by macro-F1 on its held-out actors'
-speech, so every speech clip gets an out-of-fold prediction from a model that never heard its
-speaker. The checkpoint holds all K models (the shipped predictor averages them), a temperature
+(speech, plus song unless --no-song) and is kept at its last epoch (--select last, the shipped
+recipe) or at its best epoch by macro-F1 on its held-out actors' speech (--select best), so every
+speech clip gets an out-of-fold prediction from a model that never heard its speaker. The checkpoint holds all K models (the shipped predictor averages them), a temperature
 fitted on the out-of-fold logits, and the split; checkpoints/metrics.json and
 checkpoints/oof_predictions.csv hold the out-of-fold results.
+
+Folds can also be trained by separate processes (--only-folds K, e.g. side by side on a GPU with
+--device cuda) and packed afterwards:
+
+    python -m emotion.train --data-dir DIR --merge runs/f0/emotion.pt runs/f1/emotion.pt ... --out OUT.pt
 """
 
 from __future__ import annotations
