@@ -268,7 +268,15 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     Returns (result as train_folds gives it, ModelConfig, recipe with seed, the parts' commands,
     the longest part's training minutes).
     """
-    parts = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    parts = []
+    for path in paths:
+        try:
+            part = torch.load(path, map_location="cpu", weights_only=True)
+            if not {"models", "folds", "model_config", "training"} <= set(part) or "recipe" not in part["training"]:
+                raise KeyError("not a training checkpoint")
+        except Exception as exc:  # missing, not a torch file, or not a training checkpoint
+            raise ValueError(f"{path} is not a checkpoint written by emotion.train ({type(exc).__name__})") from None
+        parts.append(part)
     first = parts[0]
     recipe = dict(first["training"]["recipe"], seed=first["training"]["seed"])
     for path, part in zip(paths, parts):

@@ -420,3 +420,5 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     assert train(common[:-2] + ["--out", str(other), "--only-folds", "1"]) == 0  # --select best
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(other)]) == 1
     assert "another recipe" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+    assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(tmp_path / "none.pt")]) == 1
+    assert "is not a checkpoint written by emotion.train" in capsys.readouterr().err
