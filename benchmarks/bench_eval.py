@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         waves = load_waves(paths)
         t_load += time.perf_counter() - t
         t = time.perf_counter()
-        batch = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves])
+        batch = audio.clip_batch(waves)
         t_batch += time.perf_counter() - t
         t = time.perf_counter()
         logits.append(predictor.logits(batch))

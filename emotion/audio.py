@@ -269,6 +269,12 @@ def pad_or_trim(wave: np.ndarray, length: int = N_SAMPLES, offset: Optional[int]
     return out
 
 
+def clip_batch(waves: List[np.ndarray]) -> torch.Tensor:
+    """Centred fixed-length clips (pad_or_trim) stacked as the model takes them,
+    shape = (len(waves), N_SAMPLES)."""
+    return torch.stack([torch.from_numpy(pad_or_trim(w)) for w in waves])
+
+
 def prepare(source: AudioSource, sample_rate: Optional[int] = None) -> np.ndarray:
     """What the model sees: load, trim the silence, centre-pad or crop to N_SAMPLES."""
     return pad_or_trim(trim_silence(load_audio(source, sample_rate)))

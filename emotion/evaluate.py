@@ -271,7 +271,7 @@ def main(argv=None) -> int:
             print("Every actor in this folder was in the checkpoint's training data. Use --folds K "
                   "for out-of-fold predictions, or a folder with other actors.", file=sys.stderr)
             return 1
-        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(frame["path"]))])
+        waves = audio.clip_batch(load_waves(list(frame["path"])))
         logits = predictor.logits(waves)
         split = dict(kind="held-out actors (never in training)", test_actors=sorted(frame["actor"].unique().tolist()),
                      train_actors=sorted(seen), channel=args.channel)
@@ -299,7 +299,7 @@ def out_of_fold(predictor, frame, args):
     folds = predictor.folds
     covered = {a for f in folds for a in f["val_actors"]}
     if len(folds) == args.folds and set(frame["actor"]) <= covered | (set(frame["actor"]) - set(predictor.train_actors)):
-        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(frame["path"]))])
+        waves = audio.clip_batch(load_waves(list(frame["path"])))
         logits = torch.zeros(len(frame), len(EMOTIONS))
         actors = frame["actor"].to_numpy()
         fold_ids = np.full(len(frame), -1)

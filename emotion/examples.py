@@ -344,7 +344,7 @@ def recompute_metrics(predictor: Predictor, data_dir, progress: Optional[Progres
         for start in range(0, len(idx), batch_size):
             chunk = idx[start:start + batch_size]
             waves = load_waves([frame.at[i, "path"] for i in chunk])
-            batch = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves])
+            batch = audio.clip_batch(waves)
             logits[chunk] = predictor.logits(batch, models=list(key) if key else None)
             done += len(chunk)
             report(done / total, f"scored {done}/{total} clips")

@@ -5,8 +5,9 @@
 Actors 01-20 are split into K folds of consecutive actors. Model k trains on the other folds
 (speech, plus song unless --no-song) and is kept at its last epoch (--select last, the shipped
 recipe) or at its best epoch by macro-F1 on its held-out actors' speech (--select best), so every
-speech clip gets an out-of-fold prediction from a model that never heard its speaker. The checkpoint holds all K models (the shipped predictor averages them), a temperature
-fitted on the out-of-fold logits, and the split; checkpoints/metrics.json and
+speech clip gets an out-of-fold prediction from a model that never heard its speaker. The
+checkpoint holds all K models (the shipped predictor averages them), a temperature fitted on the
+out-of-fold logits, and the split; checkpoints/metrics.json and
 checkpoints/oof_predictions.csv hold the out-of-fold results.
 
 Folds can also be trained by separate processes (--only-folds K, e.g. side by side on a GPU with
@@ -60,7 +61,7 @@ def batch_logits(model: EmotionNet, waves: torch.Tensor, batch_size: int = 64) -
 
 def feature_stats(dataset: RavdessDataset) -> tuple:
     """Per-mel-bin mean and std of the centred training clips (no augmentation)."""
-    waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in dataset.waves])
+    waves = audio.clip_batch(dataset.waves)
     mel = torch.cat([log_mel_spectrogram(waves[i:i + 128]) for i in range(0, len(waves), 128)])
     return mel.mean(dim=(0, 2)), mel.std(dim=(0, 2))
 
@@ -180,7 +181,7 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
         train_idx = np.flatnonzero(is_train)
         train_set = RavdessDataset(frame.iloc[train_idx], augment or Augment(), seed=seed + i,
                                    waves=[waves[j] for j in train_idx])
-        val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(waves[j])) for j in val_idx])
+        val_waves = audio.clip_batch([waves[j] for j in val_idx])
         val_labels = frame["label"].to_numpy()[val_idx]
         state, info, logits, last = train_model(
             train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
@@ -254,8 +255,9 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
         table[name] = probs[:, j].round(4)
     table.to_csv(out.with_name("oof_predictions.csv"), index=False)
     print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")
+    last_acc = metrics["last_epoch_accuracy"]
     print(f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
-          f"(last epoch accuracy {metrics['last_epoch_accuracy'] or float('nan'):.3f})  T={temperature:.2f}")
+          f"(last epoch accuracy {'unknown' if last_acc is None else f'{last_acc:.3f}'})  T={temperature:.2f}")
     return metrics
 
 
@@ -265,7 +267,7 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     recomputed here from the speech in data_dir, each clip by the fold model that held its
     actor out. The parts must come from the same recipe, model and seed, and hold each fold once.
 
-    Returns (result as train_folds gives it, ModelConfig, recipe with seed, the parts' commands,
+    Returns (result as train_folds gives it, ModelConfig, recipe, seed, the parts' commands,
     the longest part's training minutes).
     """
     parts = []
@@ -278,10 +280,10 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
             raise ValueError(f"{path} is not a checkpoint written by emotion.train ({type(exc).__name__})") from None
         parts.append(part)
     first = parts[0]
-    recipe = dict(first["training"]["recipe"], seed=first["training"]["seed"])
+    recipe, seed = first["training"]["recipe"], first["training"]["seed"]
     for path, part in zip(paths, parts):
-        other = dict(part["training"]["recipe"], seed=part["training"]["seed"])
-        if part["model_config"] != first["model_config"] or other != recipe:
+        made = (part["model_config"], part["training"]["recipe"], part["training"]["seed"])
+        if made != (first["model_config"], recipe, seed):
             raise ValueError(f"{path} was trained with another recipe, model or seed than {paths[0]}")
     folds = sorted(((f, state) for part in parts for f, state in zip(part["folds"], part["models"])),
                    key=lambda pair: pair[0]["fold"])
@@ -299,7 +301,7 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
         if len(part) != info["n_val"]:
             raise ValueError(f"fold {info['fold'] + 1} validated on {info['n_val']} clips of actors "
                              f"{info['val_actors']}; {data_dir} has {len(part)} of them")
-        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in load_waves(list(part["path"]))])
+        waves = audio.clip_batch(load_waves(list(part["path"])))
         logits = batch_logits(model, waves)
         part["fold"] = info["fold"]
         part["logits"] = list(logits.numpy())
@@ -308,20 +310,17 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     result = dict(states=[state for _, state in folds],
                   folds=[dict(info) for info, _ in folds],
                   oof=pd.concat(oof_parts).sort_values("id"))
-    histories = {}
-    for path in paths:  # per-epoch history, when the parts' history.json files are beside them
-        hist = Path(path).with_name("history.json")
+    histories, minutes = {}, 0.0  # from the files each part's run wrote beside it, when present
+    for path in paths:
+        hist, part_metrics = Path(path).with_name("history.json"), Path(path).with_name("metrics.json")
         if hist.is_file():
             histories.update({h["fold"]: h["history"] for h in json.loads(hist.read_text())})
+        if part_metrics.is_file():  # the parts ran side by side: the longest one's time
+            minutes = max(minutes, float(json.loads(part_metrics.read_text()).get("training_minutes") or 0))
     for info in result["folds"]:
         info["history"] = histories.get(info["fold"], [])
-    minutes = 0.0  # the parts ran side by side: the longest one's time
-    for path in paths:
-        part_metrics = Path(path).with_name("metrics.json")
-        if part_metrics.is_file():
-            minutes = max(minutes, float(json.loads(part_metrics.read_text()).get("training_minutes") or 0))
     command = " & ".join(part["training"]["command"] for part in parts)
-    return result, config, recipe, command, minutes
+    return result, config, recipe, seed, command, minutes
 
 
 def main(argv=None) -> int:
@@ -362,12 +361,11 @@ def main(argv=None) -> int:
 
     if args.merge:
         try:
-            result, config, recipe, command, minutes = merge_parts(args.merge, args.data_dir)
+            result, config, recipe, seed, command, minutes = merge_parts(args.merge, args.data_dir)
         except ValueError as exc:
             print(f"Cannot merge: {exc}", file=sys.stderr)
             return 1
         command += " && python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
-        seed = recipe.pop("seed")
         write_run(result, config, recipe, command, seed, Path(args.out), minutes, len(result["states"]))
         return 0
 

@@ -70,8 +70,7 @@ def test_oof_logits_come_from_the_kept_state(asset_frame, folds_result):
         net.load_state_dict(state)
         assert not torch.equal(net.mean, torch.zeros(64))  # normaliser fitted on the training clips
         part = oof[oof["fold"] == i]
-        waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w))
-                             for w in load_waves(list(paths.loc[part["id"]]))])
+        waves = audio.clip_batch(load_waves(list(paths.loc[part["id"]])))
         np.testing.assert_allclose(batch_logits(net, waves).numpy(), np.stack(part["logits"]), atol=1e-4)
 
 
@@ -131,7 +130,7 @@ def test_weight_averaging_keeps_the_averaged_model(asset_frame):
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
-    val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves[12:]])
+    val_waves = audio.clip_batch(waves[12:])
     val_labels = frame["label"].to_numpy()[12:]
     state, info, logits, last = train_model(train, val_waves, val_labels, TINY, epochs=3, lr=3e-3,
                                             batch_size=4, seed=0, ema=0.5)
@@ -152,7 +151,7 @@ def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
-    val_waves = torch.stack([torch.from_numpy(audio.pad_or_trim(w)) for w in waves[12:]])
+    val_waves = audio.clip_batch(waves[12:])
     val_labels = frame["label"].to_numpy()[12:]
     kw = dict(epochs=4, lr=3e-3, batch_size=4, seed=0)
     state, info, logits, last = train_model(train, val_waves, val_labels, TINY, select="last", **kw)
@@ -415,6 +414,8 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
 
     capsys.readouterr()
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(parts[0])]) == 1
+    assert "need each of 1-2 exactly once" in capsys.readouterr().err
+    assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[1])]) == 1
     assert "need each of 1-2 exactly once" in capsys.readouterr().err
     other = tmp_path / "other" / "emotion.pt"
     assert train(common[:-2] + ["--out", str(other), "--only-folds", "1"]) == 0  # --select best
