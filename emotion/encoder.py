@@ -89,6 +89,25 @@ def log_mel_spectrogram(waves: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
     return (log_spec + 4.0) / 4.0
 
 
+LEVEL_RMS = 0.05  # -26 dBFS: every clip's sound is scaled to this RMS before the log-mel
+FEATURE_CONFIG = dict(kind="whisper-log-mel", sample_rate=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH,
+                      n_mels=N_MELS, level_rms=LEVEL_RMS)
+
+
+def normalize_level(waves: torch.Tensor) -> torch.Tensor:
+    """Scale each wave so that its non-zero samples (not the centring pad) have RMS LEVEL_RMS:
+    the microphone's gain is not evidence of emotion. waves : (batch, samples)."""
+    nonzero = (waves != 0).sum(dim=-1, keepdim=True).clamp(min=1)
+    rms = ((waves ** 2).sum(dim=-1, keepdim=True) / nonzero).sqrt()
+    return waves * (LEVEL_RMS / rms.clamp(min=1e-5))
+
+
+def features(waves: torch.Tensor) -> torch.Tensor:
+    """What the Whisper backbone reads: level-normalised waves -> Whisper's log-mel,
+    (batch, samples) -> (batch, 80, samples // 160)."""
+    return log_mel_spectrogram(normalize_level(torch.as_tensor(waves).float()))
+
+
 # ---------------------------------------------------------------------------------------------
 # The encoder (openai/whisper model.py AudioEncoder, pre-LayerNorm transformer)
 

@@ -1,10 +1,11 @@
 """Which parts of the spectrogram drove the prediction: a saliency map over the log-mel.
 
 Method: gradients (not occlusion): gradient × input, with the spectrogram floor as the
-baseline. For every time-frequency bin of the log-mel the model saw, the gradient of the top
+baseline. For every time-frequency bin of the spectrogram the model read (the CNN's log-mel, or
+the Whisper log-mel under the encoder), the gradient of the top
 emotion's log-probability (through the whole ensemble: the models' logits averaged, then
 calibrated; so the gradient is the average of the models' gradients) is multiplied by how far
-the bin lies above the floor (-TOP_DB, i.e. silence). That product is the first-order estimate
+the bin lies above the clip's floor (silence). That product is the first-order estimate
 of how much the top emotion's log-probability would fall if the bin were silenced. The map
 keeps its positive part, the evidence *for* the emotion (the absolute value would also light
 up bins that speak against it: silencing those raises the score), lightly smoothed (SMOOTH
@@ -26,7 +27,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .features import TOP_DB, log_mel_spectrogram
 from .labels import EMOTIONS
 
 SMOOTH = (3, 5)  # box filter: mel bins × frames (30 ms)
@@ -34,10 +34,10 @@ METHOD = "gradient × input (baseline: silence; positive part), averaged over th
 
 
 def log_probabilities(predictor, mel: torch.Tensor) -> torch.Tensor:
-    """Calibrated log-probabilities of the ensemble for log-mels, shape (batch, n_mels, n_frames)
-    -> (batch, len(EMOTIONS)); differentiable (unlike Predictor.logits, which runs without grad)."""
-    logits = torch.stack([m(mel)[0] for m in predictor.models]).mean(dim=0)
-    return F.log_softmax(logits / predictor.temperature, dim=-1)
+    """Calibrated log-probabilities of the ensemble for the spectrograms the model reads
+    (Predictor.features), shape (batch, n_mels, n_frames) -> (batch, len(EMOTIONS));
+    differentiable: Predictor.logits_from_features with gradients on, through the encoder too."""
+    return F.log_softmax(predictor.logits_from_features(mel) / predictor.temperature, dim=-1)
 
 
 def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
@@ -48,13 +48,14 @@ def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
     (all zeros when nothing has any influence). Deterministic.
     """
     wave = torch.as_tensor(np.asarray(clip, dtype=np.float32)).reshape(1, -1)
-    mel = log_mel_spectrogram(wave)  # (1, n_mels, n_frames), in [-TOP_DB, 0]
+    mel = predictor.features(wave)  # (1, n_mels, n_frames), the spectrogram the model reads
+    floor = mel.amin()  # its silence level: -TOP_DB for the CNN's log-mel, Whisper's clip floor
     with torch.inference_mode(False), torch.enable_grad():
         x = mel.clone().requires_grad_(True)
         logp = log_probabilities(predictor, x)[0]
         k = int(logp.argmax()) if target is None else EMOTIONS.index(target)
         (grad,) = torch.autograd.grad(logp[k], x)  # only w.r.t. the input: no parameter grads
-    attribution = (grad * (mel + TOP_DB)).clamp(min=0.0)  # gradient × (input - silence), evidence for
+    attribution = (grad * (mel - floor)).clamp(min=0.0)  # gradient × (input - silence), evidence for
     fh, fw = SMOOTH
     smooth = F.avg_pool2d(attribution[None], (fh, fw), stride=1, padding=(fh // 2, fw // 2),
                           count_include_pad=False)[0, 0]

@@ -98,3 +98,66 @@ class EmotionNet(nn.Module):
             else:
                 loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
         return logits, loss
+
+
+# ---------------------------------------------------------------------------------------------
+# The head on the frozen Whisper-base encoder (emotion/encoder.py)
+
+
+@dataclass
+class HeadConfig:
+    backbone: str = "whisper-base"  # the encoder whose hidden states this head reads
+    layers: Tuple[int, ...] = (1, 2, 3, 4)  # encoder states mixed (0 = the input embedding)
+    n_state: int = 512  # width of the encoder states
+    time_pool: int = 2  # average this many 20-ms encoder frames: 25 steps per second reach the LSTM
+    proj_dim: int = 128  # states projected to this width before the LSTM
+    lstm_hidden: int = 64  # per direction
+    input_dropout: float = 0.2  # on the mixed states
+    dropout: float = 0.3  # before the fully connected layer
+    n_classes: int = 8  # len(labels)
+    label_smoothing: float = 0.1
+
+    @property
+    def n_layers(self) -> int:
+        """How many encoder blocks must run to feed this head."""
+        return max(self.layers)
+
+
+class EncoderHead(nn.Module):
+    """Learned weighted sum of encoder layers -> LayerNorm -> projection -> BiLSTM -> attention
+    pooling -> FC. Reads the stacked hidden states WhisperEncoder returns."""
+
+    def __init__(self, config: HeadConfig):
+        super().__init__()
+        self.config = config
+        self.layer_weights = nn.Parameter(torch.zeros(len(config.layers)))  # softmax: equal mix at start
+        self.norm = nn.LayerNorm(config.n_state)
+        self.in_drop = nn.Dropout(config.input_dropout)
+        self.proj = nn.Linear(config.n_state, config.proj_dim)
+        self.lstm = nn.LSTM(config.proj_dim, config.lstm_hidden, batch_first=True, bidirectional=True)
+        self.attention = nn.Linear(2 * config.lstm_hidden, 1)
+        self.drop = nn.Dropout(config.dropout)
+        self.fc = nn.Linear(2 * config.lstm_hidden, config.n_classes)
+
+    def select(self, states: torch.Tensor) -> torch.Tensor:
+        """All encoder states (n_layers + 1, B, T, D) -> this head's layers, time-pooled,
+        shape = (B, len(layers), T / time_pool, D): the part worth caching for training."""
+        x = states[list(self.config.layers)].transpose(0, 1)  # (B, L, T, D)
+        p = self.config.time_pool
+        if p > 1:
+            b, n, t, d = x.shape
+            x = x[:, :, : t - t % p].reshape(b, n, t // p, p, d).mean(dim=3)
+        return x
+
+    def forward(self, x: torch.Tensor, targets: Optional[torch.Tensor] = None):
+        """x : shape = (batch, len(layers), T', n_state), from select(). Returns (logits, loss)."""
+        mix = torch.softmax(self.layer_weights, dim=0)
+        h = torch.einsum("l,bltd->btd", mix, x.float())  # (B, T', D)
+        h = F.gelu(self.proj(self.in_drop(self.norm(h))))  # (B, T', P)
+        h, _ = self.lstm(h)  # (B, T', 2H)
+        weights = torch.softmax(self.attention(h), dim=1)  # (B, T', 1)
+        logits = self.fc(self.drop((weights * h).sum(dim=1)))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
+        return logits, loss

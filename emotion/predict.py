@@ -19,7 +19,7 @@ from . import audio
 from .audio import AudioError, AudioSource
 from .features import FEATURE_CONFIG, log_mel_spectrogram
 from .labels import EMOTIONS
-from .model import EmotionNet, ModelConfig
+from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
@@ -28,6 +28,25 @@ SUPPORTED_FORMAT = 1
 # One prediction judges the middle 3 s of the speech: longer input is refused (with a pointer to
 # the timeline) instead of being decoded whole (30 min at 8 kHz took 1.2 GB) to judge 3 s of it.
 PREDICT_MAX_SECONDS = 60.0
+
+
+BACKBONES = ("cnn", "whisper-base")
+
+
+def feature_config(backbone: str) -> dict:
+    """What the checkpoint records about its features (checked on load)."""
+    if backbone == "cnn":
+        return dict(FEATURE_CONFIG)
+    from . import encoder
+    return dict(encoder.FEATURE_CONFIG)
+
+
+def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
+    """The spectrogram a backbone reads: (batch, N_SAMPLES) 16 kHz -> (batch, n_mels, n_frames)."""
+    if backbone == "cnn":
+        return log_mel_spectrogram(waves)
+    from . import encoder
+    return encoder.features(waves)
 
 
 class CheckpointError(RuntimeError):
@@ -41,7 +60,8 @@ class Analysis:
     wave: np.ndarray  # the whole input at 16 kHz mono, shape = (samples,)
     speech: tuple  # (start, end) sample indices of the detected speech in `wave`
     clip: np.ndarray  # what the model saw: trimmed, centred, padded/cropped, shape = (N_SAMPLES,)
-    mel: np.ndarray  # its log-mel spectrogram, shape = (n_mels, n_frames), dB in [-TOP_DB, 0]
+    mel: np.ndarray  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
+    # 64-band log-mel in dB [-TOP_DB, 0], or Whisper's 80-band log-mel (about [-1.5, 1.5])
 
     @property
     def top(self) -> str:
@@ -84,13 +104,27 @@ class Predictor:
             raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
         if tuple(checkpoint["labels"]) != EMOTIONS:
             raise CheckpointError(f"Checkpoint labels {checkpoint['labels']} differ from {EMOTIONS}")
-        if checkpoint["feature_config"] != FEATURE_CONFIG:
+        self.backbone = checkpoint["model_config"].get("backbone", "cnn")
+        if self.backbone not in BACKBONES:
+            raise CheckpointError(f"Unknown backbone {self.backbone!r}; this code knows {', '.join(BACKBONES)}.")
+        if checkpoint["feature_config"] != feature_config(self.backbone):
             raise CheckpointError("Checkpoint was trained with other features than this code computes")
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
-        self.config = ModelConfig(**checkpoint["model_config"])
-        self.models: List[EmotionNet] = []
+        self.encoder = None
+        if self.backbone == "cnn":
+            self.config = ModelConfig(**checkpoint["model_config"])
+            build = EmotionNet
+        else:
+            from . import encoder
+            if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
+                raise CheckpointError("Checkpoint heads were trained on another encoder than the installed "
+                                      f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...).")
+            self.config = HeadConfig(**{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])})
+            self.encoder = encoder.load_encoder()  # EncoderWeightsError names the pip fix
+            build = EncoderHead
+        self.models: List[torch.nn.Module] = []
         for state in checkpoint["models"]:
-            model = EmotionNet(self.config)
+            model = build(self.config)
             try:
                 model.load_state_dict(state)
             except (RuntimeError, TypeError, AttributeError) as exc:
@@ -100,6 +134,15 @@ class Predictor:
         self.train_actors = [int(a) for a in checkpoint.get("train_actors", [])]
         self.folds = checkpoint.get("folds", [])
         self.labels = EMOTIONS
+
+    @property
+    def description(self) -> str:
+        """One line for users: which model this is."""
+        n = len(self.models)
+        if self.backbone == "cnn":
+            return f"CNN-BiLSTM on a 64-band log-mel, trained from scratch ({n} fold models)"
+        return (f"frozen Whisper-base encoder (layers {', '.join(map(str, self.config.layers))}) "
+                f"+ BiLSTM head ({n} fold heads)")
 
     @classmethod
     def from_checkpoint(cls, path=None) -> "Predictor":
@@ -114,15 +157,28 @@ class Predictor:
             raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
         return cls(checkpoint)
 
+    def features(self, waves: torch.Tensor) -> torch.Tensor:
+        """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
+        shape = (batch, n_mels, n_frames)."""
+        with torch.inference_mode():
+            return backbone_features(self.backbone, waves)
+
+    def logits_from_features(self, mel: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """Mean logits of the chosen models (default all) for features(); differentiable when
+        called with gradients enabled. The encoder runs once for all heads."""
+        chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
+        if self.encoder is None:
+            return torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+        x = chosen[0].select(self.encoder(mel, n_layers=self.config.n_layers))
+        return torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
+
     def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Mean logits of the chosen models (default all) for fixed-length 16 kHz waves.
 
         waves : shape = (batch, N_SAMPLES); returns shape = (batch, len(EMOTIONS)).
         """
-        chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
         with torch.inference_mode():
-            mel = log_mel_spectrogram(waves)
-            return torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+            return self.logits_from_features(self.features(waves), models)
 
     def probabilities(self, waves: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities, shape = (batch, len(EMOTIONS)), rows summing to 1."""
@@ -133,13 +189,12 @@ class Predictor:
         wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
         start, end = audio.speech_bounds(wave)
         clip = audio.pad_or_trim(wave[start:end])
-        x = torch.from_numpy(clip)[None]
-        probs = self.probabilities(x)[0].double()
+        mel = self.features(torch.from_numpy(clip)[None])
+        with torch.inference_mode():
+            probs = torch.softmax(self.logits_from_features(mel) / self.temperature, dim=-1)[0].double()
         probs = (probs / probs.sum()).tolist()
-        return Analysis(
-            probabilities=dict(zip(EMOTIONS, probs)), wave=wave, speech=(start, end), clip=clip,
-            mel=log_mel_spectrogram(x)[0].numpy(),
-        )
+        return Analysis(probabilities=dict(zip(EMOTIONS, probs)), wave=wave, speech=(start, end), clip=clip,
+                        mel=mel[0].numpy())
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """{label: probability} for every label of EMOTIONS, summing to 1.
