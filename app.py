@@ -1,4 +1,4 @@
-"""Gradio app: speech emotion recognition with a CNN-BiLSTM trained on RAVDESS.
+"""Gradio app: speech emotion recognition trained on RAVDESS (Whisper-base encoder or CNN, per checkpoint).
 
     python app.py [--data-dir RAVDESS_DIR]     # then open http://127.0.0.1:7860
 
@@ -390,9 +390,11 @@ def recompute(progress=gr.Progress()):
 
 INTRO = f"""# Speech emotion recognition
 
-Record or upload a spoken sentence; a CNN-BiLSTM trained on the RAVDESS corpus guesses which of
+Record or upload a spoken sentence; a model trained on the RAVDESS corpus guesses which of
 eight acted emotions ({", ".join(EMOTIONS)}) it sounds like. Longer recordings get an emotion
 timeline; the *Live* tab follows the microphone as you speak.
+
+**Model:** {PREDICTOR.description}.
 
 {summary_text(METRICS)}
 """

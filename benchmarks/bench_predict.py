@@ -24,7 +24,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emotion import Predictor  # noqa: E402
 from emotion import audio  # noqa: E402
-from emotion.features import log_mel_spectrogram  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "03-01-05-02-01-01-05.wav"
 
@@ -59,20 +58,22 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     predictor = Predictor.from_checkpoint(args.checkpoint)
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {len(predictor.models)} model(s) in the checkpoint")
+          f"{torch.get_num_threads()} threads; {predictor.description}")
     print(f"{'clip':>6} {'stage':<22} {'p50 ms':>8} {'p95 ms':>8} {'RTF':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for seconds in (1.0, 4.0, 10.0):
             path = make_clip(seconds, Path(tmp))
             wave = audio.load_audio(path)
             clip = torch.from_numpy(audio.pad_or_trim(audio.trim_silence(wave)))[None]
-            mel = log_mel_spectrogram(clip)
+            mel = predictor.features(clip)
             stages = {
                 "decode+resample+trim": lambda: audio.trim_silence(audio.load_audio(path)),
-                "features": lambda: log_mel_spectrogram(clip),
-                "model (all members)": lambda: [m(mel) for m in predictor.models],
+                "features": lambda: predictor.features(clip),
+                "model (all members)": lambda: predictor.logits_from_features(mel),
                 "predict(path) total": lambda: predictor.predict(path),
             }
+            if predictor.encoder is not None:  # the encoder alone, run once for all heads
+                stages["  of which: encoder"] = lambda: predictor.encoder(mel, n_layers=predictor.config.n_layers)
             with torch.inference_mode():
                 for name, fn in stages.items():
                     t = timed(fn, args.repeats)

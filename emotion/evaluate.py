@@ -79,7 +79,12 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
         return loss
 
     opt.step(closure)
-    return float(log_t.detach().exp())
+    t = float(log_t.detach().exp())
+    if not np.isfinite(t) or not 0.05 <= t <= 20.0:  # near-uniform logits: LBFGS can run off; search a grid
+        grid = torch.linspace(np.log(0.05), np.log(20.0), 601).exp()
+        nll = torch.stack([torch.nn.functional.cross_entropy(logits / g, labels) for g in grid])
+        t = float(grid[int(nll.argmin())])
+    return t
 
 
 def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float = 1.0,

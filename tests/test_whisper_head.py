@@ -1,0 +1,137 @@
+"""BiLSTM heads on the frozen Whisper encoder: they learn, they pack into a checkpoint the
+Predictor reads, the encoder runs once for all heads, and saliency reaches the encoder's input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emotion.labels import EMOTIONS
+from emotion.model import EncoderHead, HeadConfig
+
+TINY = dict(layers=(1, 2), proj_dim=16, lstm_hidden=8)
+
+
+@pytest.fixture(scope="module")
+def asset_states(asset_batch):
+    """Cached-style encoder states of the 18 asset clips: (18, 3, 75, 512) float16, and labels."""
+    from emotion.train_head import encode_clips
+    _, waves, _, labels = asset_batch
+    return encode_clips(waves, n_layers=2, time_pool=2, desc="test"), labels.numpy()
+
+
+def test_select_pools_time_and_picks_layers():
+    head = EncoderHead(HeadConfig(layers=(1, 3), time_pool=2))
+    states = torch.arange(4 * 2 * 6 * 1, dtype=torch.float32).reshape(4, 2, 6, 1).expand(4, 2, 6, 512)
+    x = head.select(states)
+    assert x.shape == (2, 2, 3, 512)
+    # layer 1, clip 0, frames (0, 1) -> their mean
+    assert float(x[0, 0, 0, 0]) == pytest.approx(float(states[1, 0, :2, 0].mean()))
+    assert float(x[1, 1, 2, 0]) == pytest.approx(float(states[3, 1, 4:6, 0].mean()))
+
+
+def test_head_learns_from_cached_states(asset_states):
+    from emotion.train_head import HeadRecipe, head_logits, train_head
+    states, labels = asset_states
+    idx = np.arange(len(labels))
+    config = HeadConfig(**TINY)
+    recipe = HeadRecipe(epochs=40, lr=1e-2, batch_size=6, time_mask=0)
+    untrained = head_logits(EncoderHead(config), states, idx)
+    state, info, _ = train_head([states], labels, idx, np.array([], dtype=int), config, recipe, seed=0)
+    model = EncoderHead(config)
+    model.load_state_dict(state)
+    logits = head_logits(model, states, idx)
+    loss0 = torch.nn.functional.cross_entropy(untrained, torch.as_tensor(labels)).item()
+    loss1 = torch.nn.functional.cross_entropy(logits, torch.as_tensor(labels)).item()
+    assert info["history"][-1]["loss"] < info["history"][0]["loss"]
+    assert loss1 < 0.5 * loss0
+    assert (logits.argmax(1).numpy() == labels).mean() >= 0.8  # 18 clips of 8 classes: chance is 1/8
+    assert sum(info["layer_weights"]) == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def whisper_checkpoint(tmp_path_factory):
+    from emotion.train import build_checkpoint
+    config = HeadConfig(**TINY)
+    states = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        states.append(EncoderHead(config).state_dict())
+    folds = [dict(fold=0, train_actors=list(range(1, 11)), val_actors=list(range(11, 21))),
+             dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11)))]
+    metrics = dict(n=18, accuracy=0.5, macro_f1=0.5, macro_recall=0.5, ece=0.1, ece_calibrated=0.05)
+    ckpt = build_checkpoint(dict(states=states, folds=folds), config, 1.3, metrics, command="test", seed=0)
+    path = tmp_path_factory.mktemp("whisper_ckpt") / "tiny_whisper.pt"
+    torch.save(ckpt, path)
+    return path
+
+
+def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
+    from emotion import encoder as E
+    from emotion.predict import Predictor
+    p = Predictor.from_checkpoint(whisper_checkpoint)
+    assert p.backbone == "whisper-base" and "Whisper-base" in p.description
+    probs = p.predict(asset_flacs[0])
+    assert list(probs) == list(EMOTIONS)
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-9)
+    a = p.analyze(asset_flacs[0])
+    assert a.mel.shape == (E.N_MELS, 300)
+    # the encoder runs once for both heads: the same as each head on its own encoder pass, averaged
+    clip = torch.from_numpy(a.clip)[None]
+    both = p.logits(clip)
+    with torch.inference_mode():
+        mel = E.features(clip)
+        singles = [m(m.select(E.load_encoder()(mel, n_layers=2)))[0] for m in p.models]
+    assert torch.allclose(both, torch.stack(singles).mean(0), atol=1e-5)
+    assert torch.allclose(p.logits(clip, models=[1]), singles[1], atol=1e-5)
+    calibrated = torch.softmax(both / 1.3, dim=-1)[0].double()
+    np.testing.assert_allclose(list(probs.values()), (calibrated / calibrated.sum()).numpy(), atol=1e-6)
+
+
+def test_checkpoint_on_another_encoder_is_refused(whisper_checkpoint):
+    from emotion.predict import CheckpointError, Predictor
+    ckpt = torch.load(whisper_checkpoint, weights_only=True)
+    ckpt["encoder"]["sha256"] = "0" * 64
+    with pytest.raises(CheckpointError, match="another encoder"):
+        Predictor(ckpt)
+
+
+def test_saliency_reaches_the_spectrogram_the_encoder_reads(whisper_checkpoint, asset_flacs):
+    from emotion.explain import saliency
+    from emotion.predict import Predictor
+    p = Predictor.from_checkpoint(whisper_checkpoint)
+    a = p.analyze(asset_flacs[3])
+    sal = saliency(p, a.clip)
+    assert sal.shape == a.mel.shape == (80, 300)
+    assert 0.0 <= sal.min() and sal.max() == pytest.approx(1.0)
+    assert np.array_equal(sal, saliency(p, a.clip))  # deterministic
+
+
+def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, monkeypatch, capsys):
+    """The whole --backbone whisper-base recipe on the 18 asset clips (3 actors folds)."""
+    import json
+
+    import emotion.train_head as TH
+    from emotion.predict import Predictor
+    from emotion.train import main
+    monkeypatch.setattr(TH, "CACHE_DIR", tmp_path / "cache")
+    out = tmp_path / "run" / "emotion.pt"
+    rc = main(["--backbone", "whisper-base", "--data-dir", str(asset_flacs[0].parent), "--folds", "3",
+               "--epochs", "2", "--variants", "1", "--layers", "1", "2", "--proj-dim", "16", "--lstm-hidden", "8",
+               "--select", "last", "--calibrate", "nested", "--batch-size", "4", "--out", str(out)])
+    assert rc == 0
+    metrics = json.loads(out.with_name("metrics.json").read_text())
+    cal = metrics["ensemble_calibration"]
+    # the shipped temperature is the nested ensemble's, the single heads' is kept for comparison
+    assert cal["single_model_temperature"] == pytest.approx(metrics["temperature"])
+    assert np.isfinite(cal["temperature"]) and np.isfinite(cal["ece_calibrated"])
+    p = Predictor.from_checkpoint(out)
+    assert len(p.models) == 3 and p.temperature == pytest.approx(cal["temperature"])
+    oof = pd.read_csv(out.with_name("oof_predictions.csv"))
+    assert len(oof) == sum(f.name[3:5] == "01" for f in asset_flacs) == 16  # the speech clips
+    # speaker independence: each clip's fold held its actor out
+    for fold in p.folds:
+        assert not set(fold["val_actors"]) & set(fold["train_actors"])
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # clean + 1 variant, cached once
