@@ -257,9 +257,14 @@ def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
     return state
 
 
-@lru_cache(maxsize=1)
-def load_encoder() -> WhisperEncoder:
-    """The frozen Whisper-base encoder in eval mode (one per process)."""
+@lru_cache(maxsize=2)
+def load_encoder(int8: bool = False) -> WhisperEncoder:
+    """The frozen Whisper-base encoder in eval mode (one per process and precision).
+
+    int8=True quantizes the linear layers' weights to int8 (torch dynamic quantization; the
+    activations are quantized on the fly): faster on a CPU, slightly different outputs."""
+    if int8:
+        return torch.ao.quantization.quantize_dynamic(load_encoder(False), {nn.Linear}, dtype=torch.qint8)
     state = convert(parse_ctranslate2(read_model_bin()))
     encoder = WhisperEncoder()
     encoder.load_state_dict(state)

@@ -116,6 +116,7 @@ class HeadConfig:
     dropout: float = 0.3  # before the fully connected layer
     n_classes: int = 8  # len(labels)
     label_smoothing: float = 0.1
+    stats_pool: bool = False  # also feed the mean and std over time of the projected states to the FC layer
 
     @property
     def n_layers(self) -> int:
@@ -125,7 +126,8 @@ class HeadConfig:
 
 class EncoderHead(nn.Module):
     """Learned weighted sum of encoder layers -> LayerNorm -> projection -> BiLSTM -> attention
-    pooling -> FC. Reads the stacked hidden states WhisperEncoder returns."""
+    pooling (with stats_pool, beside the mean and std over time of the projection) -> FC.
+    Reads the stacked hidden states WhisperEncoder returns."""
 
     def __init__(self, config: HeadConfig):
         super().__init__()
@@ -137,7 +139,8 @@ class EncoderHead(nn.Module):
         self.lstm = nn.LSTM(config.proj_dim, config.lstm_hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(2 * config.lstm_hidden, 1)
         self.drop = nn.Dropout(config.dropout)
-        self.fc = nn.Linear(2 * config.lstm_hidden, config.n_classes)
+        self.fc = nn.Linear(2 * config.lstm_hidden + (2 * config.proj_dim if config.stats_pool else 0),
+                            config.n_classes)
 
     def select(self, states: torch.Tensor) -> torch.Tensor:
         """All encoder states (n_layers + 1, B, T, D) -> this head's layers, time-pooled,
@@ -153,10 +156,13 @@ class EncoderHead(nn.Module):
         """x : shape = (batch, len(layers), T', n_state), from select(). Returns (logits, loss)."""
         mix = torch.softmax(self.layer_weights, dim=0)
         h = torch.einsum("l,bltd->btd", mix, x.float())  # (B, T', D)
-        h = F.gelu(self.proj(self.in_drop(self.norm(h))))  # (B, T', P)
-        h, _ = self.lstm(h)  # (B, T', 2H)
+        p = F.gelu(self.proj(self.in_drop(self.norm(h))))  # (B, T', P)
+        h, _ = self.lstm(p)  # (B, T', 2H)
         weights = torch.softmax(self.attention(h), dim=1)  # (B, T', 1)
-        logits = self.fc(self.drop((weights * h).sum(dim=1)))
+        pooled = (weights * h).sum(dim=1)  # (B, 2H)
+        if self.config.stats_pool:  # statistics pooling beside the LSTM: (B, 2H + 2P)
+            pooled = torch.cat([pooled, p.mean(dim=1), p.std(dim=1)], dim=-1)
+        logits = self.fc(self.drop(pooled))
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)

@@ -370,6 +370,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-corrupt", action="store_true", help="whisper-base: no noise/reverb/telephone on the copies")
     ap.add_argument("--cache-layers", type=int, help="whisper-base experiments: cache states up to this block "
                     "(default the deepest of --layers), so runs with other --layers reuse the cache")
+    ap.add_argument("--stats-pool", action="store_true", help="whisper-base: mean+std pooling beside the LSTM's")
     ap.add_argument("--proj-dim", type=int, default=HeadConfig.proj_dim, help="whisper-base: width before the LSTM")
     ap.add_argument("--calibrate", choices=["oof", "nested"], default="oof",
                     help="oof: temperature on single-head out-of-fold logits; nested: on the mean logits of inner "
@@ -436,7 +437,7 @@ def main(argv=None) -> int:
 def _main_head(args, frame: pd.DataFrame, argv) -> int:
     from .train_head import HeadRecipe, train_head_folds
     config = HeadConfig(layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or 64,
-                        dropout=args.dropout)
+                        dropout=args.dropout, stats_pool=args.stats_pool)
     recipe = HeadRecipe(epochs=args.epochs or HeadRecipe.epochs, lr=args.lr or HeadRecipe.lr,
                         batch_size=args.batch_size, variants=args.variants, corrupt=not args.no_corrupt,
                         use_song=not args.no_song, select=args.select)

@@ -98,25 +98,26 @@ def cached_states(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, re
     return np.load(path, mmap_mode="r")
 
 
-def _batch(bank: List[np.ndarray], idx: np.ndarray, layers, variant: Optional[np.ndarray] = None) -> torch.Tensor:
+def _batch(bank: List[np.ndarray], idx: np.ndarray, variant: Optional[np.ndarray] = None) -> torch.Tensor:
     if variant is None:
-        x = bank[0][idx][:, layers]
+        x = bank[0][idx]
     else:
-        x = np.stack([bank[v][i, layers] for i, v in zip(idx, variant)])
+        x = np.stack([bank[v][i] for i, v in zip(idx, variant)])
     return torch.from_numpy(np.asarray(x, dtype=np.float32))
 
 
 def head_logits(model: EncoderHead, states: np.ndarray, idx: np.ndarray, batch: int = 128) -> torch.Tensor:
+    """Logits of clips idx; states hold exactly the head's layers: (n, len(layers), T', D)."""
     model.eval()
-    layers = list(model.config.layers)
     with torch.inference_mode():
-        parts = [model(_batch([states], idx[i:i + batch], layers))[0] for i in range(0, len(idx), batch)]
+        parts = [model(_batch([states], idx[i:i + batch]))[0] for i in range(0, len(idx), batch)]
     return torch.cat(parts) if parts else torch.zeros(0, model.config.n_classes)
 
 
 def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
                config: HeadConfig, recipe: HeadRecipe, seed: int, desc: str = "head") -> tuple:
-    """Train one head on cached states; bank[v] holds variant v of every clip. Validation uses
+    """Train one head on cached states; bank[v] holds variant v of every clip, only the head's
+    layers, shape = (n, len(config.layers), T', D). Validation uses
     the clean variant of val_idx; with recipe.select == "last" it chooses nothing.
 
     Returns (state_dict, info with per-epoch history, validation logits of the kept epoch)."""
@@ -127,7 +128,6 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     steps = recipe.epochs * max(1, len(train_idx) // recipe.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.1)
     y = torch.tensor(np.asarray(labels), dtype=torch.long)
-    layers = list(config.layers)
     history, best = [], dict(f1=-1.0, epoch=0, state=None, logits=None)
     bar = tqdm(range(1, recipe.epochs + 1), desc=desc, unit="epoch", leave=False)
     for epoch in bar:
@@ -136,7 +136,7 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
         total = 0.0
         for i in range(0, len(order) - recipe.batch_size + 1, recipe.batch_size):
             idx = order[i:i + recipe.batch_size]
-            x = _batch(bank, idx, layers, rng.integers(0, len(bank), len(idx)))
+            x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
             _, loss = model(x, y[idx])
@@ -182,7 +182,8 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
     frame = frame.reset_index(drop=True)
     waves = load_waves(list(frame["path"]), desc="loading audio")
     n_layers = cache_layers or config.n_layers
-    bank = [cached_states(frame, waves, v, recipe, n_layers, config.time_pool, seed)
+    layers = list(config.layers)  # the head's layers of each variant, in memory
+    bank = [np.ascontiguousarray(cached_states(frame, waves, v, recipe, n_layers, config.time_pool, seed)[:, layers])
             for v in range(recipe.variants + 1)]
     labels = frame["label"].to_numpy()
     speech = frame["channel"].eq("speech").to_numpy()

@@ -408,11 +408,18 @@ def test_format_variant_predicts_like_original_shipped(tmp_path, variant_source,
     _check_variant(shipped_predictor, path, _variant(kind, x, sr, tmp_path), ref, kind, atol)
 
 
-def test_format_check_can_fail(example_wavs, variant_reference, tiny_predictor):
-    """Control for the test above: another clip's probabilities are NOT within its tolerance."""
+def test_format_check_can_fail(example_wavs, asset_flacs, variant_reference, tiny_predictor):
+    """Control for the test above: other recordings do NOT pass its check (same top emotion and
+    probabilities within 0.05), so passing it means something. (The tiny model is near chance, so
+    one other clip may by luck come close; most must not.)"""
     _, _, _, ref = variant_reference
-    other = tiny_predictor.predict(next(p for p in example_wavs if p.name != VARIANT_SOURCE))
-    assert np.abs(np.subtract(list(other.values()), list(ref.values()))).max() > 0.05
+    others = [p for p in list(example_wavs) + list(asset_flacs) if p.name != VARIANT_SOURCE]
+    passes = 0
+    for path in others:
+        probs = tiny_predictor.predict(path)
+        same_top = max(probs, key=probs.get) == max(ref, key=ref.get)
+        passes += same_top and np.abs(np.subtract(list(probs.values()), list(ref.values()))).max() <= 0.05
+    assert passes <= len(others) // 4, f"{passes} of {len(others)} other clips pass the check"
 
 
 # --------------------------------------------------------------------------- 48 kHz originals vs FLAC twins
