@@ -45,7 +45,6 @@ from emotion import EMOTIONS, AudioError, Predictor
 from emotion import audio as audio_io
 from emotion import plots
 from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
-from emotion.explain import saliency
 from emotion.timeline import file_envelope
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 from emotion.timeline import SINGLE_WINDOW_SECONDS
@@ -155,7 +154,7 @@ def analyze(audio_path: Optional[str]):
                      f"{MAX_SECONDS:.0f} s). The model judges 3 s of speech: the emotion timeline "
                      "covers a whole recording.", title="Too long for one prediction")
     try:
-        result = PREDICTOR.analyze(audio_path)
+        result = PREDICTOR.analyze(audio_path, explain=True)  # one forward pass for both
     except AudioError as exc:
         raise _error(str(exc)) from None
     start, end = result.speech
@@ -171,7 +170,7 @@ def analyze(audio_path: Optional[str]):
     note += (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
              "(gradient × input saliency).")
     overlay = plots.saliency_overlay(
-        result.mel, saliency(PREDICTOR, result.clip),
+        result.mel, result.saliency,
         title=f"What the model heard; highlighted: what made it say {result.top}")
     return (
         result.probabilities,

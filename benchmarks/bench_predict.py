@@ -1,6 +1,6 @@
 """Inference latency on this CPU: decode, features and model timed separately.
 
-    python benchmarks/bench_predict.py [--checkpoint P] [--repeats 50]
+    python benchmarks/bench_predict.py [--checkpoint P] [--repeats 50] [--int8]
 
 Builds 1, 4 and 10-second 48 kHz 16-bit WAV files from a real 48 kHz RAVDESS clip (its speech
 looped, a little silence around it), then
@@ -55,8 +55,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--int8", action="store_true", help="Whisper backbone: int8 dynamic quantization of the encoder")
     args = ap.parse_args(argv)
-    predictor = Predictor.from_checkpoint(args.checkpoint)
+    predictor = Predictor.from_checkpoint(args.checkpoint, int8=True if args.int8 else None)
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; {predictor.description}")
     print(f"{'clip':>6} {'stage':<22} {'p50 ms':>8} {'p95 ms':>8} {'RTF':>8}")

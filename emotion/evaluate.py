@@ -320,6 +320,9 @@ def out_of_fold(predictor, frame, args):
                      folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in folds],
                      channel=args.channel)
         return logits, split, frame, fold_ids
+    if predictor.backbone != "cnn":
+        raise SystemExit(f"The checkpoint's {len(folds)} fold heads do not give --folds {args.folds}; train "
+                         f"them with python -m emotion.train --backbone {predictor.backbone} --folds {args.folds}.")
     from .train import train_folds
     from .data import Augment, index_dataset
     full = index_dataset(args.data_dir)

@@ -49,6 +49,13 @@ def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
     """
     wave = torch.as_tensor(np.asarray(clip, dtype=np.float32)).reshape(1, -1)
     mel = predictor.features(wave)  # (1, n_mels, n_frames), the spectrogram the model reads
+    return explain_features(predictor, mel, target)[1]
+
+
+def explain_features(predictor, mel: torch.Tensor, target: Optional[str] = None) -> tuple:
+    """One forward and one backward pass: (calibrated log-probabilities, shape (len(EMOTIONS),),
+    and the saliency map of `target`, default the top emotion) for one spectrogram (1, n_mels,
+    n_frames). Predictor.analyze(explain=True) takes both from here, so the app runs the model once."""
     floor = mel.amin()  # its silence level: -TOP_DB for the CNN's log-mel, Whisper's clip floor
     with torch.inference_mode(False), torch.enable_grad():
         x = mel.clone().requires_grad_(True)
@@ -61,4 +68,4 @@ def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
                           count_include_pad=False)[0, 0]
     top = float(smooth.max())
     out = smooth / top if top > 0 else torch.zeros_like(smooth)
-    return out.clamp(0.0, 1.0).numpy().astype(np.float32)
+    return logp.detach(), out.clamp(0.0, 1.0).numpy().astype(np.float32)

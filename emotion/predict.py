@@ -62,6 +62,7 @@ class Analysis:
     clip: np.ndarray  # what the model saw: trimmed, centred, padded/cropped, shape = (N_SAMPLES,)
     mel: np.ndarray  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
     # 64-band log-mel in dB [-TOP_DB, 0], or Whisper's 80-band log-mel (about [-1.5, 1.5])
+    saliency: Optional[np.ndarray] = None  # with analyze(explain=True): like mel, in [0, 1]
 
     @property
     def top(self) -> str:
@@ -96,7 +97,8 @@ def verify_checksum(path: Path) -> None:
 class Predictor:
     """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
 
-    def __init__(self, checkpoint: dict):
+    def __init__(self, checkpoint: dict, int8: Optional[bool] = None):
+        """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says)."""
         required = ("format_version", "labels", "model_config", "feature_config", "models")
         if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in required):
             raise CheckpointError(f"Not an emotion checkpoint: it needs the keys {', '.join(required)}.")
@@ -110,7 +112,7 @@ class Predictor:
         if checkpoint["feature_config"] != feature_config(self.backbone):
             raise CheckpointError("Checkpoint was trained with other features than this code computes")
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
-        self.encoder = None
+        self.encoder, self.int8 = None, False
         if self.backbone == "cnn":
             self.config = ModelConfig(**checkpoint["model_config"])
             build = EmotionNet
@@ -120,7 +122,10 @@ class Predictor:
                 raise CheckpointError("Checkpoint heads were trained on another encoder than the installed "
                                       f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...).")
             self.config = HeadConfig(**{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])})
-            self.encoder = encoder.load_encoder()  # EncoderWeightsError names the pip fix
+            if int8 is None:
+                int8 = bool(checkpoint["encoder"].get("int8", False))
+            self.int8 = bool(int8)
+            self.encoder = encoder.load_encoder(int8=self.int8)  # EncoderWeightsError names the pip fix
             build = EncoderHead
         self.models: List[torch.nn.Module] = []
         for state in checkpoint["models"]:
@@ -145,7 +150,7 @@ class Predictor:
                 f"+ BiLSTM head ({n} fold heads)")
 
     @classmethod
-    def from_checkpoint(cls, path=None) -> "Predictor":
+    def from_checkpoint(cls, path=None, int8: Optional[bool] = None) -> "Predictor":
         """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         if not path.is_file():
@@ -155,7 +160,7 @@ class Predictor:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # not a torch file, truncated, or holding disallowed objects
             raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
-        return cls(checkpoint)
+        return cls(checkpoint, int8=int8)
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
@@ -169,7 +174,11 @@ class Predictor:
         chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
         if self.encoder is None:
             return torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
-        x = chosen[0].select(self.encoder(mel, n_layers=self.config.n_layers))
+        enc = self.encoder
+        if torch.is_grad_enabled():  # saliency: int8 layers have no gradient, the float encoder has
+            from .encoder import load_encoder
+            enc = load_encoder(int8=False)
+        x = chosen[0].select(enc(mel, n_layers=self.config.n_layers))
         return torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
 
     def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
@@ -184,17 +193,27 @@ class Predictor:
         """Calibrated probabilities, shape = (batch, len(EMOTIONS)), rows summing to 1."""
         return torch.softmax(self.logits(waves) / self.temperature, dim=-1)
 
-    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None) -> Analysis:
-        """Predict one recording and keep the intermediate signals for display."""
+    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False) -> Analysis:
+        """Predict one recording and keep the intermediate signals for display; explain=True
+        also computes the saliency map (emotion.explain) from the same forward pass."""
         wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
         start, end = audio.speech_bounds(wave)
         clip = audio.pad_or_trim(wave[start:end])
         mel = self.features(torch.from_numpy(clip)[None])
-        with torch.inference_mode():
-            probs = torch.softmax(self.logits_from_features(mel) / self.temperature, dim=-1)[0].double()
+        sal = None
+        if explain and not self.int8:
+            from .explain import explain_features
+            logp, sal = explain_features(self, mel)
+            probs = logp.double().exp()
+        else:
+            with torch.inference_mode():
+                probs = torch.softmax(self.logits_from_features(mel) / self.temperature, dim=-1)[0].double()
+            if explain:  # an int8 encoder has no gradient: the map comes from the float one
+                from .explain import explain_features
+                sal = explain_features(self, mel)[1]
         probs = (probs / probs.sum()).tolist()
         return Analysis(probabilities=dict(zip(EMOTIONS, probs)), wave=wave, speech=(start, end), clip=clip,
-                        mel=mel[0].numpy())
+                        mel=mel[0].numpy(), saliency=sal)
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """{label: probability} for every label of EMOTIONS, summing to 1.

@@ -308,6 +308,8 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
             raise ValueError(f"{path} is not a checkpoint written by emotion.train ({type(exc).__name__})") from None
         parts.append(part)
     first = parts[0]
+    if first["model_config"].get("backbone", "cnn") != "cnn":
+        raise ValueError("--merge packs CNN fold parts; train encoder heads in one run (they take minutes)")
     recipe, seed = first["training"]["recipe"], first["training"]["seed"]
     for path, part in zip(paths, parts):
         made = (part["model_config"], part["training"]["recipe"], part["training"]["seed"])

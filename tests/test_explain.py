@@ -113,3 +113,13 @@ def test_salient_bins_matter_more_than_random_ones_configured(shipped_predictor,
     for name in names:
         top, rand = deletion_drops(shipped_predictor, clips[name], rng)
         assert top > rand, (name, top, rand)
+
+
+def test_analyze_explain_reuses_one_forward_pass_and_agrees(tiny_predictor, asset_flacs):
+    """Predictor.analyze(explain=True): the same probabilities as analyze() and the same map as
+    saliency(), from a single forward pass."""
+    src = asset_flacs[4]
+    plain, explained = tiny_predictor.analyze(src), tiny_predictor.analyze(src, explain=True)
+    assert plain.saliency is None
+    np.testing.assert_allclose(list(explained.probabilities.values()), list(plain.probabilities.values()), atol=1e-6)
+    np.testing.assert_array_equal(explained.saliency, saliency(tiny_predictor, plain.clip))

@@ -136,3 +136,28 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
     for fold in p.folds:
         assert not set(fold["val_actors"]) & set(fold["train_actors"])
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # clean + 1 variant, cached once
+
+
+def test_whisper_predictor_ignores_gain(whisper_checkpoint, asset_flacs):
+    """The level is normalised before Whisper's (absolute) log-mel: a quiet copy gets the same answer."""
+    from emotion.audio import load_audio
+    from emotion.predict import Predictor
+    p = Predictor.from_checkpoint(whisper_checkpoint)
+    wave = load_audio(asset_flacs[5])
+    loud, quiet = p.predict(wave, sample_rate=16000), p.predict(wave * 0.03, sample_rate=16000)
+    np.testing.assert_allclose(list(quiet.values()), list(loud.values()), atol=2e-3)
+
+
+def test_cnn_fallback_ships_beside_the_whisper_model():
+    """checkpoints/cnn/ holds the from-scratch CNN: checksum-checked, loadable, with its metrics."""
+    import json
+    from pathlib import Path
+
+    from emotion.predict import Predictor
+    folder = Path(__file__).resolve().parent.parent / "checkpoints" / "cnn"
+    p = Predictor.from_checkpoint(folder / "emotion.pt")
+    assert p.backbone == "cnn" and p.encoder is None and len(p.models) == 5
+    assert "CNN" in p.description
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["n"] == 1200 and 0.6 < metrics["accuracy"] < 0.7
+    assert {a for f in p.folds for a in f["val_actors"]} == set(range(1, 21))
