@@ -133,7 +133,7 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     for epoch in bar:
         model.train()
         order = rng.permutation(train_idx)
-        total = 0.0
+        total, count = 0.0, 0
         for i in range(0, len(order) - recipe.batch_size + 1, recipe.batch_size):
             idx = order[i:i + recipe.batch_size]
             x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
@@ -146,9 +146,10 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
+            count += len(idx)
         logits = head_logits(model, bank[0], val_idx)
         f1 = float(f1_score(labels[val_idx], logits.argmax(1).numpy(), average="macro")) if len(val_idx) else 0.0
-        history.append(dict(epoch=epoch, loss=total / max(1, len(order)), val_macro_f1=f1))
+        history.append(dict(epoch=epoch, loss=total / max(1, count), val_macro_f1=f1))
         if recipe.select == "best" and f1 > best["f1"]:
             best.update(f1=f1, epoch=epoch, logits=logits,
                         state={k: v.clone() for k, v in model.state_dict().items()})
