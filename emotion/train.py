@@ -188,16 +188,25 @@ def train_folds(frame: pd.DataFrame, k: int, config: ModelConfig, epochs: int, l
             train_set, val_waves, val_labels, config, epochs, lr, batch_size, seed + i, device,
             desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})", ema=ema, bf16=bf16,
             select=select)
-        train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
-        infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
-                          n_train=len(train_idx), n_val=len(val_idx), **info))
+        record, part = fold_outputs(frame, i, val_actors, train_idx, val_idx, info, logits, last)
+        infos.append(record)
         states.append(state)
-        part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
-        part["fold"] = i
-        part["logits"] = list(logits.numpy())
-        part["last_pred"] = last.argmax(1).numpy()
         oof_parts.append(part)
     return dict(states=states, folds=infos, oof=pd.concat(oof_parts).sort_values("id"))
+
+
+def fold_outputs(frame: pd.DataFrame, fold: int, val_actors, train_idx: np.ndarray, val_idx: np.ndarray,
+                 info: dict, logits: torch.Tensor, last_logits: torch.Tensor) -> tuple:
+    """A trained fold's record (its actors, sizes and training info) and the out-of-fold rows
+    of its held-out clips (logits of the kept epoch, prediction of the last one)."""
+    train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
+    record = dict(fold=fold, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
+                  n_train=len(train_idx), n_val=len(val_idx), **info)
+    part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
+    part["fold"] = fold
+    part["logits"] = list(logits.numpy())
+    part["last_pred"] = last_logits.argmax(1).numpy()
+    return record, part
 
 
 def build_checkpoint(result: dict, config, temperature: float, metrics: dict,

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from . import audio, encoder
 from .data import Augment, RavdessDataset, actor_folds, load_waves
 from .model import EncoderHead, HeadConfig
+from .train import fold_outputs
 
 CACHE_DIR = Path("runs/cache")
 ENCODE_BATCH = 16
@@ -120,7 +121,8 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     layers, shape = (n, len(config.layers), T', D). Validation uses
     the clean variant of val_idx; with recipe.select == "last" it chooses nothing.
 
-    Returns (state_dict, info with per-epoch history, validation logits of the kept epoch)."""
+    Returns (state_dict, info with per-epoch history, validation logits of the kept epoch and of
+    the last one)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = EncoderHead(config)
@@ -154,13 +156,14 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
             best.update(f1=f1, epoch=epoch, logits=logits,
                         state={k: v.clone() for k, v in model.state_dict().items()})
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val_f1=f"{f1:.3f}")
+    last_logits = logits
     if recipe.select == "best":
         state, logits, kept = best["state"], best["logits"], best["epoch"]
     else:
         state, kept = model.state_dict(), recipe.epochs
     info = dict(kept_epoch=kept, val_macro_f1=history[kept - 1]["val_macro_f1"], history=history,
                 layer_weights=torch.softmax(model.layer_weights.detach(), 0).tolist())
-    return {k: v.detach().clone() for k, v in state.items()}, info, logits
+    return {k: v.detach().clone() for k, v in state.items()}, info, logits, last_logits
 
 
 def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.Tensor:
@@ -199,16 +202,11 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
             continue
         val_idx = np.flatnonzero((clip_fold == i) & speech)
         train_idx = np.flatnonzero((clip_fold != i) & usable)
-        state, info, logits = train_head(bank, labels, train_idx, val_idx, config, recipe, seed + i,
-                                         desc=f"fold {i + 1}/{k}")
-        train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
-        infos.append(dict(fold=i, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
-                          n_train=len(train_idx), n_val=len(val_idx), **info))
+        state, info, logits, last = train_head(bank, labels, train_idx, val_idx, config, recipe, seed + i,
+                                               desc=f"fold {i + 1}/{k}")
+        record, part = fold_outputs(frame, i, val_actors, train_idx, val_idx, info, logits, last)
+        infos.append(record)
         states.append(state)
-        part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
-        part["fold"] = i
-        part["logits"] = list(logits.numpy())
-        part["last_pred"] = logits.argmax(1).numpy()
         parts.append(part)
         print(f"fold {i + 1}/{k}: held-out accuracy {np.mean(logits.argmax(1).numpy() == labels[val_idx]):.3f}"
               f"  layer weights {np.round(info['layer_weights'], 2).tolist()}")
@@ -218,7 +216,7 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
                 if j == i:
                     continue
                 inner_train = np.flatnonzero((clip_fold != i) & (clip_fold != j) & usable)
-                inner_state, _, _ = train_head(bank, labels, inner_train, np.array([], dtype=int), config, recipe,
+                inner_state, *_ = train_head(bank, labels, inner_train, np.array([], dtype=int), config, recipe,
                                                seed + 100 * (i + 1) + j, desc=f"fold {i + 1} inner {j + 1}")
                 model = EncoderHead(config)
                 model.load_state_dict(inner_state)

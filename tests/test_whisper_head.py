@@ -40,7 +40,7 @@ def test_head_learns_from_cached_states(asset_states):
     states = np.ascontiguousarray(states[:, list(config.layers)])  # the head's layers, as the trainer keeps them
     recipe = HeadRecipe(epochs=40, lr=1e-2, batch_size=6, time_mask=0)
     untrained = head_logits(EncoderHead(config), states, idx)
-    state, info, _ = train_head([states], labels, idx, np.array([], dtype=int), config, recipe, seed=0)
+    state, info, *_ = train_head([states], labels, idx, np.array([], dtype=int), config, recipe, seed=0)
     model = EncoderHead(config)
     model.load_state_dict(state)
     logits = head_logits(model, states, idx)
