@@ -419,10 +419,13 @@ def test_analyze_draws_saliency_over_the_spectrogram(predictor):
     from emotion.explain import saliency
     label, _, spec_fig, _, note = app.analyze(str(ASSET_CLIPS[2]))
     images = spec_fig.axes[0].images
-    assert len(images) == 2  # the spectrogram and the saliency over it
+    assert len(images) == 1  # the spectrogram in grey with the saliency composited over it
     analysis = predictor.analyze(str(ASSET_CLIPS[2]))
-    np.testing.assert_allclose(images[1].get_array()[..., 3],
-                               0.9 * saliency(predictor, analysis.clip) ** 0.75, atol=1e-5)
+    mel, alpha = analysis.mel, 0.9 * saliency(predictor, analysis.clip)[..., None] ** 0.75
+    grey = ((mel - mel.min()) / (mel.max() - mel.min()))[..., None]
+    expected = grey * (1 - alpha) + np.asarray(plots.SALIENT) * alpha  # "over": saliency on the spectrogram
+    np.testing.assert_allclose(np.asarray(images[0].get_array()), expected, atol=1e-5)
+    assert alpha.max() > 0.5  # something is highlighted
     assert top(label) in spec_fig.axes[0].get_title() and "saliency" in note
 
 
