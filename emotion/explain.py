@@ -10,7 +10,8 @@ of how much the top emotion's log-probability would fall if the bin were silence
 keeps its positive part, the evidence *for* the emotion (the absolute value would also light
 up bins that speak against it: silencing those raises the score), lightly smoothed (SMOOTH
 mel bins × frames box) and scaled to [0, 1] by its maximum. One forward and backward pass
-per ensemble model: about 15 ms per model on one CPU core.
+through the ensemble: about 15 ms per CNN model on one core; for the Whisper heads, through the
+encoder once, about 90 ms on 2 cores (benchmarks/bench_live.py).
 
 Checked by deletion: silencing the 10 % most salient bins lowers the top emotion's
 probability far more than silencing a random 10 % (tests/test_explain.py), for a trained

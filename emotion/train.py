@@ -398,7 +398,7 @@ def main(argv=None) -> int:
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
     ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
     ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
-    ap.add_argument("--dropout", type=float, default=0.3, help="dropout before the FC layer")
+    ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
     ap.add_argument("--select", choices=["best", "last"], default="best",
@@ -430,7 +430,7 @@ def main(argv=None) -> int:
     if args.backbone == "whisper-base":
         return _main_head(args, frame, argv)
     args.epochs, args.lr = args.epochs or 60, args.lr or 3e-3
-    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden or 64, dropout=args.dropout,
+    config = ModelConfig(channels=tuple(args.channels), lstm_hidden=args.lstm_hidden or ModelConfig.lstm_hidden, dropout=args.dropout,
                          utterance_norm=args.utterance_norm, pool_first=args.pool_first)
     augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     t0 = time.time()
@@ -447,7 +447,7 @@ def main(argv=None) -> int:
 
 def _main_head(args, frame: pd.DataFrame, argv) -> int:
     from .train_head import HeadRecipe, train_head_folds
-    config = HeadConfig(layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or 64,
+    config = HeadConfig(layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or HeadConfig.lstm_hidden,
                         dropout=args.dropout, stats_pool=args.stats_pool)
     recipe = HeadRecipe(epochs=args.epochs or HeadRecipe.epochs, lr=args.lr or HeadRecipe.lr,
                         batch_size=args.batch_size, variants=args.variants, corrupt=not args.no_corrupt,

@@ -17,7 +17,7 @@ logits (--calibrate nested). The shipped heads are the outer ones.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -228,6 +228,3 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
         result["ensemble_logits"] = ensemble[frame.set_index("id").index.get_indexer(oof["id"])]
     return result
 
-
-def recipe_dict(recipe: HeadRecipe) -> dict:
-    return asdict(recipe)
