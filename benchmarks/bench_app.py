@@ -5,7 +5,7 @@
 1. Cold start: spawns `python app.py` on a free loopback port (its own GRADIO_TEMP_DIR) and
    times how long until /config answers and until the first /predict (a gradio_client request
    with a real clip) is answered; reports the peak RSS of that process (VmHWM).
-2. Server-side /predict latency in this process: app.analyze on a 4-second 48 kHz clip (the
+2. Server-side /predict latency in this process: analyze_tab.analyze on a 4-second 48 kHz clip (the
    first 4 s of a RAVDESS example), with its three plots, and the same plus what Gradio does
    with the outputs before sending them (gr.Label and gr.Plot postprocess: the PNG rendering).
    p50/p95 over --runs after warm-up; the target is under 300 ms. Then this process's peak RSS.
@@ -113,13 +113,15 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         import app  # the same module `python app.py` runs: checkpoint, library, layout
         rows.append(("import app (in this process, warm disk cache)", f"{time.perf_counter() - t:.2f} s", ""))
-        outputs = [app.top3, app.wave_plot, app.spec_plot, app.bars_plot]
+        from ui import analyze as analyze_tab
+        a = app.ANALYZE
+        outputs = [a.top3, a.wave_plot, a.spec_plot, a.bars_plot]
 
         def handler():
-            return app.analyze(str(clip))
+            return analyze_tab.analyze(str(clip))
 
         def server_side():
-            values = app.analyze(str(clip))
+            values = analyze_tab.analyze(str(clip))
             return [c.postprocess(v) for c, v in zip(outputs, values[:4])]
 
         for name, fn in (("analyze (predict + 3 figures)", handler),

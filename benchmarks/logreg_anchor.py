@@ -3,7 +3,7 @@
     python benchmarks/logreg_anchor.py --data-dir ../shared/data/ravdess [--layers 2 3] [--no-song]
 
 Mean and standard deviation over time of the chosen layers' states of each clean, centred 3-s
-clip (the cached variant 0 that emotion.train_head writes), standardised, into scikit-learn's
+clip (the cached variant 0 that emotion.training.heads writes), standardised, into scikit-learn's
 LogisticRegression; 5 actor folds over actors 01-20, out-of-fold scores on the speech clips.
 No augmentation, no tuning, no ensemble: the measure a head has to beat.
 """
@@ -19,8 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from emotion.data import actor_folds, index_dataset, load_waves  # noqa: E402
-from emotion.train_head import HeadRecipe, cached_states  # noqa: E402
+from emotion.ravdess import actor_folds, index_dataset, load_waves  # noqa: E402
+from emotion.training.heads import HeadRecipe, cached_states  # noqa: E402
 
 
 def main() -> int:

@@ -6,7 +6,7 @@
 SRC: audio files, folders (searched recursively) or CSV manifests with a `path` column (relative
 paths are resolved against the CSV's folder). OUT is a folder of Parquet parts that
 `pandas.read_parquet(OUT)` reads as one table: one row per file (path, duration, a probability
-column per label of EMOTIONS, emotion, error) or, with --timeline, one row per analysed window of
+column per label of the checkpoint, emotion, error) or, with --timeline, one row per analysed window of
 speech (with start and end). A file that cannot be analysed gets a row whose `error` is the
 AudioError message; it never stops the job.
 
@@ -33,7 +33,9 @@ from typing import Iterable, Iterator, List, Optional
 
 from .audio import AudioError
 from .labels import EMOTIONS
-from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, CheckpointError, expand_paths, verify_checksum
+from . import checkpoint as checkpoint_format
+from .checkpoint import CheckpointError
+from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, expand_paths
 
 PIP_HINT = ".venv/bin/pip install -r requirements-batch.txt"
 RAY_BATCH = 16  # files per map_batches call
@@ -200,15 +202,8 @@ class RayScorer:
 
 
 def load_checkpoint(path) -> dict:
-    """The checkpoint as a dict (checked as Predictor.from_checkpoint does), to ship to the actors."""
-    import torch
-    if not Path(path).is_file():
-        raise CheckpointError(f"No checkpoint at {path}. Train one with python -m emotion.train.")
-    verify_checksum(Path(path))
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
+    """The checkpoint as a dict (verified and validated by emotion.checkpoint), to ship to the actors."""
+    return checkpoint_format.load(path)
 
 
 def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional[int], threads: int,

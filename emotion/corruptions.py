@@ -1,7 +1,7 @@
 """Deterministic, seedable signal corruptions of 16 kHz float32 mono waves, shape = (samples,).
 
 Used as training augmentation (random_corruption) and for the robustness table
-(CONDITIONS, scored by emotion.robustness). Every function returns float32 of the input's
+(CONDITIONS, scored by emotion.training.robustness). Every function returns float32 of the input's
 length, finite; the random ones take an np.random.Generator, so a seed reproduces them.
 
     add_noise(wave, snr_db, color, rng)  white or pink noise at an SNR relative to the speech

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,29 +15,18 @@ import numpy as np
 import torch
 
 from . import audio
+from . import checkpoint as checkpoint_format
 from .audio import AudioError, AudioSource
-from .features import FEATURE_CONFIG, log_mel_spectrogram
+from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
+from .features import log_mel_spectrogram
 from .labels import EMOTIONS
 from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
-MANIFEST = "SHA256SUMS"
-SUPPORTED_FORMAT = 1
 # One prediction judges the middle 3 s of the speech: longer input is refused (with a pointer to
 # the timeline) instead of being decoded whole (30 min at 8 kHz took 1.2 GB) to judge 3 s of it.
 PREDICT_MAX_SECONDS = 60.0
-
-
-BACKBONES = ("cnn", "whisper-base")
-
-
-def feature_config(backbone: str) -> dict:
-    """What the checkpoint records about its features (checked on load)."""
-    if backbone == "cnn":
-        return dict(FEATURE_CONFIG)
-    from . import encoder
-    return dict(encoder.FEATURE_CONFIG)
 
 
 def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
@@ -49,14 +37,10 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
     return encoder.features(waves)
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, altered, or of a format this code cannot read."""
-
-
 @dataclass
 class Analysis:
     """Everything about one prediction that a user interface may want to show."""
-    probabilities: Dict[str, float]  # every label of EMOTIONS -> probability, summing to 1
+    probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
     wave: np.ndarray  # the whole input at 16 kHz mono, shape = (samples,)
     speech: tuple  # (start, end) sample indices of the detected speech in `wave`
     clip: np.ndarray  # what the model saw: trimmed, centred, padded/cropped, shape = (N_SAMPLES,)
@@ -69,48 +53,13 @@ class Analysis:
         return max(self.probabilities, key=self.probabilities.get)
 
 
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_checksum(path: Path) -> None:
-    """Check the file against the SHA256SUMS manifest beside it, when it is listed there."""
-    manifest = path.parent / MANIFEST
-    if not manifest.exists():
-        return
-    expected = {}
-    for line in manifest.read_text().splitlines():
-        parts = line.split(maxsplit=1)
-        if len(parts) == 2:  # "<digest>  <path>", as sha256sum writes it, from any folder
-            expected[Path(parts[1].strip().lstrip("*")).name] = parts[0]
-    if path.name in expected and expected[path.name] != sha256(path):
-        raise CheckpointError(
-            f"{path} does not match its SHA-256 in {manifest}: the file was altered or is "
-            "incomplete. Restore it from the repository (git checkout -- checkpoints/)."
-        )
-
-
 class Predictor:
     """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
 
     def __init__(self, checkpoint: dict, int8: Optional[bool] = None):
         """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says)."""
-        required = ("format_version", "labels", "model_config", "feature_config", "models")
-        if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in required):
-            raise CheckpointError(f"Not an emotion checkpoint: it needs the keys {', '.join(required)}.")
-        if checkpoint.get("format_version") != SUPPORTED_FORMAT:
-            raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
-        if tuple(checkpoint["labels"]) != EMOTIONS:
-            raise CheckpointError(f"Checkpoint labels {checkpoint['labels']} differ from {EMOTIONS}")
-        self.backbone = checkpoint["model_config"].get("backbone", "cnn")
-        if self.backbone not in BACKBONES:
-            raise CheckpointError(f"Unknown backbone {self.backbone!r}; this code knows {', '.join(BACKBONES)}.")
-        if checkpoint["feature_config"] != feature_config(self.backbone):
-            raise CheckpointError("Checkpoint was trained with other features than this code computes")
+        self.backbone = checkpoint_format.validate(checkpoint)
+        self.labels = tuple(checkpoint["labels"])
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
         self.encoder, self.int8 = None, False
         if self.backbone == "cnn":
@@ -118,9 +67,6 @@ class Predictor:
             build = EmotionNet
         else:
             from . import encoder
-            if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
-                raise CheckpointError("Checkpoint heads were trained on another encoder than the installed "
-                                      f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...).")
             self.config = HeadConfig(**{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])})
             if int8 is None:
                 int8 = bool(checkpoint["encoder"].get("int8", False))
@@ -138,7 +84,6 @@ class Predictor:
         self.temperature = float(checkpoint.get("temperature", 1.0))
         self.train_actors = [int(a) for a in checkpoint.get("train_actors", [])]
         self.folds = checkpoint.get("folds", [])
-        self.labels = EMOTIONS
 
     @property
     def description(self) -> str:
@@ -152,15 +97,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path=None, int8: Optional[bool] = None) -> "Predictor":
         """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
-        path = Path(path) if path is not None else DEFAULT_CHECKPOINT
-        if not path.is_file():
-            raise CheckpointError(f"No checkpoint at {path}. Train one with python -m emotion.train.")
-        verify_checksum(path)
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # not a torch file, truncated, or holding disallowed objects
-            raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
-        return cls(checkpoint, int8=int8)
+        return cls(checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8)
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
@@ -184,13 +121,13 @@ class Predictor:
     def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Mean logits of the chosen models (default all) for fixed-length 16 kHz waves.
 
-        waves : shape = (batch, N_SAMPLES); returns shape = (batch, len(EMOTIONS)).
+        waves : shape = (batch, N_SAMPLES); returns shape = (batch, len(self.labels)).
         """
         with torch.inference_mode():
             return self.logits_from_features(self.features(waves), models)
 
     def probabilities(self, waves: torch.Tensor) -> torch.Tensor:
-        """Calibrated probabilities, shape = (batch, len(EMOTIONS)), rows summing to 1."""
+        """Calibrated probabilities, shape = (batch, len(self.labels)), rows summing to 1."""
         return torch.softmax(self.logits(waves) / self.temperature, dim=-1)
 
     def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False) -> Analysis:
@@ -212,11 +149,11 @@ class Predictor:
                 from .explain import explain_features
                 sal = explain_features(self, mel)[1]
         probs = (probs / probs.sum()).tolist()
-        return Analysis(probabilities=dict(zip(EMOTIONS, probs)), wave=wave, speech=(start, end), clip=clip,
+        return Analysis(probabilities=dict(zip(self.labels, probs)), wave=wave, speech=(start, end), clip=clip,
                         mel=mel[0].numpy(), saliency=sal)
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
-        """{label: probability} for every label of EMOTIONS, summing to 1.
+        """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1.
 
         source : a path, encoded bytes, or an array of shape (samples,) or (samples, channels)
             (then sample_rate is required). Raises AudioError for input that holds no usable speech.
@@ -227,7 +164,7 @@ class Predictor:
         """Emotion over time for a recording of any length (see emotion.timeline).
 
         Returns a pandas DataFrame, one row per analysed window of speech: start and end in
-        seconds, one probability column per label of EMOTIONS, and emotion (the top label).
+        seconds, one probability column per label, and emotion (the top label).
         """
         from .timeline import timeline
         return timeline(self, source, sample_rate)
@@ -276,13 +213,13 @@ def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = F
     return frame
 
 
-def format_table(frame, timeline: bool) -> str:
+def format_table(frame, timeline: bool, labels: Sequence[str] = EMOTIONS) -> str:
     lines = []
     for row in frame.to_dict("records"):
         if isinstance(row.get("error"), str):
             lines.append(f"{row['file']}\terror: {row['error']}")
             continue
-        probs = {name: row[name] for name in EMOTIONS}
+        probs = {name: row[name] for name in labels if name in row}
         where = f"\t{row['start']:7.2f}-{row['end']:7.2f} s" if timeline else ""
         lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)))
     return "\n".join(lines)
@@ -309,7 +246,7 @@ def main(argv=None) -> int:
     elif args.format == "json":
         print(frame.to_json(orient="records", indent=1, double_precision=4))
     else:
-        print(format_table(frame, args.timeline))
+        print(format_table(frame, args.timeline, predictor.labels))
     failed = frame["error"].notna().sum() if len(frame) else 0
     if failed:
         print(f"{failed} of {len(files)} file(s) could not be analysed (see 'error').", file=sys.stderr)

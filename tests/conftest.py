@@ -2,7 +2,7 @@
 
 The tiny predictor is two small CNN-BiLSTMs (ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8),
 about 4k parameters each) fitted for a few dozen Adam steps on the log-mels of the 18 asset
-clips, packed with emotion.train.build_checkpoint (the trainer's own checkpoint format) and
+clips, packed with emotion.checkpoint.build (the trainer's own checkpoint format) and
 loaded back with Predictor.from_checkpoint. It is small enough to build in a few seconds yet
 gives input-dependent, non-uniform probabilities, so invariance tests can fail.
 """
@@ -53,7 +53,7 @@ def shared_ravdess() -> Path:
 def asset_batch(asset_flacs):
     """(paths, prepared waves (18, N_SAMPLES), log-mels (18, 64, 301), labels (18,))."""
     from emotion.audio import prepare
-    from emotion.data import parse_name
+    from emotion.ravdess import parse_name
     from emotion.features import log_mel_spectrogram
 
     waves = torch.stack([torch.from_numpy(prepare(p)) for p in asset_flacs])
@@ -69,7 +69,7 @@ def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, sna
     Returns (model in eval mode, per-step losses, state_dicts copied after the `snapshots` steps).
     """
     from emotion.model import EmotionNet, ModelConfig
-    from emotion.train import train_step
+    from emotion.training.cnn import train_step
 
     torch.manual_seed(seed)
     model = EmotionNet(ModelConfig(**{**TINY_CONFIG, **config}))
@@ -89,7 +89,7 @@ def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, sna
 def tiny_checkpoint_path(tmp_path_factory, asset_batch) -> Path:
     """A two-model checkpoint in the trainer's format, saved with torch.save."""
     from emotion.model import ModelConfig
-    from emotion.train import build_checkpoint
+    from emotion.checkpoint import build as build_checkpoint
 
     paths, _, mel, labels = asset_batch
     # two ensemble members: snapshots of one run after 35 and 50 full-batch steps

@@ -15,7 +15,7 @@ CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" /
 def require_checkpoint() -> Path:
     """The configured checkpoint; skips the calling module when it is absent (app.py loads it at import)."""
     if not CHECKPOINT.is_file():
-        pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.train) or set "
+        pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.training.train) or set "
                     "EMOTION_CHECKPOINT", allow_module_level=True)
     return CHECKPOINT
 

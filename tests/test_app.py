@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()
 
 import app  # noqa: E402
-from emotion import EMOTIONS, Predictor, plots  # noqa: E402
-from emotion.examples import (ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary,  # noqa: E402
-                              recompute_metrics)
+from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
+from emotion import EMOTIONS, Predictor, metric_plots, plots  # noqa: E402
+from emotion.clips import ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary  # noqa: E402
+from emotion.scoring import recompute_metrics  # noqa: E402
 
 # gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
@@ -52,21 +53,21 @@ def top(probs: dict) -> str:
 # ----- configuration -----------------------------------------------------------------------
 
 def test_app_uses_the_configured_checkpoint():
-    assert app.CHECKPOINT == CHECKPOINT.resolve()
-    assert app.METRICS_PATH == CHECKPOINT.resolve().with_name("metrics.json")
-    assert app.OOF_PATH == CHECKPOINT.resolve().with_name("oof_predictions.csv")
+    assert app.RESOURCES.checkpoint == CHECKPOINT.resolve()
+    assert app.RESOURCES.metrics_path == CHECKPOINT.resolve().with_name("metrics.json")
+    assert app.RESOURCES.oof_path == CHECKPOINT.resolve().with_name("oof_predictions.csv")
 
 
 def test_deliberate_server_settings():
-    assert isinstance(app.DEFAULT_CONCURRENCY_LIMIT, int) and 1 <= app.DEFAULT_CONCURRENCY_LIMIT <= 4
-    assert app.demo._queue.default_concurrency_limit == app.DEFAULT_CONCURRENCY_LIMIT
-    assert app.demo._queue.max_size == app.QUEUE_MAX_SIZE
-    assert app.LAUNCH_KWARGS["max_file_size"] == app.MAX_FILE_SIZE
+    assert isinstance(settings.DEFAULT_CONCURRENCY_LIMIT, int) and 1 <= settings.DEFAULT_CONCURRENCY_LIMIT <= 4
+    assert app.demo._queue.default_concurrency_limit == settings.DEFAULT_CONCURRENCY_LIMIT
+    assert app.demo._queue.max_size == settings.QUEUE_MAX_SIZE
+    assert app.LAUNCH_KWARGS["max_file_size"] == settings.MAX_FILE_SIZE
     assert app.LAUNCH_KWARGS.get("share") is False
     # only the bundled assets (and a configured dataset) may be served
     allowed = [Path(p) for p in app.LAUNCH_KWARGS["allowed_paths"]]
     assert allowed[0] == ROOT / "assets"
-    assert all(p == ROOT / "assets" or (app.DATA_DIR and p == app.DATA_DIR) for p in allowed)
+    assert all(p == ROOT / "assets" or (app.RESOURCES.data_dir and p == app.RESOURCES.data_dir) for p in allowed)
 
 
 def test_tab_titles_and_intro_report_measured_accuracy():
@@ -75,16 +76,16 @@ def test_tab_titles_and_intro_report_measured_accuracy():
     assert any("Analyze" in t for t in tabs)
     assert any("Examples" in t for t in tabs)
     assert any("Metrics" in t for t in tabs)
-    if app.METRICS:
-        assert f"{app.METRICS['accuracy']:.0%}" in app.INTRO
-        assert f"{app.METRICS['macro_f1']:.2f}" in app.INTRO
+    if app.RESOURCES.metrics:
+        assert f"{app.RESOURCES.metrics['accuracy']:.0%}" in app.INTRO
+        assert f"{app.RESOURCES.metrics['macro_f1']:.2f}" in app.INTRO
 
 
 # ----- Analyze -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("clip", [ASSET_CLIPS[0], EXAMPLE_WAVS[0]], ids=lambda p: p.name)
 def test_analyze_agrees_with_predictor(clip, predictor):
-    label, wave_fig, spec_fig, bars_fig, note = app.analyze(str(clip))
+    label, wave_fig, spec_fig, bars_fig, note = analyze_tab.analyze(str(clip))
     expected = predictor.predict(str(clip))
     assert set(label) == set(EMOTIONS)
     assert top(label) == top(expected)
@@ -96,7 +97,7 @@ def test_analyze_agrees_with_predictor(clip, predictor):
 
 def test_analyze_output_matches_label_component(predictor):
     """The Label shows the top 3, the first of which is the predictor's top label."""
-    label = app.analyze(str(ASSET_CLIPS[1]))[0]
+    label = analyze_tab.analyze(str(ASSET_CLIPS[1]))[0]
     shown = gr.Label(num_top_classes=3).postprocess(label)
     assert shown.label == top(predictor.predict(str(ASSET_CLIPS[1])))
     assert len(shown.confidences) == 3
@@ -106,7 +107,7 @@ def test_silence_raises_clear_error(tmp_path):
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(32000, dtype=np.int16), 16000)
     with pytest.raises(gr.Error) as info:
-        app.analyze(str(silent))
+        analyze_tab.analyze(str(silent))
     message = info.value.message
     assert "silent" in message and "Traceback" not in message
 
@@ -116,31 +117,31 @@ def test_bad_file_raises_clear_error(tmp_path, content):
     bad = tmp_path / "upload.wav"
     bad.write_bytes(content)
     with pytest.raises(gr.Error) as info:
-        app.analyze(str(bad))
+        analyze_tab.analyze(str(bad))
     assert "Traceback" not in info.value.message
     assert "file" in info.value.message.lower()
 
 
 def test_no_audio_raises_clear_error():
     with pytest.raises(gr.Error, match="No audio"):
-        app.analyze(None)
+        analyze_tab.analyze(None)
 
 
 def test_too_long_audio_is_refused(tmp_path):
     long = tmp_path / "long.wav"
-    sf.write(long, np.zeros(int(16000 * (app.MAX_SECONDS + 1)), dtype=np.int16), 16000)
+    sf.write(long, np.zeros(int(16000 * (settings.MAX_SECONDS + 1)), dtype=np.int16), 16000)
     with pytest.raises(gr.Error, match="too long"):
-        app.analyze(str(long))
+        analyze_tab.analyze(str(long))
 
 
 def test_clear_resets_every_output():
-    assert app.clear_analysis() == (None, None, None, None, "")
+    assert analyze_tab.clear_analysis() == (None, None, None, None, "")
 
 
 # ----- Examples ------------------------------------------------------------------------------
 
 def test_filter_returns_only_matching_rows():
-    lib = app.LIBRARY
+    lib = app.RESOURCES.library
     rows = lib.filter(emotion="angry", sex="female", channel="speech")
     assert len(rows) > 0
     assert set(rows["emotion"]) == {"angry"} and set(rows["sex"]) == {"female"}
@@ -158,33 +159,33 @@ def test_filter_returns_only_matching_rows():
 
 
 def test_filter_handler_updates_dropdown_and_table():
-    update, count, table = app.filter_examples("angry", ANY, ANY, ANY, ANY, "speech")
+    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, "speech")
     ids = [value for _, value in update["choices"]]
     assert list(table["id"]) == ids
     assert set(table["emotion"]) == {"angry"}
     assert "path" not in table.columns  # no file paths are sent to the browser
     assert update["value"] == ids[0]
     assert str(len(ids)) in count
-    update, count, table = app.filter_examples("angry", ANY, ANY, ANY, ANY, "song")
-    assert all(app.LIBRARY.get(i)["channel"] == "song" for i in table["id"])
+    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, "song")
+    assert all(app.RESOURCES.library.get(i)["channel"] == "song" for i in table["id"])
 
 
 @pytest.mark.parametrize("bad", ["03-01-01-01-01-01-99", "99-99-99-99-99-99-99", "../../etc/passwd",
                                  "../ravdess/03-01-05-02-01-01-12", "/etc/passwd", "", "x" * 500, None, 12])
 def test_unknown_or_path_like_ids_are_rejected(bad):
     with pytest.raises(ClipError):
-        app.LIBRARY.get(bad)
+        app.RESOURCES.library.get(bad)
     if bad:
         with pytest.raises(gr.Error):
-            app.show_example(bad)
+            examples_tab.show_example(bad)
 
 
 def test_example_result_for_every_asset_clip(predictor):
-    lib = app.LIBRARY
-    oof = pd.read_csv(app.OOF_PATH, dtype={"id": str}).set_index("id") if app.OOF_PATH.exists() else None
+    lib = app.RESOURCES.library
+    oof = pd.read_csv(app.RESOURCES.oof_path, dtype={"id": str}).set_index("id") if app.RESOURCES.oof_path.exists() else None
     sources = set()
     for clip_id in lib.filter()["id"]:
-        path, text, probs = app.show_example(clip_id)
+        path, text, probs = examples_tab.show_example(clip_id)
         r = lib.evaluate(clip_id)
         sources.add(r.source)
         assert Path(path) == Path(lib.get(clip_id)["path"])
@@ -226,10 +227,10 @@ def test_fold_model_judges_seen_song_clip(predictor):
 # ----- Metrics -------------------------------------------------------------------------------
 
 def test_metrics_tab_shows_metrics_json():
-    if not app.METRICS_PATH.exists():
+    if not app.RESOURCES.metrics_path.exists():
         pytest.skip(f"no metrics.json beside {CHECKPOINT}")
-    metrics = json.loads(app.METRICS_PATH.read_text())
-    summary, counts, norm, table, split, rel, status = app.metrics_outputs(metrics)
+    metrics = json.loads(app.RESOURCES.metrics_path.read_text())
+    summary, counts, norm, table, split, rel, status = metrics_tab.metrics_outputs(metrics)
     assert f"Accuracy {metrics['accuracy']:.1%}" in summary
     assert f"macro-F1 {metrics['macro_f1']:.3f}" in summary
     assert f"ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after" in summary
@@ -246,7 +247,7 @@ def test_metrics_tab_shows_metrics_json():
     cells = [t.get_text() for t in counts.axes[0].texts]
     assert cells == [str(v) for row in metrics["confusion_matrix"] for v in row]
     # and the tab shows it at start, without a request
-    assert app.METRICS == metrics
+    assert app.RESOURCES.metrics == metrics
     config = app.demo.get_config_file()
     by_id = {c.get("props", {}).get("elem_id"): c for c in config["components"]}
     assert by_id["confusion-counts"]["props"]["value"] is not None
@@ -267,7 +268,7 @@ def test_recompute_on_bundled_clips(predictor):
 
 
 def test_recompute_handler_refreshes_tab():
-    out = app.recompute(progress=lambda *a, **k: None)
+    out = metrics_tab.recompute(progress=lambda *a, **k: None)
     assert len(out) == 7 and "Recomputed on" in out[-1]
     assert "Accuracy" in out[0]
 
@@ -276,10 +277,10 @@ def test_plots_do_not_leak_figures(predictor):
     import matplotlib.pyplot as plt
     before = plt.get_fignums()
     a = predictor.analyze(str(ASSET_CLIPS[0]))
-    m = json.loads(app.METRICS_PATH.read_text()) if app.METRICS_PATH.exists() else None
+    m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
     figs = [plots.waveform(a.wave, 16000, a.speech), plots.spectrogram(a.mel), plots.probabilities(a.probabilities)]
     if m:
-        figs += [plots.confusion(m["confusion_matrix"], m["labels"]), plots.reliability(m["reliability"])]
+        figs += [metric_plots.confusion(m["confusion_matrix"], m["labels"]), metric_plots.reliability(m["reliability"])]
     for fig in figs:
         assert plots.to_png(fig).startswith(b"\x89PNG")
     assert plt.get_fignums() == before
@@ -307,7 +308,7 @@ def test_end_to_end_predict_via_gradio_client(served, predictor):
     assert [c["label"] for c in result[0]["confidences"]][0] == result[0]["label"]
     with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
         client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/predict")
-    _, text, _ = client.predict(app.LIBRARY.filter()["id"].iloc[0], api_name="/example")
+    _, text, _ = client.predict(app.RESOURCES.library.filter()["id"].iloc[0], api_name="/example")
     assert "True emotion" in text
     with pytest.raises(Exception, match="Not a clip id"):
         client.predict("../../etc/passwd", api_name="/example")
@@ -370,7 +371,7 @@ def _assert_csv_is_the_timeline(csv_path, expected: pd.DataFrame):
 
 
 def test_timeline_handler_matches_predictor(long_recording, predictor):
-    fig, table, csv_path = app.timeline(str(long_recording))
+    fig, table, csv_path = analyze_tab.timeline(str(long_recording))
     expected = predictor.timeline(str(long_recording))
     assert len(expected) >= 2
     pd.testing.assert_frame_equal(table.reset_index(drop=True), expected.round(3))
@@ -383,41 +384,41 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
 
 
 def test_timeline_after_analyze_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path):
-    skipped = app.timeline_after_analyze(str(ASSET_CLIPS[0]))  # one sentence: nothing changes
+    skipped = analyze_tab.timeline_after_analyze(str(ASSET_CLIPS[0]))  # one sentence: nothing changes
     assert all(isinstance(u, dict) and u.get("__type__") == "update" and len(u) == 1 for u in skipped)
-    box, fig, table, csv_path = app.timeline_after_analyze(str(long_recording))
+    box, fig, table, csv_path = analyze_tab.timeline_after_analyze(str(long_recording))
     assert box.open is True and len(table) >= 2 and Path(csv_path).is_file()
     shutil.rmtree(Path(csv_path).parent)
     # too long for /predict: Analyze refuses with a pointer to the timeline, which is shown
-    very_long = _write_speech_with_pauses(tmp_path / "long.wav", app.MAX_SECONDS + 5)
+    very_long = _write_speech_with_pauses(tmp_path / "long.wav", settings.MAX_SECONDS + 5)
     with pytest.raises(gr.Error, match="too long.*timeline"):
-        app.analyze(str(very_long))
-    box, fig, table, csv_path = app.timeline_after_analyze(str(very_long))
-    assert box.open is True and table["end"].max() > app.MAX_SECONDS - 10
+        analyze_tab.analyze(str(very_long))
+    box, fig, table, csv_path = analyze_tab.timeline_after_analyze(str(very_long))
+    assert box.open is True and table["end"].max() > settings.MAX_SECONDS - 10
     shutil.rmtree(Path(csv_path).parent)
     # errors: silent up to MAX_SECONDS were shown by Analyze already; longer ones are raised here
     quiet = tmp_path / "quiet.wav"
     sf.write(quiet, np.zeros(16000 * 10, np.int16), 16000)
-    assert all(u.get("__type__") == "update" for u in app.timeline_after_analyze(str(quiet)))
-    sf.write(quiet, np.zeros(int(16000 * (app.MAX_SECONDS + 5)), np.int16), 16000)
+    assert all(u.get("__type__") == "update" for u in analyze_tab.timeline_after_analyze(str(quiet)))
+    sf.write(quiet, np.zeros(int(16000 * (settings.MAX_SECONDS + 5)), np.int16), 16000)
     with pytest.raises(gr.Error, match="silent"):
-        app.timeline_after_analyze(str(quiet))
+        analyze_tab.timeline_after_analyze(str(quiet))
 
 
 def test_timeline_errors_are_clear(tmp_path):
     with pytest.raises(gr.Error, match="No audio"):
-        app.timeline(None)
+        analyze_tab.timeline(None)
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio" * 50)
     with pytest.raises(gr.Error) as info:
-        app.timeline(str(bad))
+        analyze_tab.timeline(str(bad))
     assert "Traceback" not in info.value.message and "audio" in info.value.message.lower()
-    assert app.TIMELINE_MAX_SECONDS >= 30 * 60
+    assert settings.TIMELINE_MAX_SECONDS >= 30 * 60
 
 
 def test_analyze_draws_saliency_over_the_spectrogram(predictor):
     from emotion.explain import saliency
-    label, _, spec_fig, _, note = app.analyze(str(ASSET_CLIPS[2]))
+    label, _, spec_fig, _, note = analyze_tab.analyze(str(ASSET_CLIPS[2]))
     images = spec_fig.axes[0].images
     assert len(images) == 1  # the spectrogram in grey with the saliency composited over it
     analysis = predictor.analyze(str(ASSET_CLIPS[2]))
@@ -441,7 +442,7 @@ def test_live_handler_buffers_chunks_and_updates_once_a_second():
     chunks = [data[i:i + sr // 10] for i in range(0, len(data), sr // 10)]
     state, shown = None, []
     for chunk in chunks + [None]:  # None: a call with no new audio delivers the last update
-        label, fig, state = app.live_update(None if chunk is None else (sr, chunk), state)
+        label, fig, state = live_tab.live_update(None if chunk is None else (sr, chunk), state)
         assert _is_skip(label) == _is_skip(fig)
         if not _is_skip(label):
             shown.append((label, fig))
@@ -449,14 +450,14 @@ def test_live_handler_buffers_chunks_and_updates_once_a_second():
             state.pending.result(timeout=30)  # as if the next chunk came after the update finished
     assert state.session.received == pytest.approx(len(data) / sr, abs=0.05)  # no chunk lost
     seconds = len(data) / sr
-    assert int(seconds / app.LIVE_UPDATE_SECONDS) <= len(shown) <= int(seconds / app.LIVE_UPDATE_SECONDS) + 1
+    assert int(seconds / settings.LIVE_UPDATE_SECONDS) <= len(shown) <= int(seconds / settings.LIVE_UPDATE_SECONDS) + 1
     assert isinstance(shown[0][0], str) and shown[0][0].startswith(LISTENING)
     label, fig = shown[-1]
     assert isinstance(label, dict) and set(label) == set(EMOTIONS)
     assert plots.to_png(fig).startswith(b"\x89PNG")
-    other = app.live_update((sr, chunks[0]), None)[2]  # another browser session: its own state
+    other = live_tab.live_update((sr, chunks[0]), None)[2]  # another browser session: its own state
     assert other.session is not state.session and other.session.received < state.session.received
-    assert app.live_reset() == (LISTENING, None, None)
+    assert live_tab.live_reset() == (LISTENING, None, None)
 
 
 def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
@@ -486,10 +487,10 @@ def test_live_timeline_and_cache_settings_in_the_app():
     deps = config["dependencies"]
     stream = [d for d in deps if d["connection"] == "stream"]
     assert len(stream) == 1
-    assert stream[0]["stream_every"] == app.LIVE_CHUNK_SECONDS and app.LIVE_UPDATE_SECONDS <= 1.0
-    assert stream[0]["time_limit"] == app.LIVE_TIME_LIMIT
+    assert stream[0]["stream_every"] == settings.LIVE_CHUNK_SECONDS and settings.LIVE_UPDATE_SECONDS <= 1.0
+    assert stream[0]["time_limit"] == settings.LIVE_TIME_LIMIT
     assert [d["api_name"] for d in deps if d["api_name"] == "timeline" and d["api_visibility"] == "public"]
-    assert app.demo.delete_cache == app.DELETE_CACHE
+    assert app.demo.delete_cache == settings.DELETE_CACHE
 
 
 def test_end_to_end_timeline_via_gradio_client(served, long_recording, predictor):

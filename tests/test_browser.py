@@ -29,6 +29,7 @@ CHECKPOINT = require_checkpoint()
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import app  # noqa: E402
+from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
 from emotion import EMOTIONS, AudioError, Predictor  # noqa: E402
 from emotion.audio import resample  # noqa: E402
 
@@ -123,14 +124,14 @@ def test_upload_predicts_like_predictor(page, predictor):
 
 def test_metrics_tab_shows_confusion_matrix(page):
     page.get_by_role("tab", name="Metrics").click()
-    if app.METRICS is None:
+    if app.RESOURCES.metrics is None:
         expect(page.get_by_text("No metrics.json")).to_be_visible()
         return
     plot = page.locator("#confusion-counts img")
     expect(plot).to_be_visible()
     assert plot.get_attribute("src").startswith("data:image/png")
     expect(page.locator("#confusion-normalised img")).to_be_visible()
-    expect(page.get_by_text(f"Accuracy {app.METRICS['accuracy']:.1%}")).to_be_visible()
+    expect(page.get_by_text(f"Accuracy {app.RESOURCES.metrics['accuracy']:.1%}")).to_be_visible()
 
 
 def test_fake_microphone_recording_is_analysed(page, predictor):
@@ -176,11 +177,11 @@ def test_examples_tab_filter_and_pick_a_clip(page):
     page.get_by_role("tab", name="Examples").click()
     page.get_by_label("Emotion").click()
     page.get_by_role("option", name="angry", exact=True).click()
-    wanted = app.LIBRARY.filter(emotion="angry")
+    wanted = app.RESOURCES.library.filter(emotion="angry")
     expect(page.get_by_text(f"{len(wanted)} matching clip")).to_be_visible()
     clip_id = wanted["id"].iloc[-1]  # the dropdown starts at the first: click the last row
     page.get_by_role("gridcell", name=clip_id, exact=True).first.click()
-    result = app.LIBRARY.evaluate(clip_id)
+    result = app.RESOURCES.library.evaluate(clip_id)
     verdict = page.get_by_text("True emotion: angry").locator("xpath=ancestor::*[contains(@class,'prose')][1]")
     expect(verdict).to_contain_text(f"actor {result.actor}")
     expect(verdict).to_contain_text("✓ right" if result.correct else "✗ wrong")

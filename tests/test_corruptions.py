@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from emotion import corruptions as C
-from emotion import robustness as R
+from emotion.training import robustness as R
 from emotion.audio import N_SAMPLES, SAMPLE_RATE
 from emotion.labels import EMOTIONS
 

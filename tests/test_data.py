@@ -1,4 +1,4 @@
-"""emotion.data: RAVDESS names, the dataset index, actor folds, the Dataset and SpecAugment."""
+"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds, the Dataset and SpecAugment."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import torch
 import torchaudio
 
 from emotion.audio import N_SAMPLES, load_audio, pad_or_trim, trim_silence
-from emotion.data import (Augment, RavdessDataset, actor_folds, index_dataset, parse_name,
-                          spec_augment)
+from emotion.ravdess import actor_folds, index_dataset, parse_name
+from emotion.training.data import Augment, RavdessDataset, spec_augment
 from emotion.labels import EMOTIONS
 
 # --------------------------------------------------------------------------- parse_name
@@ -163,7 +163,7 @@ def test_actor_folds_rejects_bad_k(k):
 
 @pytest.fixture(scope="module")
 def small_frame(asset_flacs):
-    from emotion.data import parse_name
+    from emotion.ravdess import parse_name
     rows = []
     for p in asset_flacs[:4]:
         n = parse_name(p.name)
@@ -229,7 +229,7 @@ def test_augment_gain_stays_within_range(small_frame):
 def test_speed_perturbation_changes_tempo_and_pitch_by_the_factor():
     """The cached speed resampler matches torchaudio.functional.resample and plays a 200 Hz tone
     `speed` times faster: length / speed, pitch * speed."""
-    from emotion.data import _speed_resampler
+    from emotion.training.data import _speed_resampler
     sr = 16000
     t = np.arange(sr) / sr
     tone = torch.from_numpy(np.sin(2 * np.pi * 200 * t).astype(np.float32))

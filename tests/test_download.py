@@ -1,4 +1,4 @@
-"""Tests for emotion.download against a local HTTP server on 127.0.0.1 (never Zenodo)."""
+"""Tests for emotion.training.download against a local HTTP server on 127.0.0.1 (never Zenodo)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from support import free_port
 
-from emotion import download as dl
-from emotion.download import DownloadError, RemoteFile
+from emotion.training import download as dl
+from emotion.training.download import DownloadError, RemoteFile
 
 WAV_NAME = "Actor_01/03-01-01-01-01-01-01.wav"
 ZIP_NAME = "Audio_Speech_Actors_01-24.zip"
@@ -179,7 +179,7 @@ def test_main_success(tmp_path, capsys, monkeypatch, server, archive):
     dest = tmp_path / "data"
     assert dl.main(["--dest", str(dest), "--base-url", server.url, "--only", "speech", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert str(dest / "speech") in out and "python -m emotion.train --data-dir" in out
+    assert str(dest / "speech") in out and "python -m emotion.training.train --data-dir" in out
 
 
 def test_second_run_skips_download(tmp_path, server, archive):

@@ -114,7 +114,7 @@ def whisper_model(tmp_path_factory):
 
 def test_weights_transcribe_ravdess_statements(whisper_model, asset_flacs):
     """The same model.bin, run by faster-whisper/CTranslate2, hears the RAVDESS sentences."""
-    from emotion.data import parse_name
+    from emotion.ravdess import parse_name
     for path in asset_flacs[:3]:
         segments, _ = whisper_model.transcribe(str(path), language="en", beam_size=1)
         text = " ".join(s.text for s in segments).lower().strip(" .!?")

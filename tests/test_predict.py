@@ -16,7 +16,8 @@ from emotion.audio import AudioError, load_audio, prepare, speech_bounds
 from emotion.features import log_mel_spectrogram
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
-from emotion.predict import CheckpointError, Predictor, main, sha256, top_k
+from emotion.checkpoint import sha256
+from emotion.predict import CheckpointError, Predictor, main, top_k
 
 
 def test_package_exports():
@@ -142,11 +143,11 @@ def _saved(ckpt: dict, tmp_path, name="bad.pt"):
     return path
 
 
-@pytest.mark.parametrize("change", ["labels reversed", "labels missing one", "format 2", "features 80 mels"])
+@pytest.mark.parametrize("change", ["labels repeated", "labels missing one", "format 2", "features 80 mels"])
 def test_incompatible_checkpoints_raise_checkpoint_error(tiny_checkpoint, tmp_path, change):
     ckpt = copy.deepcopy(tiny_checkpoint)
-    if change == "labels reversed":
-        ckpt["labels"] = list(reversed(EMOTIONS))
+    if change == "labels repeated":
+        ckpt["labels"] = list(EMOTIONS[:-1]) + [EMOTIONS[0]]
     elif change == "labels missing one":
         ckpt["labels"] = list(EMOTIONS[:-1])
     elif change == "format 2":

@@ -9,7 +9,7 @@ import soundfile as sf
 
 from emotion import EMOTIONS, AudioError
 from emotion import audio
-from emotion.data import parse_name
+from emotion.ravdess import parse_name
 from emotion.predict import main as predict_main
 
 

@@ -1,4 +1,4 @@
-"""emotion.train and emotion.evaluate: fold training end to end on the asset clips, and metrics
+"""emotion.training (train, evaluate) and emotion.scoring: fold training end to end on the asset clips, and metrics
 checked against known answers and scikit-learn."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from emotion import audio
-from emotion.data import actor_folds, index_dataset, load_waves
-from emotion.evaluate import expected_calibration_error, fit_temperature, metrics_report, reliability
+from emotion.ravdess import actor_folds, index_dataset, load_waves
+from emotion.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
 from emotion.predict import Predictor
-from emotion.train import batch_logits, build_checkpoint, train_folds
+from emotion.checkpoint import build as build_checkpoint
+from emotion.training.cnn import batch_logits, train_folds
 
 TINY = ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8)
 
@@ -106,7 +107,7 @@ def test_checkpoint_from_training_loads_in_predictor(folds_result, tmp_path, ass
 
 
 def test_train_main_writes_a_loadable_checkpoint(asset_flacs, tmp_path, capsys):
-    from emotion.train import main
+    from emotion.training.train import main
     out = tmp_path / "ck" / "emotion.pt"
     code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
                  "--epochs", "1", "--batch-size", "4", "--channels", "4", "4", "8", "8", "--no-song"])
@@ -118,15 +119,15 @@ def test_train_main_writes_a_loadable_checkpoint(asset_flacs, tmp_path, capsys):
     assert len(table) == 16 and list(table.columns[-8:]) == list(EMOTIONS)
     np.testing.assert_allclose(table[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
     predictor = Predictor.from_checkpoint(out)
-    assert predictor.checkpoint_info["training"]["command"].startswith("python -m emotion.train")
+    assert predictor.checkpoint_info["training"]["command"].startswith("python -m emotion.training.train")
     assert "saved" in capsys.readouterr().out
 
 
 def test_weight_averaging_keeps_the_averaged_model(asset_frame):
     """With --ema the averaged weights are validated and kept: the kept state reproduces the
     out-of-fold logits and differs from the raw weights, whose score is logged beside it."""
-    from emotion.train import train_model
-    from emotion.data import Augment, RavdessDataset
+    from emotion.training.cnn import train_model
+    from emotion.training.data import Augment, RavdessDataset
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
@@ -146,8 +147,8 @@ def test_weight_averaging_keeps_the_averaged_model(asset_frame):
 def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(asset_frame):
     """select="last" keeps the final weights whatever the validation curve did: the kept state
     reproduces the last epoch's validation logits; select="best" keeps the best-scoring epoch."""
-    from emotion.train import train_model
-    from emotion.data import Augment, RavdessDataset
+    from emotion.training.cnn import train_model
+    from emotion.training.data import Augment, RavdessDataset
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
@@ -170,7 +171,7 @@ def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(
 
 
 def test_train_main_records_the_recipe(asset_flacs, tmp_path):
-    from emotion.train import main
+    from emotion.training.train import main
     out = tmp_path / "emotion.pt"
     assert main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
                  "--epochs", "2", "--batch-size", "4", "--channels", "4", "4", "8", "8",
@@ -191,8 +192,8 @@ def test_evaluate_cli_agrees_with_training_and_keeps_speakers_apart(asset_flacs,
     """evaluate --folds K with the checkpoint's own fold models reproduces the out-of-fold accuracy
     the trainer wrote; --folds with another K retrains with the checkpoint's recipe; without
     --folds only actors the checkpoint never heard are scored."""
-    from emotion.evaluate import main as evaluate
-    from emotion.train import main as train
+    from emotion.training.evaluate import main as evaluate
+    from emotion.training.train import main as train
     data = str(asset_flacs[0].parent)
     out = tmp_path / "emotion.pt"
     assert train(["--data-dir", data, "--out", str(out), "--folds", "2", "--epochs", "2",
@@ -224,7 +225,7 @@ def test_evaluate_cli_agrees_with_training_and_keeps_speakers_apart(asset_flacs,
 
 
 def test_train_main_refuses_an_empty_selection(asset_flacs, tmp_path, capsys):
-    from emotion.train import main
+    from emotion.training.train import main
     code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(tmp_path / "x.pt"),
                  "--actors", "23", "24"])
     assert code == 1 and not (tmp_path / "x.pt").exists()
@@ -331,7 +332,7 @@ def _oof_table(path, probs, folds):
 def test_combine_scores_the_per_fold_ensemble(tmp_path, capsys):
     """Run A is right on clips 0-1, run B on clips 2-3, each confidently where it is right:
     their ensemble (mean log-probability) is right on all four; a run with other folds is refused."""
-    from emotion.evaluate import combine_oof, main
+    from emotion.training.evaluate import combine_oof, main
     a = np.full((4, 8), 0.05)
     b = np.full((4, 8), 0.05)
     for i, true in enumerate([0, 1, 2, 3]):
@@ -358,7 +359,7 @@ def test_combine_scores_the_per_fold_ensemble(tmp_path, capsys):
 def test_compare_is_a_paired_bootstrap_over_actors(tmp_path, capsys):
     """Base is right on actors 1-2 only, new on all four actors: the difference is +0.5 accuracy;
     new is better unless a resample draws only actors 1-2 (chance 1/16), so about 94% of the time."""
-    from emotion.evaluate import compare_oof, main
+    from emotion.training.evaluate import compare_oof, main
     base = np.full((4, 8), 0.05)
     new = np.full((4, 8), 0.05)
     for i, true in enumerate([0, 1, 2, 3]):
@@ -386,7 +387,7 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     """Folds trained by separate runs (--only-folds, as on a GPU, one process per fold) and packed
     with --merge give the checkpoint and out-of-fold scores of one run that trained every fold;
     parts from another recipe, or a fold twice or missing, are refused with the reason."""
-    from emotion.train import main as train
+    from emotion.training.train import main as train
     data = str(asset_flacs[0].parent)
     common = ["--data-dir", data, "--folds", "2", "--epochs", "2", "--batch-size", "4",
               "--channels", "4", "4", "8", "8", "--lstm-hidden", "8", "--select", "last"]
@@ -422,4 +423,4 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(other)]) == 1
     assert "another recipe" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(tmp_path / "none.pt")]) == 1
-    assert "is not a checkpoint written by emotion.train" in capsys.readouterr().err
+    assert "is not a checkpoint written by emotion.training.train" in capsys.readouterr().err

@@ -17,7 +17,7 @@ TINY = dict(layers=(1, 2), proj_dim=16, lstm_hidden=8)
 @pytest.fixture(scope="module")
 def asset_states(asset_batch):
     """Cached-style encoder states of the 18 asset clips: (18, 3, 75, 512) float16, and labels."""
-    from emotion.train_head import encode_clips
+    from emotion.training.heads import encode_clips
     _, waves, _, labels = asset_batch
     return encode_clips(waves, n_layers=2, time_pool=2, desc="test"), labels.numpy()
 
@@ -33,7 +33,7 @@ def test_select_pools_time_and_picks_layers():
 
 
 def test_head_learns_from_cached_states(asset_states):
-    from emotion.train_head import HeadRecipe, head_logits, train_head
+    from emotion.training.heads import HeadRecipe, head_logits, train_head
     states, labels = asset_states
     idx = np.arange(len(labels))
     config = HeadConfig(**TINY)
@@ -54,7 +54,7 @@ def test_head_learns_from_cached_states(asset_states):
 
 @pytest.fixture(scope="module")
 def whisper_checkpoint(tmp_path_factory):
-    from emotion.train import build_checkpoint
+    from emotion.checkpoint import build as build_checkpoint
     config = HeadConfig(**TINY)
     states = []
     for seed in (0, 1):
@@ -114,9 +114,9 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
     """The whole --backbone whisper-base recipe on the 18 asset clips (3 actors folds)."""
     import json
 
-    import emotion.train_head as TH
+    import emotion.training.heads as TH
     from emotion.predict import Predictor
-    from emotion.train import main
+    from emotion.training.train import main
     monkeypatch.setattr(TH, "CACHE_DIR", tmp_path / "cache")
     out = tmp_path / "run" / "emotion.pt"
     rc = main(["--backbone", "whisper-base", "--data-dir", str(asset_flacs[0].parent), "--folds", "3",

@@ -1,6 +1,6 @@
-"""The logic behind the app's Examples and Metrics tabs, free of any user interface.
+"""The clip library behind the app's Examples tab, free of any user interface.
 
-Examples: `ExampleLibrary` indexes a folder of RAVDESS clips (default assets/ravdess, or a
+`ExampleLibrary` indexes a folder of RAVDESS clips (default assets/ravdess, or a
 full copy of the dataset), filters it, looks clips up by id only (never by a path a client
 sent), and judges the model on a chosen clip fairly:
 
@@ -11,28 +11,25 @@ sent), and judges the model on a chosen clip fairly:
   the fold model that held that actor out predicts it live, when the checkpoint has one;
 * otherwise the shipped model predicts it, marked "speaker seen in training — not a fair test".
 
-Metrics: reading metrics.json, the per-class table, the split in words, and recomputing the
-out-of-fold metrics on a local dataset with the checkpoint's fold models (no training).
+Which model may judge a clip is emotion.scoring's out-of-fold rule (scoring_models).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import audio
-from .data import STATEMENTS, index_dataset, load_waves
-from .evaluate import metrics_report
 from .labels import EMOTIONS
 from .predict import Predictor, top_k
+from .ravdess import STATEMENTS, index_dataset
+from .scoring import ENSEMBLE, out_of_fold_logits, scoring_models
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EXAMPLES_DIR = ROOT / "assets" / "ravdess"
@@ -188,9 +185,9 @@ class ExampleLibrary:
             total = sum(probs.values())  # the table is rounded to 4 decimals
             probs = {e: p / total for e, p in probs.items()}
         else:
-            fold = self._held_out_fold(actor)
-            if fold is not None:
-                probs, source = self._fold_predict(row["path"], fold), FOLD_LIVE
+            models = scoring_models(self.predictor, actor)
+            if models is not None and models != ENSEMBLE:
+                probs, source = self._out_of_fold(row), FOLD_LIVE
             else:
                 probs, source = self.predictor.predict(row["path"]), SEEN
         result = ClipResult(
@@ -203,18 +200,11 @@ class ExampleLibrary:
             self._cache[clip_id] = result
         return result
 
-    def _held_out_fold(self, actor: int) -> Optional[int]:
-        for k, fold in enumerate(self.predictor.folds):
-            if actor in fold.get("val_actors", []) and k < len(self.predictor.models):
-                return k
-        return None
-
-    def _fold_predict(self, path: str, fold: int) -> Dict[str, float]:
-        wave = torch.from_numpy(audio.prepare(path))[None]
-        logits = self.predictor.logits(wave, models=[fold])
+    def _out_of_fold(self, row) -> Dict[str, float]:
+        """The clip scored now by the fold model that never heard its actor."""
+        logits = out_of_fold_logits(self.predictor, pd.DataFrame([row]))[0]
         probs = torch.softmax(logits / self.predictor.temperature, dim=-1)[0].double()
-        probs = (probs / probs.sum()).tolist()
-        return dict(zip(EMOTIONS, probs))
+        return dict(zip(self.predictor.labels, (probs / probs.sum()).tolist()))
 
 
 def _read_oof(path) -> Optional[pd.DataFrame]:
@@ -230,133 +220,3 @@ def _read_oof(path) -> Optional[pd.DataFrame]:
 def _short(value, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-# ----- metrics ---------------------------------------------------------------------------
-
-def load_metrics(path) -> Optional[dict]:
-    """metrics.json as a dict, or None when there is none."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
-
-
-def per_class_table(metrics: dict) -> pd.DataFrame:
-    """One row per emotion: precision, recall, F1 (rounded to 3 decimals) and support."""
-    rows = []
-    for label in metrics["labels"]:
-        c = metrics["per_class"][label]
-        rows.append(dict(emotion=label, precision=round(c["precision"], 3),
-                         recall=round(c["recall"], 3), f1=round(c["f1"], 3), support=int(c["support"])))
-    return pd.DataFrame(rows, columns=["emotion", "precision", "recall", "f1", "support"])
-
-
-def _actors(actors: Sequence[int]) -> str:
-    """[1, 2, 3, 5] -> '1-3, 5'."""
-    actors = sorted(int(a) for a in actors)
-    parts, i = [], 0
-    while i < len(actors):
-        j = i
-        while j + 1 < len(actors) and actors[j + 1] == actors[j] + 1:
-            j += 1
-        parts.append(str(actors[i]) if i == j else f"{actors[i]}-{actors[j]}")
-        i = j + 1
-    return ", ".join(parts) if parts else "none"
-
-
-def split_text(metrics: dict) -> str:
-    """The evaluation split in words (Markdown): which actors each number comes from."""
-    split = metrics.get("split")
-    if not split:
-        return "The split of this evaluation is not recorded."
-    lines = [f"**Split:** {split.get('kind', 'unknown')}; channel: {split.get('channel', 'speech')}. "
-             "Speaker-independent: no clip is scored by a model that heard its actor."]
-    for k, fold in enumerate(split.get("folds", [])):
-        lines.append(f"- fold {k + 1}: scored actors {_actors(fold['val_actors'])} with the model "
-                     f"trained on actors {_actors(fold['train_actors'])}")
-    if split.get("test_actors"):
-        lines.append(f"- held-out actors {_actors(split['test_actors'])}, scored by the model trained "
-                     f"on actors {_actors(split.get('train_actors', []))}")
-    if split.get("unseen_actors"):
-        lines.append(f"- actors {_actors(split['unseen_actors'])} were never in training: scored by "
-                     "the shipped model (all fold models averaged)")
-    if split.get("excluded_actors"):
-        lines.append(f"- left out: actors {_actors(split['excluded_actors'])} (every model of this "
-                     "checkpoint heard them)")
-    if split.get("data_dir"):
-        lines.append(f"- clips from `{Path(split['data_dir']).name}/`")
-    return "\n".join(lines)
-
-
-def summary_text(metrics: Optional[dict]) -> str:
-    """One honest sentence on how good the model is (Markdown), from metrics.json."""
-    if not metrics:
-        return ("**Accuracy unknown:** there is no metrics.json beside this checkpoint, so how "
-                "well it works has not been measured.")
-    chance = 1.0 / len(metrics.get("labels", EMOTIONS))
-    return (f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
-            f"chance is {chance:.1%}) on {metrics['n']} acted RAVDESS clips of speakers the scoring "
-            "model never heard. That is acted, studio-quality North-American English; expect "
-            "less on your own voice, spontaneous speech, other languages or noisy microphones. "
-            "Treat the output as a guess, not a measurement of how anyone feels.")
-
-
-ProgressFn = Callable[[float, str], None]
-
-
-def recompute_metrics(predictor: Predictor, data_dir, progress: Optional[ProgressFn] = None,
-                      batch_size: int = 32) -> dict:
-    """Out-of-fold metrics on the speech clips of a local RAVDESS folder, without training.
-
-    Each clip is scored by the fold model that held its actor out (actors no model of the
-    checkpoint trained on: by the shipped model); clips of actors every model heard are left
-    out. Returns the same dict as emotion.evaluate.metrics_report, with the split described.
-    """
-    report = progress or (lambda fraction, desc: None)
-    data_dir = Path(data_dir)
-    frame = index_dataset(data_dir, channels=("speech",))
-    if frame.empty:
-        raise FileNotFoundError(f"No RAVDESS speech clips under {data_dir}")
-    models = {}  # actor -> list of model indices, or None for the whole ensemble
-    for k, fold in enumerate(predictor.folds[:len(predictor.models)]):
-        for actor in fold.get("val_actors", []):
-            models[int(actor)] = [k]
-    seen = set(predictor.train_actors)
-    for actor in frame["actor"].unique():
-        if int(actor) not in seen and int(actor) not in models:
-            models[int(actor)] = None
-    excluded = sorted(int(a) for a in frame["actor"].unique() if int(a) not in models)
-    frame = frame[frame["actor"].isin(list(models))].reset_index(drop=True)
-    if frame.empty:
-        raise ValueError(f"Every actor under {data_dir} was heard by every model of this checkpoint: "
-                         "nothing can be scored fairly.")
-    # Group clips by the model(s) that score them.
-    groups: Dict[tuple, List[int]] = {}
-    for i, actor in enumerate(frame["actor"].to_numpy()):
-        key = tuple(models[int(actor)]) if models[int(actor)] is not None else ()
-        groups.setdefault(key, []).append(i)
-    total = len(frame)
-    logits = torch.zeros(total, len(EMOTIONS))
-    done = 0
-    report(0.0, f"scoring {total} clips")
-    for key, idx in groups.items():
-        for start in range(0, len(idx), batch_size):
-            chunk = idx[start:start + batch_size]
-            waves = load_waves([frame.at[i, "path"] for i in chunk])
-            batch = audio.clip_batch(waves)
-            logits[chunk] = predictor.logits(batch, models=list(key) if key else None)
-            done += len(chunk)
-            report(done / total, f"scored {done}/{total} clips")
-    folds_used = sorted({k for key in groups for k in key})
-    split = dict(
-        kind="out-of-fold predictions of the checkpoint's fold models (speaker-independent), "
-             "recomputed on a local dataset",
-        folds=[dict(train_actors=predictor.folds[k]["train_actors"],
-                    val_actors=[a for a in predictor.folds[k]["val_actors"] if a in set(frame["actor"])])
-               for k in folds_used],
-        unseen_actors=sorted(a for a, m in models.items() if m is None and a in set(frame["actor"])),
-        excluded_actors=excluded, channel="speech", data_dir=str(data_dir),
-    )
-    return metrics_report(frame["label"].to_numpy(), logits, predictor.temperature, split,
-                          ids=list(frame["id"]))

@@ -1,4 +1,4 @@
-"""Training heads on the frozen Whisper-base encoder (python -m emotion.train --backbone whisper-base).
+"""Training heads on the frozen Whisper-base encoder (python -m emotion.training.train --backbone whisper-base).
 
 The encoder is frozen, so its hidden states are computed once per clip and per augmentation
 variant and cached on disk (runs/cache/, float16, every layer up to the deepest one used, pooled
@@ -7,7 +7,7 @@ exactly as the predictor prepares it (trimmed, centred in 3 s); variants 1.. are
 speed perturbation, a random place in the 3-s window, and emotion.corruptions.random_corruption
 (noise at 5-30 dB SNR, reverberation, a telephone band). Each epoch draws one variant per clip.
 
-Folds, out-of-fold scoring and the files written are those of the CNN recipe (emotion.train).
+Folds, out-of-fold scoring and the files written are those of the CNN recipe (emotion.training.cnn).
 Calibration is fitted for the predictor as it ships, an average of fold heads: with nested folds,
 each outer fold's actors are scored by the mean logits of inner heads that were trained without
 them (each on the other outer folds minus one), and the temperature is fitted on those ensemble
@@ -27,10 +27,11 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from . import audio, encoder
-from .data import Augment, RavdessDataset, actor_folds, load_waves
-from .model import EncoderHead, HeadConfig
-from .train import fold_outputs
+from .. import audio, encoder
+from ..model import EncoderHead, HeadConfig
+from ..ravdess import actor_folds, load_waves
+from .data import Augment, RavdessDataset
+from .runs import fold_outputs
 
 CACHE_DIR = Path("runs/cache")
 ENCODE_BATCH = 16
@@ -69,7 +70,7 @@ def variant_clips(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, re
     """The fixed-length clips of one variant: 0 clean and centred, others augmented (seeded)."""
     if variant == 0:
         return audio.clip_batch(waves)
-    from .corruptions import random_corruption
+    from ..corruptions import random_corruption
     data = RavdessDataset(frame, Augment(speed_prob=recipe.speed_prob, gain_db=0.0, noise_prob=0.0),
                           seed=seed * 1000 + variant, waves=waves)
     rng = np.random.default_rng(seed * 1000 + variant)
@@ -180,7 +181,7 @@ def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.T
 def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: HeadRecipe, seed: int,
                      only_folds: Optional[List[int]] = None, nested: bool = False,
                      cache_layers: Optional[int] = None) -> dict:
-    """One head per actor fold on cached encoder states, as emotion.train.train_folds returns
+    """One head per actor fold on cached encoder states, as emotion.training.cnn.train_folds returns
     (states, folds, oof); with nested=True also `ensemble_logits`: every held-out clip scored by
     the mean logits of k - 1 inner heads that never heard its actor (None where not computed)."""
     frame = frame.reset_index(drop=True)

@@ -1,7 +1,7 @@
 """Robustness table: out-of-fold accuracy and macro-F1 of a checkpoint's fold models on the
 RAVDESS speech clips under signal corruptions (emotion.corruptions.CONDITIONS).
 
-    python -m emotion.robustness --data-dir DIR [--checkpoint P] [--conditions NAME ...]
+    python -m emotion.training.robustness --data-dir DIR [--checkpoint P] [--conditions NAME ...]
                                  [--out FILE.json] [--seed 0] [--threads N]
 
 Each clip's trimmed speech is corrupted first (so noise levels are relative to the speech),
@@ -22,9 +22,9 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from . import audio
-from .corruptions import CONDITIONS
-from .labels import EMOTIONS
+from .. import audio
+from ..corruptions import CONDITIONS
+from ..labels import EMOTIONS
 
 BATCH = 64
 
@@ -87,10 +87,10 @@ def format_table(results: Dict[str, dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from .data import index_dataset, load_waves
-    from .predict import DEFAULT_CHECKPOINT, Predictor
+    from ..predict import DEFAULT_CHECKPOINT, Predictor
+    from ..ravdess import index_dataset, load_waves
 
-    ap = argparse.ArgumentParser(prog="python -m emotion.robustness", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m emotion.training.robustness", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", required=True, help="RAVDESS folder")
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))

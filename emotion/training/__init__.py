@@ -1,0 +1,9 @@
+"""The training programs: datasets and augmentation, training, evaluation, download.
+
+    python -m emotion.training.train --data-dir DIR ...      # fold models -> checkpoint
+    python -m emotion.training.evaluate --data-dir DIR ...   # metrics of a checkpoint
+    python -m emotion.training.data download --dest DIR      # fetch RAVDESS from Zenodo
+    python -m emotion.training.robustness --data-dir DIR     # accuracy under noise, reverb, telephone
+
+They import the inference library (emotion.*); the library never imports them.
+"""
