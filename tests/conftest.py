@@ -128,3 +128,18 @@ def shipped_predictor():
 def fit_tiny_model():
     """The fit_tiny function above, for tests that train their own tiny model."""
     return fit_tiny
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    """The app (app.demo, as `python app.py` builds it) served on a free loopback port, once for the
+    whole session; yields its URL. Skips when there is no checkpoint (app.py loads it at import)."""
+    from support import free_port, require_checkpoint
+    require_checkpoint()
+    import app
+    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                                quiet=True, **app.LAUNCH_KWARGS)
+    try:
+        yield url
+    finally:
+        app.demo.close()

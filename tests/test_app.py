@@ -288,20 +288,9 @@ def test_plots_do_not_leak_figures(predictor):
 
 # ----- served app ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def served():
-    port = free_port()
-    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                                quiet=True, **app.LAUNCH_KWARGS)
-    try:
-        yield url
-    finally:
-        app.demo.close()
-
-
-def test_end_to_end_predict_via_gradio_client(served, predictor):
+def test_end_to_end_predict_via_gradio_client(served_app, predictor):
     from gradio_client import Client, handle_file
-    client = Client(served, verbose=False)
+    client = Client(served_app, verbose=False)
     clip = str(EXAMPLE_WAVS[0])
     result = client.predict(handle_file(clip), api_name="/predict")
     assert result[0]["label"] == top(predictor.predict(clip))
@@ -493,9 +482,9 @@ def test_live_timeline_and_cache_settings_in_the_app():
     assert app.demo.delete_cache == settings.DELETE_CACHE
 
 
-def test_end_to_end_timeline_via_gradio_client(served, long_recording, predictor):
+def test_end_to_end_timeline_via_gradio_client(served_app, long_recording, predictor):
     from gradio_client import Client, handle_file
-    client = Client(served, verbose=False)
+    client = Client(served_app, verbose=False)
     plot, table, csv_path = client.predict(handle_file(str(long_recording)), api_name="/timeline")
     expected = predictor.timeline(str(long_recording))
     assert plot is not None

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import free_port, require_checkpoint
+from support import require_checkpoint
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()
 
-import app  # noqa: E402
+import app  # noqa: E402,F401  (loads the checkpoint once, as the served app does)
 from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
 from emotion import EMOTIONS, AudioError, Predictor  # noqa: E402
 from emotion import audio  # noqa: E402
@@ -190,20 +190,9 @@ def inputs(source, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served():
-    port = free_port()
-    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                                quiet=True, **app.LAUNCH_KWARGS)
-    try:
-        yield url
-    finally:
-        app.demo.close()
-
-
-@pytest.fixture(scope="module")
-def client(served):
+def client(served_app):
     from gradio_client import Client
-    return Client(served, verbose=False)
+    return Client(served_app, verbose=False)
 
 
 # ----- checks --------------------------------------------------------------------------------
@@ -416,7 +405,7 @@ def oversized(source, tmp_path_factory):
     return path
 
 
-def test_oversized_upload_refused_by_server(served, client, oversized, references):
+def test_oversized_upload_refused_by_server(served_app, client, oversized, references):
     # gradio_client refuses it before sending (it reads the limit from the app's config) ...
     with pytest.raises(Exception, match="maximum file size"):
         app_predict(client, oversized)
@@ -424,7 +413,7 @@ def test_oversized_upload_refused_by_server(served, client, oversized, reference
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.wav\"\r\n"
             f"Content-Type: audio/wav\r\n\r\n").encode() + oversized.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(served + "gradio_api/upload", data=body, method="POST",
+    request = urllib.request.Request(served_app + "gradio_api/upload", data=body, method="POST",
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=60)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import free_port, require_checkpoint
+from support import require_checkpoint
 import soundfile as sf
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,16 +57,6 @@ def fake_mic(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url():
-    _, local_url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(),
-                                      prevent_thread_lock=True, quiet=True, **app.LAUNCH_KWARGS)
-    try:
-        yield local_url
-    finally:
-        app.demo.close()
-
-
-@pytest.fixture(scope="module")
 def browser(fake_mic):
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -81,8 +71,9 @@ def browser(fake_mic):
 
 
 @pytest.fixture
-def page(browser, url):
+def page(browser, served_app):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    url = served_app
     context.grant_permissions(["microphone"], origin=url.rstrip("/"))
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)

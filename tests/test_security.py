@@ -184,15 +184,20 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _serve(tmp_path_factory, name: str):
+    """A Server in its own temporary folder, stopped after the module."""
     if not CHECKPOINT.is_file():
         pytest.skip(f"no checkpoint at {CHECKPOINT}: train one or set EMOTION_CHECKPOINT")
-    srv = Server(tmp_path_factory.mktemp("served"))
+    srv = Server(tmp_path_factory.mktemp(name))
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from _serve(tmp_path_factory, "served")
 
 
 @pytest.fixture(scope="module")
@@ -475,13 +480,7 @@ def succeeded(text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def quiet_server(tmp_path_factory):
-    if not CHECKPOINT.is_file():
-        pytest.skip(f"no checkpoint at {CHECKPOINT}: train one or set EMOTION_CHECKPOINT")
-    srv = Server(tmp_path_factory.mktemp("temp_files"))
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from _serve(tmp_path_factory, "temp_files")
 
 
 @pytest.fixture(scope="module")
