@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from . import audio
+from . import audio, long_input
 from . import checkpoint as checkpoint_format
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
@@ -24,8 +24,9 @@ from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
-# One prediction judges the middle 3 s of the speech: longer input is refused (with a pointer to
-# the timeline) instead of being decoded whole (30 min at 8 kHz took 1.2 GB) to judge 3 s of it.
+# Input up to this long is decoded whole (for the display of its waveform); longer input (up to
+# audio.MAX_SECONDS) is judged by the timeline alone, which decodes it block by block (30 min
+# at 8 kHz decoded whole took 1.2 GB). Either way the headline follows emotion.long_input.
 PREDICT_MAX_SECONDS = 60.0
 
 
@@ -41,12 +42,17 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
 class Analysis:
     """Everything about one prediction that a user interface may want to show."""
     probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
-    wave: np.ndarray  # the whole input at 16 kHz mono, shape = (samples,)
-    speech: tuple  # (start, end) sample indices of the detected speech in `wave`
-    clip: np.ndarray  # what the model saw: trimmed, centred, padded/cropped, shape = (N_SAMPLES,)
+    wave: Optional[np.ndarray]  # the whole input at 16 kHz mono, shape = (samples,); None over
+    # PREDICT_MAX_SECONDS (not decoded whole)
+    speech: tuple  # (start, end) sample indices of the detected speech (long input: of all windows)
+    clip: np.ndarray  # what the model saw (long input: of the window `window`), shape = (N_SAMPLES,)
     mel: np.ndarray  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
     # 64-band log-mel in dB [-TOP_DB, 0], or Whisper's 80-band log-mel (about [-1.5, 1.5])
     saliency: Optional[np.ndarray] = None  # with analyze(explain=True): like mel, in [0, 1]
+    judged: tuple = ()  # ((start, end), ...) in s: every span of the input the model heard
+    timeline: Optional[object] = None  # speech longer than one window: Predictor.timeline's rows
+    window: Optional[int] = None  # long input: the row whose clip, mel and saliency are kept
+    seconds: float = 0.0  # the input's duration
 
     @property
     def top(self) -> str:
@@ -82,7 +88,8 @@ class Predictor:
                 raise CheckpointError(f"Checkpoint weights do not fit its model config: {exc}") from None
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
-        self.train_actors = [int(a) for a in checkpoint.get("train_actors", [])]
+        # RAVDESS actors are ints; a manifest's speakers may be any text
+        self.train_actors = [a if isinstance(a, str) else int(a) for a in checkpoint.get("train_actors", [])]
         self.folds = checkpoint.get("folds", [])
 
     @property
@@ -132,10 +139,30 @@ class Predictor:
 
     def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False) -> Analysis:
         """Predict one recording and keep the intermediate signals for display; explain=True
-        also computes the saliency map (emotion.explain) from the same forward pass."""
+        also computes the saliency map (emotion.explain) from the same forward pass.
+
+        Detected speech of up to SINGLE_WINDOW_SECONDS is one clip (centred, cropped or padded
+        to 3 s); longer speech, and input over PREDICT_MAX_SECONDS, is judged by the timeline:
+        the speech-weighted mean of its windows (emotion.long_input)."""
+        seconds = long_input.duration(source, sample_rate)
+        if seconds is not None and seconds > PREDICT_MAX_SECONDS:
+            return self._analyze_long(source, sample_rate, explain, None, seconds)
         wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
-        start, end = audio.speech_bounds(wave)
+        from .timeline import SINGLE_WINDOW_SECONDS
+        seconds, (start, end) = len(wave) / audio.SAMPLE_RATE, audio.speech_bounds(wave)
+        if end - start > SINGLE_WINDOW_SECONDS * audio.SAMPLE_RATE:
+            try:
+                return self._analyze_long(source, sample_rate, explain, wave, seconds)
+            except AudioError:
+                pass  # the timeline finds no stretch of speech: the one span, as a clip
         clip = audio.pad_or_trim(wave[start:end])
+        probs, mel, sal = self._judge(clip, explain)
+        judged = long_input.judged_span(start / audio.SAMPLE_RATE, end / audio.SAMPLE_RATE)
+        return Analysis(probabilities=dict(zip(self.labels, probs)), wave=wave, speech=(start, end), clip=clip,
+                        mel=mel, saliency=sal, judged=(judged,), seconds=seconds)
+
+    def _judge(self, clip: np.ndarray, explain: bool):
+        """(probabilities as a list, the mel, the saliency or None) of one 3-s clip."""
         mel = self.features(torch.from_numpy(clip)[None])
         sal = None
         if explain and not self.int8:
@@ -148,12 +175,29 @@ class Predictor:
             if explain:  # an int8 encoder has no gradient: the map comes from the float one
                 from .explain import explain_features
                 sal = explain_features(self, mel)[1]
-        probs = (probs / probs.sum()).tolist()
-        return Analysis(probabilities=dict(zip(self.labels, probs)), wave=wave, speech=(start, end), clip=clip,
-                        mel=mel[0].numpy(), saliency=sal)
+        return (probs / probs.sum()).tolist(), mel[0].numpy(), sal
+
+    def _analyze_long(self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float) -> Analysis:
+        """Speech longer than one window: the timeline, its speech-weighted mean, and the
+        window that best shows the headline (its clip, mel and saliency for display)."""
+        frame = self.timeline(source, sample_rate)
+        probs, row = long_input.summarise(frame, [c for c in self.labels if c in frame.columns])
+        s, e = float(frame["start"].iloc[row]), float(frame["end"].iloc[row])
+        if wave is not None:
+            segment = wave[int(round(s * audio.SAMPLE_RATE)):int(round(e * audio.SAMPLE_RATE))]
+        else:
+            segment = long_input.read_seconds(source, sample_rate, s, e)
+        clip = audio.pad_or_trim(segment)
+        _, mel, sal = self._judge(clip, explain)
+        span = (int(round(frame["start"].min() * audio.SAMPLE_RATE)), int(round(frame["end"].max() * audio.SAMPLE_RATE)))
+        return Analysis(probabilities={k: probs.get(k, 0.0) for k in self.labels}, wave=wave, speech=span,
+                        clip=clip, mel=mel, saliency=sal, judged=tuple(long_input.judged_spans(frame)),
+                        timeline=frame, window=row, seconds=seconds)
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
-        """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1.
+        """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1:
+        of the speech as one clip, or for speech longer than one window the speech-weighted mean
+        of the timeline's windows (Predictor.analyze, emotion.long_input).
 
         source : a path, encoded bytes, or an array of shape (samples,) or (samples, channels)
             (then sample_rate is required). Raises AudioError for input that holds no usable speech.

@@ -1,0 +1,103 @@
+"""The headline of a recording longer than one window: what Predictor.analyze/predict say about it.
+
+The model hears 3 s. Speech (detected by audio.speech_bounds) of up to SINGLE_WINDOW_SECONDS
+is one window, judged as a single clip (centre-cropped or padded, exactly as in training and
+in the shipped metrics). Longer speech is judged window by window (Predictor.timeline: pauses
+skipped) and the headline is the speech-weighted mean of the windows' probabilities: each
+window weighs the seconds of speech it stands for (overlapping windows split their overlap at
+the midpoint between their centres, so every second of speech counts once). So a headline
+never comes from a stretch that is mostly pause.
+
+    speech_weights(starts, ends)      -> seconds of speech each window stands for
+    summarise(frame, labels)          -> ({label: probability}, row of the representative window)
+    judged_spans(frame)               -> [(start, end)] s: what the model heard of each window
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+
+from . import audio
+from .audio import CLIP_SECONDS, SAMPLE_RATE
+
+
+def speech_weights(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Seconds of speech each window stands for: its own span, overlaps with its neighbours
+    split at the midpoint between their centres."""
+    left, right = np.asarray(starts, float).copy(), np.asarray(ends, float).copy()
+    centres = (left + right) / 2
+    for i in range(1, len(left)):
+        if left[i] < right[i - 1]:
+            mid = (centres[i - 1] + centres[i]) / 2
+            right[i - 1] = min(right[i - 1], mid)
+            left[i] = max(left[i], mid)
+    return np.maximum(right - left, 0.0)
+
+
+def summarise(frame, labels: Sequence[str]) -> Tuple[Dict[str, float], int]:
+    """The speech-weighted mean of the timeline rows' probabilities ({label: p}, summing to 1)
+    and the position of the row that best shows it (of the rows whose top is the headline, the
+    most confident one; the row most confident in the headline if no row has it on top)."""
+    probs = frame[list(labels)].to_numpy(dtype=float)
+    keep = np.isfinite(probs).all(axis=1)
+    weights = speech_weights(frame["start"].to_numpy(float), frame["end"].to_numpy(float)) * keep
+    if not keep.any():
+        raise ValueError("no window of the timeline holds speech")
+    if weights.sum() <= 0:
+        weights = keep.astype(float)
+    mean = (np.nan_to_num(probs) * weights[:, None]).sum(axis=0) / weights.sum()
+    mean = mean / mean.sum()
+    top = int(mean.argmax())
+    score = np.where(keep, np.nan_to_num(probs[:, top]), -1.0)
+    on_top = keep & (np.nan_to_num(probs).argmax(axis=1) == top)
+    row = int(np.argmax(np.where(on_top, score, -1.0))) if on_top.any() else int(np.argmax(score))
+    return dict(zip(labels, mean.tolist())), row
+
+
+def judged_span(start: float, end: float) -> Tuple[float, float]:
+    """What the model hears of the speech start..end (s): all of it up to CLIP_SECONDS, else
+    the centred CLIP_SECONDS (audio.pad_or_trim)."""
+    n = int(round((end - start) * SAMPLE_RATE))
+    if n <= audio.N_SAMPLES:
+        return float(start), float(end)
+    first = start + ((n - audio.N_SAMPLES) // 2) / SAMPLE_RATE
+    return float(first), float(first + CLIP_SECONDS)
+
+
+def judged_spans(frame) -> List[Tuple[float, float]]:
+    return [judged_span(s, e) for s, e in zip(frame["start"], frame["end"])]
+
+
+def duration(source, sample_rate: Optional[int] = None) -> Optional[float]:
+    """Seconds of input from an array's shape or a file's header; None when unknown (the
+    loader then says what is wrong)."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            return sf.info(os.fspath(source)).duration
+        if isinstance(source, (bytes, bytearray)):
+            return sf.info(io.BytesIO(bytes(source))).duration
+        if sample_rate:
+            return int(np.shape(source)[0]) / float(sample_rate)
+    except Exception:
+        return None
+    return None
+
+
+def read_seconds(source, sample_rate: Optional[int], start: float, end: float) -> np.ndarray:
+    """Seconds start..end of the input at 16 kHz mono, read without decoding the rest (files);
+    for the display of one window of a recording too long to hold whole."""
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
+        wave = audio.load_audio(source, sample_rate, max_seconds=float("inf"))
+        return wave[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+    file = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+    with sf.SoundFile(file) as f:
+        f.seek(min(f.frames, int(start * f.samplerate)))
+        block = f.read(int((end - start) * f.samplerate), dtype="float32", always_2d=True)
+        rate = f.samplerate
+    wave = audio.resample(audio.to_mono(block), rate)
+    return np.clip(wave - wave.mean(), -1.0, 1.0).astype(np.float32)
