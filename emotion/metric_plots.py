@@ -85,3 +85,23 @@ def reliability(rel: Mapping, before: Optional[Mapping] = None, ece: Optional[fl
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=7, frameon=False)
     return fig
+
+
+def per_actor(table, overall: Optional[float] = None, title: str = "Accuracy per held-out actor") -> Figure:
+    """Bars of accuracy per actor (table: columns actor, sex, n, accuracy, as
+    emotion.report.per_actor_table returns); female and male in two shades, the overall
+    accuracy as a dashed line."""
+    fig = _figure(6.4, 2.6, left=0.6, right=0.15, bottom=0.5, top=0.3)
+    ax = fig.add_subplot()
+    x = np.arange(len(table))
+    colours = ["#c0504d" if s == "female" else BASE for s in table["sex"]]
+    ax.bar(x, table["accuracy"], color=colours, width=0.75)
+    if overall is not None:
+        ax.axhline(overall, color="gray", linestyle="--", linewidth=1)
+        ax.text(len(table) - 0.5, overall, f"all {overall:.0%}", ha="right", va="bottom", fontsize=7, color="gray")
+    ax.set_xticks(x, [str(a) for a in table["actor"]], fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("actor (blue: male, red: female)", fontsize=8)
+    ax.set_ylabel("accuracy", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return fig

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pandas as pd
 
@@ -31,8 +31,10 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["emotion", "precision", "recall", "f1", "support"])
 
 
-def _actors(actors: Sequence[int]) -> str:
-    """[1, 2, 3, 5] -> '1-3, 5'."""
+def _actors(actors: Sequence) -> str:
+    """[1, 2, 3, 5] -> '1-3, 5'; speakers named by text (a manifest's) are listed as they are."""
+    if not all(isinstance(a, int) or str(a).isdigit() for a in actors):
+        return ", ".join(str(a) for a in actors) if actors else "none"
     actors = sorted(int(a) for a in actors)
     parts, i = [], 0
     while i < len(actors):
@@ -74,8 +76,39 @@ def summary_text(metrics: Optional[dict]) -> str:
         return ("**Accuracy unknown:** there is no metrics.json beside this checkpoint, so how "
                 "well it works has not been measured.")
     chance = 1.0 / len(metrics.get("labels", EMOTIONS))
+    corpus = (metrics.get("split") or {}).get("corpus")
+    if corpus:  # trained on a manifest: say which, not what RAVDESS is
+        return (f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
+                f"chance is {chance:.1%}) on {metrics['n']} clips of `{corpus}` from speakers the scoring "
+                "model never heard. Expect less on recordings unlike that corpus. "
+                "Treat the output as a guess, not a measurement of how anyone feels.")
     return (f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
             f"chance is {chance:.1%}) on {metrics['n']} acted RAVDESS clips of speakers the scoring "
             "model never heard. That is acted, studio-quality North-American English; expect "
             "less on your own voice, spontaneous speech, other languages or noisy microphones. "
             "Treat the output as a guess, not a measurement of how anyone feels.")
+
+
+def confusion_frame(matrix, labels: Sequence[str]) -> pd.DataFrame:
+    """A confusion matrix as a table: first column the true emotion, then one column per predicted
+    emotion (counts) and the row total. Cell (row i, column j + 1) holds true i, predicted j."""
+    frame = pd.DataFrame([[int(v) for v in row] for row in matrix], columns=list(labels))
+    frame.insert(0, "true ↓ / predicted →", list(labels))
+    frame["total"] = frame[list(labels)].sum(axis=1)
+    return frame
+
+
+def per_actor_table(predictions: Mapping[str, str]) -> pd.DataFrame:
+    """Accuracy per actor from {clip id: predicted emotion} (true emotion and actor from the id):
+    columns actor, sex, n, correct, accuracy; one row per actor, in order."""
+    rows = {}
+    for clip_id, predicted in predictions.items():
+        parts = clip_id.split("-")
+        actor, truth = int(parts[6]), EMOTIONS[int(parts[2]) - 1]
+        r = rows.setdefault(actor, dict(actor=actor, sex="male" if actor % 2 else "female", n=0, correct=0))
+        r["n"] += 1
+        r["correct"] += int(predicted == truth)
+    table = pd.DataFrame(sorted(rows.values(), key=lambda r: r["actor"]),
+                         columns=["actor", "sex", "n", "correct"])
+    table["accuracy"] = (table["correct"] / table["n"].clip(lower=1)).round(3)
+    return table
