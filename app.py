@@ -47,10 +47,13 @@ timeline; the *Live* tab follows the microphone as you speak.
 
 with gr.Blocks(title="Speech emotion recognition", delete_cache=settings.DELETE_CACHE) as demo:
     gr.Markdown(INTRO)
-    ANALYZE = analyze.build()  # its components, for benchmarks and tests
-    live.build()
-    examples.build()
-    metrics.build()
+    with gr.Tabs() as TABS:
+        ANALYZE = analyze.build()  # its components, for benchmarks and tests
+        live.build()
+        EXAMPLES = examples.build()
+        METRICS = metrics.build()
+    # a click on a cell of the Metrics tab's confusion matrix opens the Examples tab on its clips
+    examples.wire_confusion(METRICS.heatmap, METRICS.audio_only, TABS, EXAMPLES)
 
 demo.queue(default_concurrency_limit=settings.DEFAULT_CONCURRENCY_LIMIT, max_size=settings.QUEUE_MAX_SIZE)
 

@@ -159,15 +159,23 @@ def test_filter_returns_only_matching_rows():
 
 
 def test_filter_handler_updates_dropdown_and_table():
-    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, "speech")
+    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, ANY, "speech")
     ids = [value for _, value in update["choices"]]
     assert list(table["id"]) == ids
-    assert set(table["emotion"]) == {"angry"}
+    assert set(table["true emotion"]) == {"angry"}
     assert "path" not in table.columns  # no file paths are sent to the browser
     assert update["value"] == ids[0]
     assert str(len(ids)) in count
-    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, "song")
+    # the model's out-of-fold prediction is in the table, with right/wrong
+    assert {"predicted", "probability", "result", "audio"} <= set(table.columns)
+    assert ((table["predicted"] == "angry") == (table["result"] == "✓ right")).all()
+    update, count, table = examples_tab.filter_examples("angry", ANY, ANY, ANY, ANY, ANY, "song")
     assert all(app.RESOURCES.library.get(i)["channel"] == "song" for i in table["id"])
+    # mistakes only, and a predicted emotion
+    _, _, wrong = examples_tab.filter_examples("sad", ANY, mistakes=True)
+    assert len(wrong) and (wrong["result"] == "✗ wrong").all() and (wrong["predicted"] != "sad").all()
+    _, count, cell = examples_tab.filter_examples("sad", "fearful")
+    assert set(cell["predicted"]) == {"fearful"} and f"{len(cell)} matching clips" in count
 
 
 @pytest.mark.parametrize("bad", ["03-01-01-01-01-01-99", "99-99-99-99-99-99-99", "../../etc/passwd",
@@ -184,7 +192,7 @@ def test_example_result_for_every_asset_clip(predictor):
     lib = app.RESOURCES.library
     oof = pd.read_csv(app.RESOURCES.oof_path, dtype={"id": str}).set_index("id") if app.RESOURCES.oof_path.exists() else None
     sources = set()
-    for clip_id in lib.filter()["id"]:
+    for clip_id in lib.filter(audio=True)["id"]:
         path, text, probs = examples_tab.show_example(clip_id)
         r = lib.evaluate(clip_id)
         sources.add(r.source)
@@ -208,6 +216,11 @@ def test_example_result_for_every_asset_clip(predictor):
                 assert "speaker seen in training — not a fair test" in text
                 assert top(probs) == top(predictor.predict(path))
     assert sources  # at least one kind of judgement happened
+    # a clip of the out-of-fold table whose audio is not here: its prediction, no audio
+    silent = lib.filter()[~lib.filter()["audio"]]
+    if len(silent):
+        path, text, probs = examples_tab.show_example(silent["id"].iloc[0])
+        assert path is None and "No audio for this clip" in text and "True emotion" in text
 
 
 def test_fold_model_judges_seen_song_clip(predictor):
@@ -230,7 +243,9 @@ def test_metrics_tab_shows_metrics_json():
     if not app.RESOURCES.metrics_path.exists():
         pytest.skip(f"no metrics.json beside {CHECKPOINT}")
     metrics = json.loads(app.RESOURCES.metrics_path.read_text())
-    summary, counts, norm, table, split, rel, status = metrics_tab.metrics_outputs(metrics)
+    summary, counts, norm, table, split, rel, actors, status, audio_only = metrics_tab.metrics_outputs(metrics)
+    assert summary.startswith("**Shipped figures**") and f"n = {metrics['n']}" in summary
+    assert audio_only is False
     assert f"Accuracy {metrics['accuracy']:.1%}" in summary
     assert f"macro-F1 {metrics['macro_f1']:.3f}" in summary
     assert f"ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after" in summary
@@ -243,14 +258,37 @@ def test_metrics_tab_shows_metrics_json():
     assert metrics["split"]["kind"] in split
     for fold in metrics["split"].get("folds", []):
         assert f"{fold['val_actors'][0]}-{fold['val_actors'][-1]}" in split
-    # the confusion matrix drawn is the one in the file: its numbers appear in the cells
-    cells = [t.get_text() for t in counts.axes[0].texts]
-    assert cells == [str(v) for row in metrics["confusion_matrix"] for v in row]
+    # the confusion table is the one in the file: its numbers are the cells
+    assert counts.data[list(metrics["labels"])].to_numpy().tolist() == metrics["confusion_matrix"]
+    assert actors is not None  # accuracy per held-out actor
     # and the tab shows it at start, without a request
     assert app.RESOURCES.metrics == metrics
     config = app.demo.get_config_file()
     by_id = {c.get("props", {}).get("elem_id"): c for c in config["components"]}
     assert by_id["confusion-counts"]["props"]["value"] is not None
+
+
+def test_every_confusion_cell_opens_exactly_its_clips():
+    """A click on cell (true T, predicted P) of the Metrics tab's table opens the Examples tab on
+    as many rows as the cell counts, all of them true T and predicted P; the true emotion's
+    name and the total open all its clips with a prediction."""
+    if not app.RESOURCES.metrics:
+        pytest.skip("no metrics.json")
+    heat = metrics_tab.metrics_outputs(app.RESOURCES.metrics)[1].data
+    labels = app.RESOURCES.metrics["labels"]
+    for r, true in enumerate(labels):
+        for c in range(len(heat.columns)):
+            evt = gr.SelectData(None, dict(index=[r, c], value=heat.iat[r, c]))
+            out = examples_tab.open_cell(False, evt)
+            tabs, filters, (dropdown, count, table) = out[0], out[1:-3], out[-3:]
+            assert tabs.selected == "examples"
+            assert set(table["true emotion"]) <= {true} and len(table) == len(dropdown["choices"])
+            if 1 <= c <= len(labels):
+                assert len(table) == heat.iat[r, c] and set(table["predicted"]) <= {labels[c - 1]}
+                assert filters[1]["value"] == labels[c - 1] and f"{true} heard as {labels[c - 1]}" in count
+            else:
+                assert len(table) == heat.at[r, "total"]
+            assert filters[0]["value"] == true and filters[7]["value"] is False  # mistakes only: off
 
 
 def test_recompute_on_bundled_clips(predictor):
@@ -269,8 +307,15 @@ def test_recompute_on_bundled_clips(predictor):
 
 def test_recompute_handler_refreshes_tab():
     out = metrics_tab.recompute(progress=lambda *a, **k: None)
-    assert len(out) == 7 and "Recomputed on" in out[-1]
-    assert "Accuracy" in out[0]
+    assert len(out) == 9 and "Recomputed on" in out[-2]
+    # the headline itself says what was recomputed, on how many clips, and that it is not the shipped figures
+    assert "Accuracy" in out[0] and "not the shipped figures" in out[0].split("\n")[0]
+    n = int(out[1].data[list(EMOTIONS)].to_numpy().sum())
+    assert f"n = {n} clips" in out[0].split("\n")[0] and app.RESOURCES.examples_dir.name in out[0]
+    assert out[-1] is True  # cells now list only the clips with audio here
+    back = metrics_tab.show_shipped()
+    if app.RESOURCES.metrics:
+        assert back[0].startswith("**Shipped figures**") and back[-1] is False
 
 
 def test_plots_do_not_leak_figures(predictor):

@@ -118,10 +118,11 @@ def test_metrics_tab_shows_confusion_matrix(page):
     if app.RESOURCES.metrics is None:
         expect(page.get_by_text("No metrics.json")).to_be_visible()
         return
-    plot = page.locator("#confusion-counts img")
-    expect(plot).to_be_visible()
-    assert plot.get_attribute("src").startswith("data:image/png")
+    # the counts are a clickable heat map (tests/test_browser_examples.py clicks it)
+    counts = app.RESOURCES.metrics["confusion_matrix"]
+    expect(page.locator("#confusion-counts [data-testid=cell-0-1]")).to_have_text(str(counts[0][0]))
     expect(page.locator("#confusion-normalised img")).to_be_visible()
+    expect(page.locator("#per-actor img")).to_be_visible()
     expect(page.get_by_text(f"Accuracy {app.RESOURCES.metrics['accuracy']:.1%}")).to_be_visible()
 
 
@@ -166,11 +167,12 @@ def test_silent_upload_shows_error_not_prediction(page, tmp_path):
 
 def test_examples_tab_filter_and_pick_a_clip(page):
     page.get_by_role("tab", name="Examples").click()
-    page.get_by_label("Emotion").click()
+    page.get_by_label("True emotion").click()
     page.get_by_role("option", name="angry", exact=True).click()
     wanted = app.RESOURCES.library.filter(emotion="angry")
     expect(page.get_by_text(f"{len(wanted)} matching clip")).to_be_visible()
-    clip_id = wanted["id"].iloc[-1]  # the dropdown starts at the first: click the last row
+    # the dropdown starts at the first: click another row with audio here (they come first)
+    clip_id = wanted[wanted["audio"]]["id"].iloc[1]
     page.get_by_role("gridcell", name=clip_id, exact=True).first.click()
     result = app.RESOURCES.library.evaluate(clip_id)
     verdict = page.get_by_text("True emotion: angry").locator("xpath=ancestor::*[contains(@class,'prose')][1]")

@@ -1,39 +1,84 @@
-"""The Examples tab: browse RAVDESS clips with their true label and the model's fair prediction."""
+"""The Examples tab: error analysis on RAVDESS clips. Every clip with an out-of-fold prediction
+(all 1,200 speech clips of actors 01-20) is listed with its true emotion, the model's fair
+prediction and whether it was right; filters include the predicted emotion and "mistakes only";
+clips whose audio is here play, with their verdict. A click on a cell of the Metrics tab's
+confusion matrix opens this tab filtered to that cell's clips (open_cell)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError
-from emotion.clips import ANY, ClipError
+from emotion import EMOTIONS, AudioError
+from emotion.clips import ANY, SCORED, ClipError
 from emotion.ravdess import STATEMENTS
 
 from .common import error
 from .settings import resources
 
+# The filters, in the order filter_examples takes them.
+FILTER_NAMES = ("emotion", "predicted", "actor", "sex", "intensity", "statement", "channel",
+                "mistakes", "audio")
 
-def filter_examples(emotion, actor, sex, intensity, statement, channel):
+
+def count_text(rows, heading: str = "") -> str:
+    """"N clips (k with audio here, w wrong)", after an optional bold heading."""
+    n, here = len(rows), int(rows["audio"].sum())
+    wrong = int(((rows["predicted"] != "") & ~rows["correct"].astype(bool)).sum())
+    text = (f"{n} matching clip{'s' if n != 1 else ''} · {here} with audio here "
+            f"({resources().library.source}) · {wrong} wrong")
+    return f"**{heading}** · {text}" if heading else text
+
+
+def results(rows, heading: str = ""):
+    """The clip dropdown (first clip chosen; clips with audio come first), count, table."""
+    library = resources().library
+    choices = library.choices(rows)
+    first = choices[0][1] if choices else None
+    return gr.update(choices=choices, value=first), count_text(rows, heading), library.table(rows)
+
+
+def filter_examples(emotion=ANY, predicted=ANY, actor=ANY, sex=ANY, intensity=ANY, statement=ANY,
+                    channel=ANY, mistakes=False, audio=False):
     """Matching clips: the clip dropdown (first one chosen), a count, and the table."""
     try:
-        rows = resources().library.filter(emotion, actor, sex, intensity, statement, channel)
+        rows = resources().library.filter(emotion, actor, sex, intensity, statement, channel,
+                                          predicted=predicted, mistakes=bool(mistakes), audio=bool(audio))
     except ClipError as exc:
         raise error(str(exc), title="Invalid filter") from None
-    choices = resources().library.choices(rows)
-    first = choices[0][1] if choices else None
-    count = f"{len(rows)} matching clip{'s' if len(rows) != 1 else ''} in `{resources().library.data_dir.name}/`"
-    return gr.update(choices=choices, value=first), count, resources().library.table(rows)
+    return results(rows)
 
 
-def pick_row(evt: gr.SelectData):
-    """A click in the table chooses that row's clip in the dropdown."""
-    row = evt.row_value or []
-    return gr.update(value=row[0]) if row else gr.update()
+def cell_of(index) -> tuple:
+    """(true, predicted or ANY) of a click at [row, column] of the confusion table
+    (emotion.report.confusion_frame: column 0 the true emotion, 1-8 predicted, then the total;
+    the first and last stand for every clip of that true emotion that has a prediction)."""
+    row, col = (int(i) for i in index)
+    if not 0 <= row < len(EMOTIONS):
+        raise ValueError(f"no such row {row}")
+    return EMOTIONS[row], EMOTIONS[col - 1] if 1 <= col <= len(EMOTIONS) else SCORED
+
+
+def open_cell(audio_only: bool, evt: gr.SelectData):
+    """A click on a confusion-matrix cell (true T, predicted P): the Examples tab, filtered to
+    exactly the clips of that cell (all of them, or only those with audio here after a recompute
+    on local clips). Returns the tab switch, every filter's new value, and the results."""
+    try:
+        true, predicted = cell_of(evt.index)
+    except (TypeError, ValueError):
+        return (gr.update(),) * (1 + len(FILTER_NAMES) + 3)
+    rows = resources().library.filter(emotion=true, predicted=predicted, audio=bool(audio_only))
+    heading = f"{true} heard as {predicted}" if predicted != SCORED else f"all {true} clips with a prediction"
+    values = dict(emotion=true, predicted=predicted, mistakes=False, audio=bool(audio_only))
+    filters = [gr.update(value=values.get(name, ANY)) for name in FILTER_NAMES]
+    return (gr.Tabs(selected="examples"), *filters, *results(rows, heading))
 
 
 def show_example(clip_id: Optional[str]):
-    """The clip (to play), its true label against the model's top 3 (✓/✗), and the fairness note."""
+    """The clip (to play, when its audio is here), its true label against the model's top 3
+    (✓/✗), and the fairness note."""
     if not clip_id:
         return None, "Choose a clip.", None
     try:
@@ -49,20 +94,28 @@ def show_example(clip_id: Optional[str]):
             f"{r.channel} · “{r.statement}”\n\n"
             f"**Model: {r.predicted} — {mark}** (top 3: {tops})\n\n"
             f"{warn}_{r.note}._")
+    if r.path is None:
+        text += ("\n\n_No audio for this clip in this deployment: the app bundles "
+                 f"{resources().library.n_audio} clips. Start it with `--data-dir` pointing at a "
+                 "RAVDESS copy to hear all of them._")
     return r.path, text, r.probabilities
 
 
-def build() -> None:
-    """The tab's layout and events, inside the current gr.Blocks."""
-    LIBRARY = resources().library
+def build() -> SimpleNamespace:
+    """The tab's layout and events, inside the current gr.Blocks; returns its components
+    (filters, clip, count, table) for app.py to wire the confusion matrix to."""
+    library = resources().library
     with gr.Tab("Examples", id="examples"):
-        options = LIBRARY.options()
+        options = library.options()
         gr.Markdown(
-            f"Clips from `{LIBRARY.data_dir.name}/` with their true label. The model is judged "
-            "fairly: actors it trained on are scored by the fold model that never heard them "
-            "(out-of-fold); where no such model exists the result is marked *not a fair test*.")
+            f"Every clip with an out-of-fold prediction, and every clip whose audio is here "
+            f"({library.source}, {library.n_audio} clips), with its true emotion and what the "
+            "model predicted. The model is judged fairly: each clip by the fold model that never "
+            "heard its actor (out-of-fold); where no such model exists the result is marked "
+            "*not a fair test*. Clips marked *no audio here* show their prediction only.")
         with gr.Row():
-            f_emotion = gr.Dropdown(options["emotion"], value=ANY, label="Emotion")
+            f_emotion = gr.Dropdown(options["emotion"], value=ANY, label="True emotion")
+            f_predicted = gr.Dropdown(options["predicted"], value=ANY, label="Predicted emotion")
             f_actor = gr.Dropdown(options["actor"], value=ANY, label="Actor")
             f_sex = gr.Dropdown(options["sex"], value=ANY, label="Sex")
             f_intensity = gr.Dropdown(options["intensity"], value=ANY, label="Intensity")
@@ -70,20 +123,38 @@ def build() -> None:
                 [(ANY, ANY)] + [(f"{s}: {STATEMENTS[s]}", s) for s in options["statement"][1:]],
                 value=ANY, label="Statement")
             f_channel = gr.Dropdown(options["channel"], value=ANY, label="Speech / song")
-        filters = [f_emotion, f_actor, f_sex, f_intensity, f_statement, f_channel]
-        first_rows = LIBRARY.filter()
-        clip_dd = gr.Dropdown(LIBRARY.choices(first_rows), value=None, label="Clip", allow_custom_value=True,
-                              info="choose from the list (or type a clip id)")
-        count_md = gr.Markdown(f"{len(first_rows)} matching clips in `{LIBRARY.data_dir.name}/`")
+        with gr.Row():
+            f_mistakes = gr.Checkbox(False, label="Mistakes only", elem_id="mistakes-only")
+            f_audio = gr.Checkbox(False, label="Only clips with audio here", elem_id="audio-only")
+        filters = [f_emotion, f_predicted, f_actor, f_sex, f_intensity, f_statement, f_channel,
+                   f_mistakes, f_audio]
+        first_rows = library.filter()
+        clip_dd = gr.Dropdown(library.choices(first_rows), value=None, label="Clip", allow_custom_value=True,
+                              info="choose from the list (or type a clip id)", elem_id="example-clip")
+        count_md = gr.Markdown(count_text(first_rows), elem_id="example-count")
         with gr.Row():
             with gr.Column():
                 clip_audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="example-audio")
-                verdict = gr.Markdown()
+                verdict = gr.Markdown(elem_id="example-verdict")
             clip_label = gr.Label(num_top_classes=3, label="Model's top 3")
-        table = gr.Dataframe(LIBRARY.table(first_rows), interactive=False, max_height=320,
-                             label="Matching clips (click a row to choose it)")
+        table = gr.Dataframe(library.table(first_rows), interactive=False, max_height=360,
+                             label="Matching clips (click a row to choose it)", elem_id="example-table")
 
+    # .input, not .change: open_cell sets the filters itself, and must not set off a search each.
     for f in filters:
-        f.change(filter_examples, filters, [clip_dd, count_md, table], api_visibility="private")
+        f.input(filter_examples, filters, [clip_dd, count_md, table], api_visibility="private")
     table.select(pick_row, None, clip_dd, api_visibility="private")
     clip_dd.change(show_example, clip_dd, [clip_audio, verdict, clip_label], api_name="example")
+    return SimpleNamespace(filters=filters, clip=clip_dd, count=count_md, table=table)
+
+
+def pick_row(evt: gr.SelectData):
+    """A click in the table chooses that row's clip in the dropdown."""
+    row = evt.row_value or []
+    return gr.update(value=row[0]) if row else gr.update()
+
+
+def wire_confusion(heatmap: gr.Dataframe, audio_only: gr.State, tabs: gr.Tabs, tab: SimpleNamespace) -> None:
+    """A click on a cell of the Metrics tab's confusion table opens this tab on its clips."""
+    heatmap.select(open_cell, audio_only, [tabs, *tab.filters, tab.clip, tab.count, tab.table],
+                   api_visibility="private")

@@ -1,43 +1,91 @@
-"""The Metrics tab: the shipped out-of-fold metrics (confusion matrices, per-class table, split,
-reliability diagram), and a recompute on a local dataset. API: /recompute_metrics."""
+"""The Metrics tab: the shipped out-of-fold metrics (a confusion matrix whose cells open their
+clips, the row-normalised matrix, per-class table, accuracy per held-out actor, split,
+reliability diagram), and a recompute on local clips, labelled as such in its headline (n and
+source) until "Show shipped figures" brings the shipped ones back. API: /recompute_metrics."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Optional
 
 import gradio as gr
 
 from emotion import metric_plots
-from emotion.report import per_class_table, split_text
+from emotion.report import confusion_frame, per_actor_table, per_class_table, split_text
 from emotion.scoring import recompute_metrics
 
 from .common import error
 from .settings import RECOMPUTE_CONCURRENCY_LIMIT, resources
 
+SHIPPED_SOURCE = "shipped"
 
-def metrics_outputs(metrics: Optional[dict], status: str = ""):
-    """Everything the Metrics tab shows, from a metrics dict (None: nothing measured yet)."""
+
+def heatmap(matrix, labels):
+    """The confusion matrix as a styled table (a blue heat map over the counts)."""
+    frame = confusion_frame(matrix, labels)
+    vmax = max(1, int(frame[list(labels)].to_numpy().max()))
+    return (frame.style.background_gradient(cmap="Blues", vmin=0, vmax=vmax, subset=list(labels))
+            .set_properties(subset=["total"], **{"color": "#666"}))
+
+
+def shipped_predictions() -> dict:
+    """{clip id: predicted emotion} of the out-of-fold table (the shipped figures' clips)."""
+    f = resources().library.frame
+    f = f[f["predicted"] != ""]
+    return dict(zip(f["id"], f["predicted"]))
+
+
+def headline(metrics: dict, source: str) -> str:
+    """Where the figures come from (source, n), in the first line, then the figures."""
+    shipped = resources().metrics
+    if source == SHIPPED_SOURCE:
+        origin = (f"**Shipped figures** — out-of-fold predictions of the shipped model on "
+                  f"n = {metrics['n']} clips, from `{resources().metrics_path.name}`.")
+    else:
+        origin = f"⚠️ **Recomputed on {source}, n = {metrics['n']} clips — not the shipped figures.**"
+        if shipped:
+            origin += (f" The shipped figures: accuracy {shipped['accuracy']:.1%} on n = {shipped['n']} "
+                       "clips; *Show shipped figures* brings them back.")
+    return (f"{origin}\n\n"
+            f"**Accuracy {metrics['accuracy']:.1%}** · macro-F1 {metrics['macro_f1']:.3f} · "
+            f"macro precision {metrics['macro_precision']:.3f} · macro recall "
+            f"{metrics['macro_recall']:.3f} · n = {metrics['n']} clips · chance "
+            f"{1 / len(metrics['labels']):.1%}\n\n"
+            f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
+            f"temperature scaling (T = {metrics['temperature']:.2f}).")
+
+
+def metrics_outputs(metrics: Optional[dict], status: str = "", source: str = SHIPPED_SOURCE,
+                    predictions: Optional[dict] = None):
+    """Everything the Metrics tab shows, from a metrics dict (None: nothing measured yet):
+    headline, confusion heat map, row-normalised matrix, per-class table, split, reliability
+    diagram, per-actor accuracy, status, and whether cells list only clips with audio here."""
     if not metrics:
         return ("No metrics.json next to the checkpoint. Press *Recompute* with a local dataset.",
-                None, None, None, "", None, status)
-    summary = (f"**Accuracy {metrics['accuracy']:.1%}** · macro-F1 {metrics['macro_f1']:.3f} · "
-               f"macro precision {metrics['macro_precision']:.3f} · macro recall "
-               f"{metrics['macro_recall']:.3f} · n = {metrics['n']} clips · chance "
-               f"{1 / len(metrics['labels']):.1%}\n\n"
-               f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
-               f"temperature scaling (T = {metrics['temperature']:.2f}).")
+                None, None, None, "", None, None, status, False)
     labels = metrics["labels"]
+    if predictions is None:
+        predictions = metrics.get("predictions") or (shipped_predictions() if source == SHIPPED_SOURCE else {})
+    actors = per_actor_table(predictions)
     return (
-        summary,
-        metric_plots.confusion(metrics["confusion_matrix"], labels),
+        headline(metrics, source),
+        heatmap(metrics["confusion_matrix"], labels),
         metric_plots.confusion(metrics["confusion_matrix"], labels, normalize=True),
         per_class_table(metrics),
         split_text(metrics),
         metric_plots.reliability(metrics["reliability"], metrics.get("reliability_uncalibrated"),
-                          ece=metrics["ece_calibrated"], ece_before=metrics["ece"]),
+                                 ece=metrics["ece_calibrated"], ece_before=metrics["ece"]),
+        metric_plots.per_actor(actors, overall=metrics["accuracy"]) if len(actors) else None,
         status,
+        source != SHIPPED_SOURCE,
     )
+
+
+def recompute_source() -> str:
+    """The recompute's data in words: the bundled clips, or the configured dataset."""
+    folder = f"{resources().examples_dir.name}/"
+    return f"the bundled clips ({folder})" if resources().data_dir is None else f"your dataset ({folder})"
 
 
 def recompute(progress=gr.Progress()):
@@ -47,32 +95,49 @@ def recompute(progress=gr.Progress()):
         metrics = recompute_metrics(resources().predictor, data_dir, progress=lambda f, d: progress(f, desc=d))
     except (FileNotFoundError, ValueError) as exc:
         raise error(str(exc), title="Cannot recompute") from None
-    status = f"Recomputed on `{Path(data_dir).name}/` ({metrics['n']} speech clips); not saved to disk."
+    status = (f"Recomputed on `{Path(data_dir).name}/` ({metrics['n']} speech clips); not saved to disk. "
+              "A click on a cell lists the clips with audio here.")
     if resources().data_dir is None:
-        status += (" These are only the bundled example clips, far too few to measure accuracy: "
-                   "start the app with --data-dir (or EMOTION_DATA_DIR) set to a RAVDESS copy.")
-    return metrics_outputs(metrics, status)
+        status += (" These are only the bundled clips, a sample too small to measure accuracy "
+                   "precisely: start the app with --data-dir (or EMOTION_DATA_DIR) set to a RAVDESS copy.")
+    return metrics_outputs(metrics, status, source=recompute_source())
 
 
-def build() -> None:
-    """The tab's layout and events, inside the current gr.Blocks."""
+def show_shipped():
+    """The shipped figures (metrics.json and the out-of-fold table) again."""
+    return metrics_outputs(resources().metrics, "Showing the shipped figures.")
+
+
+def build() -> SimpleNamespace:
+    """The tab's layout and events, inside the current gr.Blocks; returns the confusion table
+    and the state telling whether its cells list only clips with audio (for app.py's wiring)."""
     with gr.Tab("Metrics", id="metrics"):
         # Built from metrics.json once, at start: the tab shows at once, with no request.
-        (summary0, counts0, norm0, table0, split0, rel0, _) = metrics_outputs(resources().metrics)
-        m_summary = gr.Markdown(summary0)
+        (summary0, heat0, norm0, table0, split0, rel0, actors0, _, _) = metrics_outputs(resources().metrics)
+        m_summary = gr.Markdown(summary0, elem_id="metrics-headline")
         with gr.Row():
-            m_counts = gr.Plot(counts0, label="Confusion matrix (counts)", format="png", show_label=False,
-                               elem_id="confusion-counts")
+            with gr.Column(scale=3):
+                m_heat = gr.Dataframe(heat0, interactive=False, elem_id="confusion-counts",
+                                      label="Confusion matrix (counts; rows true, columns predicted)")
+                gr.Markdown("Click a cell to hear its clips: the *Examples* tab opens on exactly "
+                            "those clips (a true emotion's name or total: all its clips).")
             m_norm = gr.Plot(norm0, label="Confusion matrix (row-normalised)", format="png", show_label=False,
-                             elem_id="confusion-normalised")
+                             elem_id="confusion-normalised", scale=2)
         with gr.Row():
             with gr.Column(scale=3):
                 m_table = gr.Dataframe(table0, label="Per class", interactive=False)
                 m_split = gr.Markdown(split0)
             m_rel = gr.Plot(rel0, label="Reliability diagram", format="png", show_label=False, scale=2)
-        recompute_btn = gr.Button(f"Recompute on local dataset ({resources().examples_dir.name}/)")
+        m_actors = gr.Plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
+                           elem_id="per-actor")
+        with gr.Row():
+            recompute_btn = gr.Button(f"Recompute on {recompute_source()}", elem_id="recompute")
+            shipped_btn = gr.Button("Show shipped figures", elem_id="show-shipped")
         m_status = gr.Markdown()
-    metrics_components = [m_summary, m_counts, m_norm, m_table, m_split, m_rel, m_status]
+        audio_only = gr.State(False)
+    outputs = [m_summary, m_heat, m_norm, m_table, m_split, m_rel, m_actors, m_status, audio_only]
 
-    recompute_btn.click(recompute, None, metrics_components, api_name="recompute_metrics",
+    recompute_btn.click(recompute, None, outputs, api_name="recompute_metrics",
                         concurrency_limit=RECOMPUTE_CONCURRENCY_LIMIT, concurrency_id="recompute")
+    shipped_btn.click(show_shipped, None, outputs, api_name="shipped_metrics")
+    return SimpleNamespace(heatmap=m_heat, audio_only=audio_only)
