@@ -3,8 +3,9 @@
     python app.py [--checkpoint PATH] [--data-dir RAVDESS_DIR]   # then open http://127.0.0.1:7860
 
 Wiring only: each tab lives in ui/ (analyze, live, examples, metrics), its settings in
-ui/settings.py, and all inference in the emotion package. API endpoints: /predict (one
-sentence), /timeline (a whole recording: plot, table, CSV), /example, /recompute_metrics.
+ui/settings.py, and all inference in the emotion package. API endpoints: /predict (label,
+plots, note), /probabilities (JSON: every probability, the judged span, for long input the
+timeline), /timeline (a whole recording: plot, table, CSV), /example, /recompute_metrics.
 `demo` is importable, as Hugging Face Spaces expects.
 """
 
@@ -18,6 +19,7 @@ import gradio as gr
 from emotion import EMOTIONS
 from emotion.report import summary_text
 from ui import analyze, examples, live, metrics, settings
+from ui.common import upload_limit_js
 
 settings.tune_process()
 
@@ -29,7 +31,8 @@ if __name__ == "__main__":  # command-line choices; on import (Spaces) the envir
     settings.configure(checkpoint=_args.checkpoint, data_dir=_args.data_dir)
 
 RESOURCES = settings.resources()
-LAUNCH_KWARGS = settings.launch_kwargs()
+# head: a script that says what to do when a file is over the upload limit (ui/common.py)
+LAUNCH_KWARGS = {**settings.launch_kwargs(), "head": upload_limit_js()}
 # The bundled clips and the dataset folder are served in place, not copied into Gradio's cache:
 # DELETE_CACHE would delete such copies while gr.Examples and the Examples tab still point at them.
 gr.set_static_paths(RESOURCES.allowed_paths)

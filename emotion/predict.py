@@ -25,8 +25,7 @@ from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
 # Input up to this long is decoded whole (for the display of its waveform); longer input (up to
-# audio.MAX_SECONDS) is judged by the timeline alone, which decodes it block by block (30 min
-# at 8 kHz decoded whole took 1.2 GB). Either way the headline follows emotion.long_input.
+# audio.MAX_SECONDS) only by the timeline, block by block (30 min at 8 kHz whole took 1.2 GB).
 PREDICT_MAX_SECONDS = 60.0
 
 
@@ -42,8 +41,7 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
 class Analysis:
     """Everything about one prediction that a user interface may want to show."""
     probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
-    wave: Optional[np.ndarray]  # the whole input at 16 kHz mono, shape = (samples,); None over
-    # PREDICT_MAX_SECONDS (not decoded whole)
+    wave: Optional[np.ndarray]  # the whole input, 16 kHz mono (samples,); None over PREDICT_MAX_SECONDS
     speech: tuple  # (start, end) sample indices of the detected speech (long input: of all windows)
     clip: np.ndarray  # what the model saw (long input: of the window `window`), shape = (N_SAMPLES,)
     mel: np.ndarray  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's

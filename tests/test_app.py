@@ -127,15 +127,24 @@ def test_no_audio_raises_clear_error():
         analyze_tab.analyze(None)
 
 
-def test_too_long_audio_is_refused(tmp_path):
+def test_long_silent_audio_says_why_not_too_long(tmp_path):
+    # over a minute is a normal length now (the timeline judges it): silence is refused as silence
     long = tmp_path / "long.wav"
     sf.write(long, np.zeros(int(16000 * (settings.MAX_SECONDS + 1)), dtype=np.int16), 16000)
-    with pytest.raises(gr.Error, match="too long"):
+    with pytest.raises(gr.Error, match="silent"):
         analyze_tab.analyze(str(long))
 
 
 def test_clear_resets_every_output():
-    assert analyze_tab.clear_analysis() == (None, None, None, None, "")
+    assert analyze_tab.clear_analysis() == (None, None, None, None, "", "")
+
+
+def test_page_writes_a_problem_in_the_result_area(tmp_path):
+    """The Analyze button never raises: the reason goes to the message panel, the plots are emptied."""
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros(32000, dtype=np.int16), 16000)
+    out = analyze_tab.analyze_page(str(silent))
+    assert out[:4] == (None, None, None, None) and "silent" in out[5] and out[5].startswith("###")
 
 
 # ----- Examples ------------------------------------------------------------------------------
@@ -408,7 +417,8 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
     fig, table, csv_path = analyze_tab.timeline(str(long_recording))
     expected = predictor.timeline(str(long_recording))
     assert len(expected) >= 2
-    pd.testing.assert_frame_equal(table.reset_index(drop=True), expected.round(3))
+    pd.testing.assert_frame_equal(table.reset_index(drop=True)[list(expected.columns)], expected.round(3))
+    assert list(table.columns[:3]) == ["start", "end", "emotion"]  # visible on a phone
     _assert_csv_is_the_timeline(csv_path, expected)
     # the CSV is written where Gradio serves and cleans files from (DELETE_CACHE)
     assert Path(csv_path).resolve().is_relative_to(Path(gr.utils.get_upload_folder()).resolve())
@@ -417,26 +427,19 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
     shutil.rmtree(Path(csv_path).parent)  # served, Gradio would delete it (DELETE_CACHE); here we do
 
 
-def test_timeline_after_analyze_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path):
-    skipped = analyze_tab.timeline_after_analyze(str(ASSET_CLIPS[0]))  # one sentence: nothing changes
-    assert all(isinstance(u, dict) and u.get("__type__") == "update" and len(u) == 1 for u in skipped)
-    box, fig, table, csv_path = analyze_tab.timeline_after_analyze(str(long_recording))
-    assert box.open is True and len(table) >= 2 and Path(csv_path).is_file()
-    shutil.rmtree(Path(csv_path).parent)
-    # too long for /predict: Analyze refuses with a pointer to the timeline, which is shown
+def test_analyze_shows_the_timeline_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path, predictor):
+    out = analyze_tab.analyze_page(str(ASSET_CLIPS[0]))  # one sentence: the accordion is left alone
+    assert out[5] == "" and isinstance(out[6], dict) and out[6].get("__type__") == "update" and out[7:] == (None,) * 3
+    out = analyze_tab.analyze_page(str(long_recording))
+    assert out[6].open is True and len(out[8]) >= 2 and Path(out[9]).is_file()
+    assert top(out[0]) == top(predictor.predict(str(long_recording)))  # the speech-weighted headline
+    shutil.rmtree(Path(out[9]).parent)
+    # over a minute: a normal case (was: "too long"); the headline and the timeline both come
     very_long = _write_speech_with_pauses(tmp_path / "long.wav", settings.MAX_SECONDS + 5)
-    with pytest.raises(gr.Error, match="too long.*timeline"):
-        analyze_tab.analyze(str(very_long))
-    box, fig, table, csv_path = analyze_tab.timeline_after_analyze(str(very_long))
-    assert box.open is True and table["end"].max() > settings.MAX_SECONDS - 10
-    shutil.rmtree(Path(csv_path).parent)
-    # errors: silent up to MAX_SECONDS were shown by Analyze already; longer ones are raised here
-    quiet = tmp_path / "quiet.wav"
-    sf.write(quiet, np.zeros(16000 * 10, np.int16), 16000)
-    assert all(u.get("__type__") == "update" for u in analyze_tab.timeline_after_analyze(str(quiet)))
-    sf.write(quiet, np.zeros(int(16000 * (settings.MAX_SECONDS + 5)), np.int16), 16000)
-    with pytest.raises(gr.Error, match="silent"):
-        analyze_tab.timeline_after_analyze(str(quiet))
+    out = analyze_tab.analyze_page(str(very_long))
+    assert out[5] == "" and out[6].open is True and out[8]["end"].max() > settings.MAX_SECONDS - 10
+    assert top(out[0]) in set(out[8]["emotion"]) and "windows of speech" in out[4]
+    shutil.rmtree(Path(out[9]).parent)
 
 
 def test_timeline_errors_are_clear(tmp_path):
@@ -533,7 +536,9 @@ def test_end_to_end_timeline_via_gradio_client(served_app, long_recording, predi
     plot, table, csv_path = client.predict(handle_file(str(long_recording)), api_name="/timeline")
     expected = predictor.timeline(str(long_recording))
     assert plot is not None
-    assert table["headers"] == list(expected.columns) and len(table["data"]) == len(expected)
+    # the table shows the emotion third (visible on a phone); the CSV keeps the library's order
+    assert sorted(table["headers"]) == sorted(expected.columns) and table["headers"][:3] == ["start", "end", "emotion"]
+    assert len(table["data"]) == len(expected)
     _assert_csv_is_the_timeline(csv_path, expected)
     with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
         client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/timeline")

@@ -1,6 +1,9 @@
-"""The Analyze tab: one recording in, the top-3 emotions, the waveform, the spectrogram the model
-read with its saliency, all probabilities; for recordings longer than one sentence, the emotion
-timeline below. API: /predict and /timeline."""
+"""The Analyze tab: one recording in, the emotions, the waveform (shaded: what the model heard),
+the spectrogram of what it heard with its saliency (on the waveform's time axis), all
+probabilities; for recordings longer than one window of speech, the headline is the
+speech-weighted mean of the windows (emotion.long_input) and the emotion timeline opens below.
+A problem is written in the result area and stays there until the next input.
+API: /predict (label, plots, note), /probabilities (JSON, no images), /timeline."""
 
 from __future__ import annotations
 
@@ -15,55 +18,118 @@ from typing import Optional
 import gradio as gr
 
 from emotion import AudioError, plots
-from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
-from emotion.timeline import SINGLE_WINDOW_SECONDS, file_envelope
+from emotion.audio import CLIP_SECONDS, N_SAMPLES, SAMPLE_RATE
+from emotion.ravdess import parse_name
+from emotion.timeline import file_envelope
 
-from .common import duration, error
-from .settings import (EXAMPLE_WAVS, MAX_FILE_SIZE, MAX_SECONDS, TIMELINE_CONCURRENCY_LIMIT,
-                       TIMELINE_MAX_SECONDS, TIMELINE_MIN_SECONDS, resources)
+from .common import UPLOAD_HINT, error, failure_panel
+from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
 
 
 def clear_analysis():
     """Empty outputs, so that no earlier prediction stays beside new or failed input."""
-    return None, None, None, None, ""
+    return None, None, None, None, "", ""
 
 
-def analyze(audio_path: Optional[str]):
-    """Top-3 label, waveform, saliency over the spectrogram of what the model heard, all 8
-    probabilities, a note."""
+def _check(audio_path: Optional[str]) -> None:
     if not audio_path:
         raise error("No audio yet: record with the microphone or upload a file, then press Analyze.")
-    seconds = duration(audio_path)
-    if seconds is not None and seconds > MAX_SECONDS:
-        raise error(f"The audio is too long for a single prediction ({seconds:.0f} s; the limit here is "
-                     f"{MAX_SECONDS:.0f} s). The model judges 3 s of speech: the emotion timeline "
-                     "covers a whole recording.", title="Too long for one prediction")
+
+
+def _clip_start(start: int, end: int) -> float:
+    """Where the model's 3-s clip of the speech start..end (samples) begins, in s of the input
+    (before `start` when the speech is padded with silence: audio.pad_or_trim)."""
+    n = end - start
+    return (start + (n - N_SAMPLES) // 2) / SAMPLE_RATE if n > N_SAMPLES else (start - (N_SAMPLES - n) // 2) / SAMPLE_RATE
+
+
+def _note(result) -> str:
+    frame = result.timeline
+    if frame is None:
+        speech_s = (result.speech[1] - result.speech[0]) / SAMPLE_RATE
+        if speech_s > CLIP_SECONDS:
+            note = (f"The model heard the middle {CLIP_SECONDS:g} s of {speech_s:.1f} s of detected speech "
+                    "(shaded in the waveform; the spectrogram shows the same seconds).")
+        else:
+            note = (f"The model heard all {speech_s:.1f} s of detected speech (shaded), padded with "
+                    f"silence to {CLIP_SECONDS:g} s.")
+    else:
+        row = frame.iloc[result.window]
+        speech_s = sum(e - s for s, e in result.judged)
+        note = (f"**{len(frame)} window{'s' if len(frame) != 1 else ''} of speech** in {result.seconds:.0f} s "
+                "(pauses skipped; the timeline below shows each): the emotions are their mean, each window "
+                f"weighted by the seconds of speech it stands for. Shaded: the {speech_s:.0f} s the model heard; "
+                f"outlined: the window in the spectrogram ({row['start']:.1f}-{row['end']:.1f} s).")
+        if result.top not in set(frame["emotion"]):
+            note += (f" No single window has *{result.top}* on top; the windows found: "
+                     f"{', '.join(sorted(set(frame['emotion'])))}.")
+    return note + (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
+                   "(gradient × input saliency).")
+
+
+def _figures(result, audio_path: str):
+    """Waveform (shaded: what the model heard) and the spectrogram on the same time axis."""
+    wave = result.wave if result.wave is not None else file_envelope(audio_path, plots.MAX_POINTS // 2)
+    if result.timeline is None:
+        t0 = _clip_start(*result.speech)
+        xlim = (min(0.0, t0), max(result.seconds, t0 + CLIP_SECONDS))
+        highlight = None
+    else:
+        row = result.timeline.iloc[result.window]
+        t0 = _clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
+        xlim, highlight = None, result.judged[result.window]
+    wave_fig = plots.waveform(wave, SAMPLE_RATE, judged=result.judged, highlight=highlight, xlim=xlim)
+    spec_fig = plots.saliency_overlay(result.mel, result.saliency, t0=t0, xlim=xlim,
+                                      title=f"Heard; highlighted: why {result.top}")
+    return wave_fig, spec_fig
+
+
+def _analysis(audio_path: Optional[str]):
+    _check(audio_path)
     try:
         result = resources().predictor.analyze(audio_path, explain=True)  # one forward pass for both
     except AudioError as exc:
         raise error(str(exc)) from None
-    start, end = result.speech
-    speech_s = (end - start) / SAMPLE_RATE
-    if speech_s > CLIP_SECONDS:
-        note = (f"The model heard the middle {CLIP_SECONDS:g} s of {speech_s:.1f} s of detected speech "
-                "(shaded in the waveform)")
-        note += ("; the emotion timeline below follows all of it." if speech_s > SINGLE_WINDOW_SECONDS
-                 else ".")
-    else:
-        note = (f"The model heard all {speech_s:.1f} s of detected speech (shaded), padded with "
-                f"silence to {CLIP_SECONDS:g} s.")
-    note += (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
-             "(gradient × input saliency).")
-    overlay = plots.saliency_overlay(
-        result.mel, result.saliency,
-        title=f"What the model heard; highlighted: what made it say {result.top}")
-    return (
-        result.probabilities,
-        plots.waveform(result.wave, SAMPLE_RATE, result.speech),
-        overlay,
-        plots.probabilities(result.probabilities),
-        note,
-    )
+    wave_fig, spec_fig = _figures(result, audio_path)
+    return result, (result.probabilities, wave_fig, spec_fig, plots.probabilities(result.probabilities), _note(result))
+
+
+def analyze(audio_path: Optional[str]):
+    """/predict: top-3 label, waveform, saliency over the spectrogram of what the model heard,
+    all probabilities, a note. Any length: speech longer than one window gets the
+    speech-weighted mean of the timeline's windows. Raises gr.Error with the reason."""
+    return _analysis(audio_path)[1]
+
+
+def probabilities(audio_path: Optional[str]) -> dict:
+    """/probabilities: every label's probability, the top label, what the model judged (start,
+    end in s), and for long input the timeline's rows; JSON only, no images."""
+    _check(audio_path)
+    try:
+        result = resources().predictor.analyze(audio_path)
+    except AudioError as exc:
+        raise error(str(exc)) from None
+    out = dict(top=result.top, probabilities={k: round(v, 6) for k, v in result.probabilities.items()},
+               judged=dict(start=round(result.judged[0][0], 3), end=round(result.judged[-1][1], 3)),
+               judged_spans=[[round(s, 3), round(e, 3)] for s, e in result.judged],
+               duration=round(result.seconds, 3),
+               rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows")
+    if result.timeline is not None:
+        out["timeline"] = result.timeline.round(4).to_dict("records")
+    return out
+
+
+def analyze_page(audio_path: Optional[str]):
+    """The Analyze button: analyze(), the timeline of a long recording below it, and a problem
+    written in the result area (it stays until the next input) instead of "Error" in every panel."""
+    try:
+        result, outputs = _analysis(audio_path)
+    except gr.Error as exc:
+        gr.Warning(exc.message, title=exc.title)  # the pop-up as well
+        return (None, None, None, None, "", failure_panel(exc), gr.skip(), None, None, None)
+    if result.timeline is None:
+        return (*outputs, "", gr.skip(), None, None, None)
+    return (*outputs, "", gr.Accordion(open=True), *_timeline_outputs(result.timeline, audio_path))
 
 
 def _timeline_csv(frame, audio_path: str) -> str:
@@ -85,10 +151,6 @@ def _emotion_timeline(audio_path: Optional[str]):
     """Predictor.timeline of a whole recording, with the app's checks and messages."""
     if not audio_path:
         raise error("No audio yet: record with the microphone or upload a file.")
-    seconds = duration(audio_path)
-    if seconds is not None and seconds > TIMELINE_MAX_SECONDS:
-        raise error(f"The audio is too long ({seconds / 60:.0f} min); the timeline's limit is "
-                     f"{TIMELINE_MAX_SECONDS / 60:.0f} min.")
     try:
         return resources().predictor.timeline(audio_path)
     except AudioError as exc:
@@ -102,13 +164,15 @@ def _timeline_outputs(frame, audio_path: str):
         wave = None
     n = len(frame)
     fig = plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)")
-    return fig, frame.round(3), _timeline_csv(frame, audio_path)
+    shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
+    return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
 
 
 def timeline(audio_path: Optional[str]):
     """Emotion over time for a whole recording (any length up to TIMELINE_MAX_SECONDS): the
     probabilities of each 3-s window of speech stacked under the waveform, the table of windows
-    (start, end in s, a probability per emotion, the top emotion), and that table as a CSV file."""
+    (start, end in s, the top emotion, a probability per emotion), and the table as a CSV file
+    (start, end, the probabilities, emotion)."""
     return _timeline_outputs(_emotion_timeline(audio_path), audio_path)
 
 
@@ -117,48 +181,42 @@ def clear_timeline():
     return None, None, None
 
 
-def timeline_after_analyze(audio_path: Optional[str]):
-    """After Analyze: the timeline too when the recording is longer than one window of speech
-    (opened below the analysis); otherwise nothing changes."""
-    unchanged = gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    seconds = duration(audio_path) if audio_path else None
-    if seconds is None or seconds <= TIMELINE_MIN_SECONDS:
-        return unchanged
+def _example_label(path: Path) -> str:
     try:
-        frame = _emotion_timeline(audio_path)
-    except gr.Error:
-        if seconds <= MAX_SECONDS:
-            return unchanged  # Analyze has shown this input's error already
-        raise
-    if len(frame) < 2 and seconds <= MAX_SECONDS:
-        return unchanged  # a single window: the analysis above shows it
-    return (gr.Accordion(open=True), *_timeline_outputs(frame, audio_path))
+        name = parse_name(path.name)
+        return f"{name.emotion} ({name.intensity}, actor {name.actor})"
+    except ValueError:
+        return path.stem
 
 
 def build() -> SimpleNamespace:
     """The tab's layout and events, inside the current gr.Blocks; returns its components."""
     # Outputs are created first (unrendered) so that gr.Examples can run the analysis on click.
     top3 = gr.Label(num_top_classes=3, label="Top 3 emotions", render=False)
-    note = gr.Markdown(render=False)
+    note = gr.Markdown(render=False, label="How the model judged it")
+    message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
     wave_plot = gr.Plot(label="Waveform", format="png", show_label=False, render=False)
-    bars_plot = gr.Plot(label="All 8 probabilities", format="png", show_label=False, render=False)
+    bars_plot = gr.Plot(label="All probabilities", format="png", show_label=False, render=False)
     spec_plot = gr.Plot(label="What the model heard", format="png", show_label=False, render=False)
     analysis_outputs = [top3, wave_plot, spec_plot, bars_plot, note]
     with gr.Tab("Analyze", id="analyze"):
         with gr.Row():
-            with gr.Column(scale=1):
-                audio_in = gr.Audio(sources=["microphone", "upload"], type="filepath",
-                                    label="Speech (2-4 s, one sentence)", elem_id="speech-input")
+            with gr.Column(scale=1, min_width=300):
+                audio_in = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="speech-input",
+                                    label=f"Speech: a sentence or a longer recording (files up to {MAX_FILE_SIZE.upper()})")
+                gr.Markdown(UPLOAD_HINT, elem_id="upload-hint")
                 analyze_btn = gr.Button("Analyze", variant="primary")
-                gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=analysis_outputs,
-                            fn=analyze, run_on_click=True, cache_examples=False,
-                            label="RAVDESS examples, one click analyses (actors the model trained on: no test of skill)")
-            with gr.Column(scale=1):
+                examples_box = gr.Column()
+            with gr.Column(scale=1, min_width=300):
+                message.render()
                 top3.render()
                 note.render()
                 bars_plot.render()
-        wave_plot.render()
-        spec_plot.render()
+        with gr.Row():
+            with gr.Column(min_width=300):
+                wave_plot.render()
+            with gr.Column(min_width=300):
+                spec_plot.render()
         with gr.Accordion("Emotion over time (recordings longer than one sentence)", open=False,
                           elem_id="timeline-box") as timeline_box:
             gr.Markdown(
@@ -172,22 +230,33 @@ def build() -> SimpleNamespace:
                                           max_height=260)
             timeline_csv = gr.File(label="Download the table (CSV)", interactive=False)
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
+        page_outputs = [*analysis_outputs, message, timeline_box, *timeline_outputs]
+        with examples_box:
+            gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=page_outputs,
+                        fn=analyze_page, run_on_click=True, cache_examples=False,
+                        example_labels=[_example_label(p) for p in EXAMPLE_WAVS],
+                        label="RAVDESS examples, named by the emotion acted; one click analyses "
+                              "(actors the model trained on: no test of skill)")
+        # API only (no button on the page): the JSON of /probabilities, /predict that raises errors
+        api_json = gr.JSON(label="Probabilities of every emotion, top, judged span, timeline", visible=False)
+        api_btn = gr.Button(visible=False)
 
-    # Analyze: clear first (so an error never leaves an old prediction on screen), then predict.
-    analyze_btn.click(clear_analysis, None, analysis_outputs, queue=False, api_visibility="private") \
-        .then(analyze, audio_in, analysis_outputs, api_name="predict")
+    clear = [*analysis_outputs, message]
+    # Analyze: clear first (so that no old prediction stays beside new input), then analyse;
+    # a problem is written in `message` and stays until the input changes.
+    analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private") \
+        .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
+        .then(analyze_page, audio_in, page_outputs, api_visibility="private")
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
-        event(clear_analysis, None, analysis_outputs, queue=False, api_visibility="private")
-    # ... and, for a recording longer than one sentence, the timeline below it (cleared whenever
-    # the input changes, examples included).
+        event(clear_analysis, None, clear, queue=False, api_visibility="private")
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
-    analyze_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
-        .then(timeline_after_analyze, audio_in, [timeline_box, *timeline_outputs], api_visibility="private",
-              concurrency_limit=TIMELINE_CONCURRENCY_LIMIT, concurrency_id="timeline")
+    api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict")
+    api_btn.click(probabilities, audio_in, api_json, api_name="probabilities")
     # The Timeline button (inside the accordion): any recording, up to TIMELINE_MAX_SECONDS.
     timeline_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
         .then(timeline, audio_in, timeline_outputs, api_name="timeline",
               concurrency_limit=TIMELINE_CONCURRENCY_LIMIT, concurrency_id="timeline")
-    return SimpleNamespace(audio_in=audio_in, analyze_btn=analyze_btn, top3=top3, note=note, wave_plot=wave_plot,
-                           spec_plot=spec_plot, bars_plot=bars_plot, timeline_box=timeline_box,
-                           timeline_plot=timeline_plot, timeline_table=timeline_table, timeline_csv=timeline_csv)
+    return SimpleNamespace(audio_in=audio_in, analyze_btn=analyze_btn, top3=top3, note=note, message=message,
+                           wave_plot=wave_plot, spec_plot=spec_plot, bars_plot=bars_plot, timeline_box=timeline_box,
+                           timeline_plot=timeline_plot, timeline_table=timeline_table, timeline_csv=timeline_csv,
+                           api_json=api_json)

@@ -1,0 +1,156 @@
+"""The Analyze tab tells the truth, in headless Chromium (the system's /usr/bin/chromium, as in
+tests/test_browser.py; never `playwright install`): a long recording's headline is one of the
+emotions its timeline found, a problem stays on screen, the plots are readable at phone width,
+and /probabilities (JSON) through gradio_client equals Predictor.predict.
+
+    python -m pytest -q tests/test_browser_analyze.py
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from support import free_port, require_checkpoint
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+CHECKPOINT = require_checkpoint()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+import app  # noqa: E402
+from emotion import EMOTIONS, Predictor, audio, plots  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_MS = 60_000
+pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.from_checkpoint(CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def six_sentences(tmp_path_factory) -> Path:
+    """The issue's case: six sentences of six different emotions joined by 1-s pauses (~28 s)."""
+    by_emotion = {}
+    for f in sorted((ROOT / "assets" / "ravdess").glob("03-01-*.flac")):
+        by_emotion.setdefault(f.name.split("-")[2], f)
+    pause = np.zeros(16000, np.float32)
+    parts = [pause] + [x for f in list(by_emotion.values())[:6] for x in (audio.load_audio(f), pause)]
+    path = tmp_path_factory.mktemp("long") / "six_sentences.wav"
+    sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def url():
+    _, local_url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(),
+                                      prevent_thread_lock=True, quiet=True, **app.LAUNCH_KWARGS)
+    try:
+        yield local_url
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(browser, url, width=1280, height=900):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    expect(page.get_by_role("tab", name="Analyze")).to_be_visible()
+    return context, page
+
+
+def upload_and_analyze(page, path):
+    page.get_by_label("Upload file").click()
+    page.locator("#speech-input input[type=file]").first.set_input_files(str(path))
+    expect(page.locator("#speech-input audio[src]")).to_have_count(1)
+    page.get_by_role("button", name="Analyze", exact=True).click()
+
+
+def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentences, predictor):
+    context, page = open_page(browser, url)
+    try:
+        upload_and_analyze(page, six_sentences)
+        grid = page.get_by_role("grid", name="Windows (start and end in seconds)")
+        expect(grid.get_by_role("gridcell").first).to_be_visible()
+        headline = page.get_by_test_id("label-output-value").first.inner_text().strip()
+        rows = [r.get_by_role("gridcell").all_inner_texts() for r in grid.get_by_role("row").all()]
+        found = {cells[2].strip() for cells in rows if len(cells) > 2}  # start, end, emotion, ...
+        assert found <= set(EMOTIONS) and len(found) >= 2
+        assert headline in found, (headline, found)  # the issue: "fearful" with no fearful window
+        probs = predictor.predict(str(six_sentences))
+        assert headline == max(probs, key=probs.get)  # the page says what Predictor.predict says
+        expect(page.get_by_text("windows of speech")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_error_stays_on_screen(browser, url, tmp_path):
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros(48000, dtype=np.int16), 16000)
+    context, page = open_page(browser, url)
+    try:
+        upload_and_analyze(page, silent)
+        message = page.locator("#analysis-message")
+        expect(message).to_contain_text("No speech found")
+        page.wait_for_timeout(15_000)  # the pop-up is gone by now; the reason is not
+        expect(message).to_contain_text("No speech found")
+        expect(page.get_by_test_id("label-output-value")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_phone_width_plots_fit_and_text_is_readable(browser, url):
+    clip = ROOT / "assets" / "examples" / sorted(p.name for p in (ROOT / "assets" / "examples").glob("*.wav"))[0]
+    context, page = open_page(browser, url, width=390, height=844)
+    try:
+        upload_and_analyze(page, clip)
+        images = page.locator(".gradio-container img[src^='data:image/png']")
+        expect(images).to_have_count(3)
+        for img in images.all():
+            box = img.bounding_box()
+            natural = img.evaluate("i => i.naturalWidth")
+            assert box["width"] <= 390 and natural <= plots.WIDTH * plots.DPI + 1
+            # the figures' text (plots.TEXT pt at plots.DPI) is shown at least 10 px tall on the phone
+            assert plots.TEXT * plots.DPI / 72 * box["width"] / natural >= 10, (box, natural)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    finally:
+        context.close()
+
+
+def test_probabilities_endpoint_equals_predictor(url, predictor, six_sentences):
+    from gradio_client import Client, handle_file
+    client = Client(url, verbose=False)
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/predict", "/probabilities", "/timeline"} <= set(api)
+    assert not any(r["label"].startswith("value_") for name in ("/predict", "/probabilities", "/timeline")
+                   for r in api[name]["returns"])  # named outputs
+    for path in (ROOT / "assets" / "examples" / "03-01-03-02-02-01-03.wav", six_sentences):
+        result = client.predict(handle_file(str(path)), api_name="/probabilities")
+        expected = predictor.predict(str(path))
+        assert set(result["probabilities"]) == set(expected)
+        np.testing.assert_allclose([result["probabilities"][k] for k in expected], list(expected.values()), atol=1e-4)
+        assert result["top"] == max(expected, key=expected.get)
+        assert 0 <= result["judged"]["start"] < result["judged"]["end"] <= result["duration"] + 1e-3
+        assert ("timeline" in result) == (path == six_sentences)
+    import json
+    assert len(json.dumps(result)) < 8_000  # a few KB, no images
