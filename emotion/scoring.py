@@ -141,13 +141,26 @@ ProgressFn = Callable[[float, str], None]
 ENSEMBLE = ()  # "every model of the checkpoint": for actors none of them trained on
 
 
-def scoring_models(predictor, actor: int) -> Optional[tuple]:
-    """The models that may score a clip of this actor: (k,) for the fold model that held the
-    actor out, ENSEMBLE for an actor no model trained on, None when every model heard it."""
+def speaker_key(speaker) -> str:
+    """A speaker compared as text, numbers without leading zeros: RAVDESS actor 3, "03" and "3"
+    are one speaker; a manifest's "OAF" is itself."""
+    text = str(speaker).strip()
+    return str(int(text)) if text.isdigit() else text
+
+
+def plain_speaker(speaker):
+    """A speaker for JSON: int for numbers (RAVDESS actors), else text."""
+    return int(speaker) if isinstance(speaker, (int, np.integer)) else str(speaker)
+
+
+def scoring_models(predictor, actor) -> Optional[tuple]:
+    """The models that may score a clip of this actor (or speaker): (k,) for the fold model that
+    held it out, ENSEMBLE for a speaker no model trained on, None when every model heard it."""
+    key = speaker_key(actor)
     for k, fold in enumerate(predictor.folds[:len(predictor.models)]):
-        if int(actor) in {int(a) for a in fold.get("val_actors", [])}:
+        if key in {speaker_key(a) for a in fold.get("val_actors", [])}:
             return (k,)
-    if int(actor) not in set(predictor.train_actors):
+    if key not in {speaker_key(a) for a in predictor.train_actors}:
         return ENSEMBLE
     return None
 
@@ -160,12 +173,12 @@ def out_of_fold_logits(predictor, frame: pd.DataFrame, batch_size: int = 32,
     fold ids per kept row: k, or -1 for the ensemble; the excluded actors, heard by every model).
     """
     report = progress or (lambda fraction, desc: None)
-    chosen = {int(a): scoring_models(predictor, a) for a in frame["actor"].unique()}
-    excluded = sorted(a for a, m in chosen.items() if m is None)
-    frame = frame[~frame["actor"].isin(excluded)].reset_index(drop=True)
+    chosen = {plain_speaker(a): scoring_models(predictor, a) for a in frame["actor"].unique()}
+    excluded = sorted((a for a, m in chosen.items() if m is None), key=speaker_key)
+    frame = frame[~frame["actor"].map(plain_speaker).isin(excluded)].reset_index(drop=True)
     groups: Dict[tuple, List[int]] = {}
     for i, actor in enumerate(frame["actor"].to_numpy()):
-        groups.setdefault(chosen[int(actor)], []).append(i)
+        groups.setdefault(chosen[plain_speaker(actor)], []).append(i)
     logits = torch.zeros(len(frame), len(predictor.labels))
     fold_ids = np.full(len(frame), -1)
     done, total = 0, len(frame)
@@ -185,12 +198,12 @@ def split_record(predictor, frame: pd.DataFrame, fold_ids: np.ndarray, excluded:
                  channel: str = "speech", data_dir=None) -> dict:
     """The split of an out-of-fold scoring in words and actor lists (metrics.json's "split")."""
     actors = frame["actor"].to_numpy()
-    present = set(int(a) for a in actors)
+    present = set(speaker_key(a) for a in actors)
     split = dict(kind=kind,
                  folds=[dict(train_actors=predictor.folds[k]["train_actors"],
-                             val_actors=[a for a in predictor.folds[k]["val_actors"] if int(a) in present])
+                             val_actors=[a for a in predictor.folds[k]["val_actors"] if speaker_key(a) in present])
                         for k in sorted(set(int(f) for f in fold_ids if f >= 0))],
-                 unseen_actors=sorted(set(int(a) for a in actors[fold_ids < 0])),
+                 unseen_actors=sorted({plain_speaker(a) for a in actors[fold_ids < 0]}, key=speaker_key),
                  excluded_actors=list(excluded), channel=channel)
     if data_dir is not None:
         split["data_dir"] = str(data_dir)
@@ -200,6 +213,10 @@ def split_record(predictor, frame: pd.DataFrame, fold_ids: np.ndarray, excluded:
 def recompute_metrics(predictor, data_dir, progress: Optional[ProgressFn] = None, batch_size: int = 32) -> dict:
     """Out-of-fold metrics on the speech clips of a local RAVDESS folder, without training: the
     checkpoint's fold models, each clip scored by one that never heard its actor."""
+    if tuple(predictor.labels) != EMOTIONS:
+        raise ValueError(f"This checkpoint's labels ({', '.join(predictor.labels)}) are not RAVDESS's eight "
+                         "emotions, so a RAVDESS folder cannot score it; its out-of-fold metrics were "
+                         "written by its training run (metrics.json).")
     data_dir = Path(data_dir)
     frame = index_dataset(data_dir, channels=("speech",))
     if frame.empty:

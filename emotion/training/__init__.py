@@ -1,6 +1,8 @@
 """The training programs: datasets and augmentation, training, evaluation, download.
 
     python -m emotion.training.train --data-dir DIR ...      # fold models -> checkpoint
+    python -m emotion.training.manifest --layout emodb DIR   # a manifest (path,label,speaker) of a corpus
+    python -m emotion.training.train --manifest FILE ...     # any corpus and label set -> checkpoint
     python -m emotion.training.evaluate --data-dir DIR ...   # metrics of a checkpoint
     python -m emotion.training.data download --dest DIR      # fetch RAVDESS from Zenodo
     python -m emotion.training.robustness --data-dir DIR     # accuracy under noise, reverb, telephone

@@ -29,8 +29,9 @@ from tqdm import tqdm
 
 from .. import audio, encoder
 from ..model import EncoderHead, HeadConfig
-from ..ravdess import actor_folds, load_waves
+from ..ravdess import load_waves
 from .data import Augment, RavdessDataset
+from .manifest import speaker_folds
 from .runs import fold_outputs
 
 CACHE_DIR = Path("runs/cache")
@@ -85,8 +86,10 @@ def variant_clips(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, re
 
 def cached_states(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, recipe: HeadRecipe,
                   n_layers: int, time_pool: int, seed: int) -> np.ndarray:
-    """Encoder states of one variant of every clip, from the disk cache when it holds them."""
-    key = hashlib.sha256(repr((list(frame["id"]), variant, n_layers, time_pool, seed, recipe.speed_prob,
+    """Encoder states of one variant of every clip, from the disk cache when it holds them.
+    Keyed by the clip ids, or for a manifest's clips (which have a speaker column) by their full paths."""
+    names = list(frame["path"]) if "speaker" in frame.columns else list(frame["id"])
+    key = hashlib.sha256(repr((names, variant, n_layers, time_pool, seed, recipe.speed_prob,
                                recipe.corrupt, encoder.MODEL_SHA256, encoder.FEATURE_CONFIG)).encode()).hexdigest()[:16]
     path = CACHE_DIR / f"{encoder.NAME}-v{variant}-{key}.npy"
     if path.is_file():
@@ -180,19 +183,20 @@ def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.T
 
 def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: HeadRecipe, seed: int,
                      only_folds: Optional[List[int]] = None, nested: bool = False,
-                     cache_layers: Optional[int] = None) -> dict:
-    """One head per actor fold on cached encoder states, as emotion.training.cnn.train_folds returns
+                     cache_layers: Optional[int] = None, waves: Optional[List[np.ndarray]] = None) -> dict:
+    """One head per speaker fold (`actor`: RAVDESS actor numbers or any speaker names) on cached encoder states, as emotion.training.cnn.train_folds returns
     (states, folds, oof); with nested=True also `ensemble_logits`: every held-out clip scored by
     the mean logits of k - 1 inner heads that never heard its actor (None where not computed)."""
     frame = frame.reset_index(drop=True)
-    waves = load_waves(list(frame["path"]), desc="loading audio")
+    if waves is None:  # a manifest's frame comes with its audio, read while it was checked
+        waves = load_waves(list(frame["path"]), desc="loading audio")
     n_layers = cache_layers or config.n_layers
     layers = list(config.layers)  # the head's layers of each variant, in memory
     bank = [np.ascontiguousarray(cached_states(frame, waves, v, recipe, n_layers, config.time_pool, seed)[:, layers])
             for v in range(recipe.variants + 1)]
     labels = frame["label"].to_numpy()
     speech = frame["channel"].eq("speech").to_numpy()
-    folds = actor_folds(frame["actor"].unique(), k)
+    folds = speaker_folds(frame["actor"].unique(), k)
     fold_of = {a: i for i, f in enumerate(folds) for a in f}
     clip_fold = frame["actor"].map(fold_of).to_numpy()
     usable = speech | recipe.use_song

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List
+from typing import List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from ..labels import EMOTIONS
 from ..model import ModelConfig
 from ..predict import Predictor
 from ..ravdess import index_dataset
+from .manifest import natural_key
 from ..scoring import cv_summary, fit_temperature, metrics_report, out_of_fold_logits, write_metrics
 
 
@@ -26,8 +27,8 @@ def fold_outputs(frame: pd.DataFrame, fold: int, val_actors, train_idx: np.ndarr
                  info: dict, logits: torch.Tensor, last_logits: torch.Tensor) -> tuple:
     """A trained fold's record (its actors, sizes and training info) and the out-of-fold rows
     of its held-out clips (logits of the kept epoch, prediction of the last one)."""
-    train_actors = sorted(int(a) for a in frame["actor"].iloc[train_idx].unique())
-    record = dict(fold=fold, train_actors=train_actors, val_actors=[int(a) for a in val_actors],
+    train_actors = sorted({_speaker(a) for a in frame["actor"].iloc[train_idx]}, key=natural_key)
+    record = dict(fold=fold, train_actors=train_actors, val_actors=[_speaker(a) for a in val_actors],
                   n_train=len(train_idx), n_val=len(val_idx), **info)
     part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
     part["fold"] = fold
@@ -36,10 +37,18 @@ def fold_outputs(frame: pd.DataFrame, fold: int, val_actors, train_idx: np.ndarr
     return record, part
 
 
+def _speaker(a):
+    """A speaker as JSON and torch.load(weights_only) take it: RAVDESS actors int, others text."""
+    return int(a) if isinstance(a, (int, np.integer)) else str(a)
+
+
 def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, seed: int, out: Path,
-              minutes: float, k: int) -> dict:
+              minutes: float, k: int, labels: Sequence[str] = EMOTIONS, corpus: str = "") -> dict:
     """Fit the temperature on the out-of-fold logits, score them, and write the checkpoint with
-    metrics.json, history.json and oof_predictions.csv beside it. Returns the metrics."""
+    metrics.json, history.json and oof_predictions.csv beside it. Returns the metrics.
+    labels: the model's outputs in order (stored in the checkpoint); corpus: what the clips are
+    (a manifest's name), said in metrics.json's split and by the app."""
+    names = list(labels)
     oof = result["oof"]
     logits = torch.tensor(np.stack(oof["logits"].to_numpy()))
     labels = oof["label"].to_numpy()
@@ -48,19 +57,22 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
     if ensemble is not None:  # nested folds: calibrate the predictor as it ships, a mean of heads
         ens = torch.as_tensor(ensemble)
         ens_t = fit_temperature(ens, torch.as_tensor(labels.copy()))
-        ens_metrics = metrics_report(labels, ens, temperature=ens_t)
+        ens_metrics = metrics_report(labels, ens, temperature=ens_t, names=names)
         single_t = temperature
-    split = dict(kind=f"{k}-fold actor cross-validation (out-of-fold, speaker-independent)",
+    speakers = "actor" if corpus == "" else "speaker"
+    split = dict(kind=f"{k}-fold {speakers} cross-validation (out-of-fold, speaker-independent)",
                  folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
                         for f in result["folds"]],
                  channel="speech")
-    metrics = metrics_report(labels, logits, temperature=temperature, split=split)
+    if corpus:
+        split.update(corpus=corpus, channel="all clips of split cv")
+    metrics = metrics_report(labels, logits, temperature=temperature, split=split, names=names)
     metrics["selection"] = recipe["select"]
     last = oof["last_pred"].to_numpy()
     known = bool((last >= 0).all())  # merged parts that kept their best epoch have no last-epoch predictions
     metrics["last_epoch_accuracy"] = float(np.mean(last == labels)) if known else None
     metrics["last_epoch_macro_f1"] = float(f1_score(labels, last, average="macro")) if known else None
-    metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy())
+    metrics["cross_validation"] = cv_summary(labels, logits.argmax(1).numpy(), oof["fold"].to_numpy(), len(names))
     metrics["folds"] = [{k: v for k, v in f.items() if k != "history"} for f in result["folds"]]
     metrics["training_minutes"] = round(minutes, 1)
     if ensemble is not None:
@@ -70,12 +82,13 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
             temperature=ens_t, single_model_temperature=single_t,
             accuracy=ens_metrics["accuracy"], macro_f1=ens_metrics["macro_f1"],
             ece=ens_metrics["ece"], ece_calibrated=ens_metrics["ece_calibrated"],
-            ece_with_single_model_temperature=metrics_report(labels, ens, temperature=single_t)["ece_calibrated"],
-            cross_validation=cv_summary(labels, ens.argmax(1).numpy(), oof["fold"].to_numpy()))
+            ece_with_single_model_temperature=metrics_report(labels, ens, temperature=single_t,
+                                                             names=names)["ece_calibrated"],
+            cross_validation=cv_summary(labels, ens.argmax(1).numpy(), oof["fold"].to_numpy(), len(names)))
         temperature = ens_t
         print(f"nested ensemble: accuracy {ens_metrics['accuracy']:.3f}  macro-F1 {ens_metrics['macro_f1']:.3f}  "
               f"ECE {ens_metrics['ece']:.3f} -> {ens_metrics['ece_calibrated']:.3f} (T={ens_t:.2f})")
-    ckpt = checkpoint_format.build(result, config, temperature, metrics, command, seed, recipe)
+    ckpt = checkpoint_format.build(result, config, temperature, metrics, command, seed, recipe, labels=names)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, out)
     write_metrics(metrics, out.with_name("metrics.json"))
@@ -83,7 +96,7 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
                   out.with_name("history.json"))  # per-epoch loss and validation macro-F1
     probs = torch.softmax(logits / temperature, dim=1).numpy()
     table = oof[["id", "actor", "fold", "emotion"]].copy()
-    for j, name in enumerate(EMOTIONS):
+    for j, name in enumerate(names):
         table[name] = probs[:, j].round(4)
     table.to_csv(out.with_name("oof_predictions.csv"), index=False)
     print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")

@@ -14,6 +14,12 @@ Folds can also be trained by separate processes (--only-folds K, e.g. side by si
 --device cuda) and packed afterwards:
 
     python -m emotion.training.train --data-dir DIR --merge runs/f0/emotion.pt runs/f1/emotion.pt ... --out OUT.pt
+
+Any labelled corpus, from a manifest (emotion.training.manifest: path,label,speaker[,split]):
+Whisper-base heads, any 2-30 labels (RAVDESS's eight in their order, else sorted, or --labels),
+speaker-grouped folds (min(5, speakers) unless --folds), the same out-of-fold report and calibration:
+
+    python -m emotion.training.train --manifest corpus.csv --out runs/mine/emotion.pt
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ..labels import EMOTIONS
 from ..model import HeadConfig, ModelConfig
 from ..ravdess import index_dataset
 from .cnn import train_folds
@@ -37,9 +44,13 @@ from .runs import merge_parts, write_run
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emotion.training.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", required=True, help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
+    ap.add_argument("--data-dir", help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
+    ap.add_argument("--manifest", help="instead of --data-dir: a CSV of path,label,speaker[,split] "
+                    "(any corpus and label set; Whisper-base heads)")
+    ap.add_argument("--labels", help="with --manifest: the label order, comma-separated (default: sorted)")
     ap.add_argument("--out", default="checkpoints/emotion.pt")
-    ap.add_argument("--folds", type=int, default=5, help="actor folds (one model each)")
+    ap.add_argument("--folds", type=int, help="speaker folds, one model each (default 5; with --manifest "
+                    "min(5, number of speakers))")
     ap.add_argument("--actors", type=int, nargs="*", default=list(range(1, 21)),
                     help="actors to use (default 1-20; 21-24 are the blind test)")
     ap.add_argument("--backbone", choices=["cnn", "whisper-base"], default="cnn",
@@ -73,9 +84,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
-    ap.add_argument("--select", choices=["best", "last"], default="best",
+    ap.add_argument("--select", choices=["best", "last"],
                     help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
-                         "on the held-out actors: an unbiased out-of-fold score)")
+                         "on the held-out actors: an unbiased out-of-fold score); default best, last with --manifest")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     ap.add_argument("--merge", nargs="+", metavar="PART_PT",
                     help="instead of training: pack these --only-folds checkpoints (one recipe, each fold "
@@ -83,6 +94,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if bool(args.data_dir) == bool(args.manifest):
+        ap.error("give either --data-dir (RAVDESS) or --manifest (any corpus)")
+    args.select = args.select or ("last" if args.manifest else "best")
+    if args.manifest:
+        return _main_manifest(args, argv)
+    args.folds = args.folds or 5
 
     if args.merge:
         try:
@@ -117,19 +134,41 @@ def main(argv=None) -> int:
     return 0
 
 
-def _main_head(args, frame: pd.DataFrame, argv) -> int:
+def _main_manifest(args, argv) -> int:
+    from .manifest import ManifestError, default_folds, read_manifest
+    if args.backbone == "cnn" and "--backbone" in (sys.argv[1:] if argv is None else argv):
+        print("--manifest trains Whisper-base heads (--backbone whisper-base)", file=sys.stderr)
+        return 1
+    args.backbone = "whisper-base"
+    try:
+        frame, labels, waves = read_manifest(args.manifest, args.labels.split(",") if args.labels else None)
+        speakers = frame.loc[frame["channel"] == "speech", "speaker"].nunique()
+        args.folds = args.folds or default_folds(speakers)
+        if not 2 <= args.folds <= speakers:
+            raise ManifestError(f"--folds must be between 2 and the {speakers} speakers of the manifest.")
+    except ManifestError as exc:
+        print(f"Cannot train on {args.manifest}: {exc}", file=sys.stderr)
+        return 1
+    counts = frame.groupby("emotion").size()
+    print(f"{len(frame)} clips, {speakers} speakers, {args.folds} speaker folds; labels (model order): " +
+          ", ".join(f"{name} ({counts[name]})" for name in labels))
+    return _main_head(args, frame, argv, labels=labels, waves=waves, corpus=Path(args.manifest).name)
+
+
+def _main_head(args, frame: pd.DataFrame, argv, labels=None, waves=None, corpus: str = "") -> int:
     from .heads import HeadRecipe, train_head_folds
-    config = HeadConfig(layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or HeadConfig.lstm_hidden,
+    labels = list(labels or EMOTIONS)
+    config = HeadConfig(n_classes=len(labels), layers=tuple(args.layers), proj_dim=args.proj_dim, lstm_hidden=args.lstm_hidden or HeadConfig.lstm_hidden,
                         dropout=args.dropout, stats_pool=args.stats_pool)
     recipe = HeadRecipe(epochs=args.epochs or HeadRecipe.epochs, lr=args.lr or HeadRecipe.lr,
                         batch_size=args.batch_size, variants=args.variants, corrupt=not args.no_corrupt,
                         use_song=not args.no_song, select=args.select)
     t0 = time.time()
     result = train_head_folds(frame, args.folds, config, recipe, args.seed, only_folds=args.only_folds,
-                              nested=args.calibrate == "nested", cache_layers=args.cache_layers)
+                              nested=args.calibrate == "nested", cache_layers=args.cache_layers, waves=waves)
     command = "python -m emotion.training.train " + " ".join(sys.argv[1:] if argv is None else argv)
     write_run(result, config, dict(asdict(recipe), folds=args.folds, calibrate=args.calibrate, backbone=args.backbone),
-              command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds)
+              command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds, labels=labels, corpus=corpus)
     return 0
 
 
