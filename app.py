@@ -16,7 +16,6 @@ import gc
 
 import gradio as gr
 
-from emotion import EMOTIONS
 from emotion.report import summary_text
 from ui import analyze, examples, live, metrics, settings
 from ui.common import upload_limit_js
@@ -37,10 +36,18 @@ LAUNCH_KWARGS = {**settings.launch_kwargs(), "head": upload_limit_js()}
 # DELETE_CACHE would delete such copies while gr.Examples and the Examples tab still point at them.
 gr.set_static_paths(RESOURCES.allowed_paths)
 
+_LABELS = ", ".join(RESOURCES.predictor.labels)
+if settings.ravdess_labels(RESOURCES.predictor):
+    _TRAINED_ON, _LABELS = "a model trained on the RAVDESS corpus", f"eight acted emotions ({_LABELS})"
+else:  # a checkpoint trained on a manifest: its own labels and corpus
+    _corpus = ((RESOURCES.metrics or {}).get("split") or {}).get("corpus")
+    _TRAINED_ON = f"a model trained on `{_corpus}`" if _corpus else "the model"
+    _LABELS = f"{len(RESOURCES.predictor.labels)} labels ({_LABELS})"
+
 INTRO = f"""# Speech emotion recognition
 
-Record or upload a spoken sentence; a model trained on the RAVDESS corpus guesses which of
-eight acted emotions ({", ".join(EMOTIONS)}) it sounds like. Longer recordings get an emotion
+Record or upload a spoken sentence; {_TRAINED_ON} guesses which of
+{_LABELS} it sounds like. Longer recordings get an emotion
 timeline; the *Live* tab follows the microphone as you speak.
 
 **Model:** {RESOURCES.predictor.description}.
@@ -53,10 +60,11 @@ with gr.Blocks(title="Speech emotion recognition", delete_cache=settings.DELETE_
     with gr.Tabs() as TABS:
         ANALYZE = analyze.build()  # its components, for benchmarks and tests
         live.build()
-        EXAMPLES = examples.build()
+        # the Examples tab browses RAVDESS clips against RAVDESS labels: only for such a checkpoint
+        EXAMPLES = examples.build() if settings.ravdess_labels(RESOURCES.predictor) else None
         METRICS = metrics.build()
-    # a click on a cell of the Metrics tab's confusion matrix opens the Examples tab on its clips
-    examples.wire_confusion(METRICS.heatmap, METRICS.audio_only, TABS, EXAMPLES)
+    if EXAMPLES is not None:  # a click on a cell of the Metrics tab's confusion matrix opens its clips
+        examples.wire_confusion(METRICS.heatmap, METRICS.audio_only, TABS, EXAMPLES)
 
 demo.queue(default_concurrency_limit=settings.DEFAULT_CONCURRENCY_LIMIT, max_size=settings.QUEUE_MAX_SIZE)
 

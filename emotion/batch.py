@@ -3,21 +3,19 @@
     python -m emotion.batch SRC... --out results.parquet [--engine local|ray] [--address ADDR]
                             [--timeline] [--workers N] [--threads T] [--checkpoint P]
 
-SRC: audio files, folders (searched recursively) or CSV manifests with a `path` column (relative
-paths are resolved against the CSV's folder). OUT is a folder of Parquet parts that
-`pandas.read_parquet(OUT)` reads as one table: one row per file (path, duration, a probability
-column per label of the checkpoint, emotion, error) or, with --timeline, one row per analysed window of
-speech (with start and end). A file that cannot be analysed gets a row whose `error` is the
-AudioError message; it never stops the job.
+SRC: audio files, folders (searched recursively) or CSV manifests with a `path` column (relative paths are
+resolved against the CSV's folder). OUT is a folder of Parquet parts that `pandas.read_parquet(OUT)` reads
+as one table: one row per file (path, duration, a probability column per label of the checkpoint, emotion,
+error) or, with --timeline, one row per analysed window of speech (with start and end). A file that cannot
+be analysed gets a row whose `error` is the AudioError message; it never stops the job.
 
-Each part is written to a hidden temporary name and renamed into place (os.replace), so an
-interrupted run leaves only whole parts. Rerunning with the same OUT scores only the files not in
-it yet. Run one job per OUT at a time.
+Each part is written to a hidden temporary name and renamed into place (os.replace), so an interrupted run
+leaves only whole parts. Rerunning with the same OUT scores only the files not in it yet. Run one job per
+OUT at a time.
 
---engine ray: Ray Data map_batches over a pool of actors, each holding one Predictor; the driver
-writes the parts. --address (or RAY_ADDRESS) joins a running cluster (`ray start --head`); the
-nodes need this Python environment and must see the audio paths; the checkpoint is shipped
-from the driver.
+--engine ray: Ray Data map_batches over a pool of actors, each holding one Predictor; the driver writes the
+parts. --address (or RAY_ADDRESS) joins a running cluster (`ray start --head`); the nodes need this Python
+environment and must see the audio paths; the checkpoint is shipped from the driver.
 """
 
 from __future__ import annotations
@@ -29,11 +27,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Sequence
 
-from .audio import AudioError
-from .labels import EMOTIONS
 from . import checkpoint as checkpoint_format
+from .audio import AudioError
 from .checkpoint import CheckpointError
 from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, expand_paths
 
@@ -60,8 +57,7 @@ def list_files(sources: Iterable[str]) -> List[str]:
     out, seen = [], set()
     for src in map(Path, sources):
         if src.suffix.lower() == ".csv" and src.is_file():
-            import pandas as pd
-            manifest = pd.read_csv(src, dtype=str)
+            manifest = need("pandas").read_csv(src, dtype=str)
             if "path" not in manifest:
                 raise BatchError(f"{src} has no 'path' column.")
             found = expand_paths([str(src.parent / p) for p in manifest["path"].dropna()])
@@ -74,12 +70,13 @@ def list_files(sources: Iterable[str]) -> List[str]:
     return out
 
 
-def schema(timeline: bool):
+def schema(timeline: bool, labels: Sequence[str]):
+    """The parts' columns: one probability column per label of the checkpoint, in its order."""
     pa = need("pyarrow")
     fields = [("path", pa.string()), ("duration", pa.float64())]
     if timeline:
         fields += [("start", pa.float64()), ("end", pa.float64())]
-    fields += [(e, pa.float64()) for e in EMOTIONS] + [("emotion", pa.string()), ("error", pa.string())]
+    fields += [(e, pa.float64()) for e in labels] + [("emotion", pa.string()), ("error", pa.string())]
     return pa.schema(fields)
 
 
@@ -108,8 +105,8 @@ def score_file(predictor, path: str, timeline: bool) -> List[dict]:
 class PartStore:
     """The --out folder: part-*.parquet files, each written whole under a temporary name first."""
 
-    def __init__(self, out, timeline: bool):
-        self.out, self.timeline, self.schema = Path(out), timeline, schema(timeline)
+    def __init__(self, out, timeline: bool, labels: Sequence[str]):
+        self.out, self.timeline, self.schema = Path(out), timeline, schema(timeline, labels)
         if self.out.exists() and not self.out.is_dir():
             raise BatchError(f"{self.out} exists and is not a folder of parts; choose another --out.")
         self.out.mkdir(parents=True, exist_ok=True)
@@ -135,6 +132,8 @@ class PartStore:
             if ("start" in names) != self.timeline:
                 raise BatchError(f"{self.out} holds {'timeline' if 'start' in names else 'per-file'} rows; "
                                  "use another --out, or the same --timeline setting as before.")
+            if names != self.schema.names:
+                raise BatchError(f"{self.out} holds the labels of another checkpoint; use another --out.")
             done.update(paths)
         return done
 
@@ -193,17 +192,13 @@ class RayScorer:
         import torch
         torch.set_num_threads(threads)
         from emotion.predict import Predictor
-        self.predictor, self.timeline, self.schema = Predictor(ray.get(checkpoint)), timeline, schema(timeline)
+        self.predictor, self.timeline = Predictor(ray.get(checkpoint)), timeline
+        self.schema = schema(timeline, self.predictor.labels)
 
     def __call__(self, batch):
         import pyarrow as pa
         rows = [r for p in batch["path"] for r in score_file(self.predictor, str(p), self.timeline)]
         return pa.Table.from_pylist(rows, schema=self.schema)
-
-
-def load_checkpoint(path) -> dict:
-    """The checkpoint as a dict (verified and validated by emotion.checkpoint), to ship to the actors."""
-    return checkpoint_format.load(path)
 
 
 def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional[int], threads: int,
@@ -221,7 +216,7 @@ def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional
         batch = max(1, min(RAY_BATCH, math.ceil(len(files) / (2 * workers))))  # keep every actor busy
         ds = ray.data.from_items([{"path": f} for f in files], override_num_blocks=math.ceil(len(files) / batch))
         ds = ds.map_batches(RayScorer, fn_constructor_kwargs=dict(
-            checkpoint=ray.put(load_checkpoint(checkpoint)), timeline=timeline, threads=threads),
+            checkpoint=ray.put(checkpoint_format.load(checkpoint)), timeline=timeline, threads=threads),
             batch_size=batch, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=threads)
         for table in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -235,7 +230,7 @@ def run(sources, out, engine="local", checkpoint=None, timeline=False, workers=N
         address=None, part_size=256, progress=True) -> dict:
     """Score every file of `sources` not yet in `out`. Returns counts and timing."""
     checkpoint = str(checkpoint or os.environ.get("EMOTION_CHECKPOINT") or DEFAULT_CHECKPOINT)
-    store = PartStore(out, timeline)
+    store = PartStore(out, timeline, checkpoint_format.load(checkpoint)["labels"])  # its columns
     files = list_files(sources)
     if not files:
         raise BatchError("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").")
@@ -281,10 +276,8 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["local", "ray"], default="local")
     ap.add_argument("--address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     ap.add_argument("--timeline", action="store_true", help="one row per analysed window of speech")
-    ap.add_argument("--workers", type=int, default=None,
-                    help="processes (local, default 1) or Ray actors (default: the cluster's CPUs / threads)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads per worker (default: local cores / workers; Ray 1)")
+    ap.add_argument("--workers", type=int, help="processes (local, default 1) or Ray actors (default: the cluster's CPUs / threads)")
+    ap.add_argument("--threads", type=int, help="torch threads per worker (default: local cores / workers; Ray 1)")
     ap.add_argument("--checkpoint", default=None, help="default: $EMOTION_CHECKPOINT or checkpoints/emotion.pt")
     ap.add_argument("--part-size", type=int, default=256, help="files per Parquet part")
     ap.add_argument("--no-progress", action="store_true")

@@ -28,15 +28,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .labels import EMOTIONS
-
 SMOOTH = (3, 5)  # box filter: mel bins × frames (30 ms)
 METHOD = "gradient × input (baseline: silence; positive part), averaged over the ensemble"
 
 
 def log_probabilities(predictor, mel: torch.Tensor) -> torch.Tensor:
     """Calibrated log-probabilities of the ensemble for the spectrograms the model reads
-    (Predictor.features), shape (batch, n_mels, n_frames) -> (batch, len(EMOTIONS));
+    (Predictor.features), shape (batch, n_mels, n_frames) -> (batch, len(predictor.labels));
     differentiable: Predictor.logits_from_features with gradients on, through the encoder too."""
     return F.log_softmax(predictor.logits_from_features(mel) / predictor.temperature, dim=-1)
 
@@ -54,14 +52,14 @@ def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
 
 
 def explain_features(predictor, mel: torch.Tensor, target: Optional[str] = None) -> tuple:
-    """One forward and one backward pass: (calibrated log-probabilities, shape (len(EMOTIONS),),
+    """One forward and one backward pass: (calibrated log-probabilities, shape (len(predictor.labels),),
     and the saliency map of `target`, default the top emotion) for one spectrogram (1, n_mels,
     n_frames). Predictor.analyze(explain=True) takes both from here, so the app runs the model once."""
     floor = mel.amin()  # its silence level: -TOP_DB for the CNN's log-mel, Whisper's clip floor
     with torch.inference_mode(False), torch.enable_grad():
         x = mel.clone().requires_grad_(True)
         logp = log_probabilities(predictor, x)[0]
-        k = int(logp.argmax()) if target is None else EMOTIONS.index(target)
+        k = int(logp.argmax()) if target is None else list(predictor.labels).index(target)
         (grad,) = torch.autograd.grad(logp[k], x)  # only w.r.t. the input: no parameter grads
     attribution = (grad * (mel - floor)).clamp(min=0.0)  # gradient × (input - silence), evidence for
     fh, fw = SMOOTH

@@ -36,7 +36,6 @@ import torch
 
 from . import audio
 from .audio import CLIP_SECONDS, HOP, SAMPLE_RATE, AudioError
-from .labels import EMOTIONS
 
 UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
 WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio
@@ -194,7 +193,7 @@ class LiveSession:
             else:
                 clip = torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]
                 p = self.predictor.probabilities(clip)[0].double()
-                probs = dict(zip(EMOTIONS, (p / p.sum()).tolist()))
+                probs = dict(zip(self.predictor.labels, (p / p.sum()).tolist()))
                 result = LiveUpdate(now, probs, max(probs, key=probs.get), 0.0)
         result.seconds = time.perf_counter() - t0
         return result
@@ -211,10 +210,10 @@ class LiveSession:
         rows: List[dict] = []
         for u in self.history:
             start = max(0.0, u.time - self.window / SAMPLE_RATE)
-            probs = u.probabilities or {e: np.nan for e in EMOTIONS}
+            probs = u.probabilities or {e: np.nan for e in self.predictor.labels}
             rows.append(dict(start=round(start, 3), end=round(u.time, 3), **probs,
                              emotion=u.top if u.probabilities else None))
-        return pd.DataFrame(rows, columns=["start", "end", *EMOTIONS, "emotion"])
+        return pd.DataFrame(rows, columns=["start", "end", *self.predictor.labels, "emotion"])
 
     def envelope(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times in s, minimum, maximum) per 10 ms of the last HISTORY_SECONDS of audio."""

@@ -34,6 +34,15 @@ EMOTION_COLORS = {
     "neutral": "#9e9e9e", "calm": "#8fd3e8", "happy": "#f2c12e", "sad": "#3b6fb6",
     "angry": "#d62728", "fearful": "#8c5fb5", "disgust": "#5a9e4b", "surprised": "#f28e2b",
 }
+# Labels of other checkpoints (a manifest's own label set) get these, in the checkpoint's order.
+OTHER_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
+                "#ccb974", "#64b5cd")
+
+
+def label_colors(labels: Sequence[str]) -> dict:
+    """A colour per label: the emotion colours for RAVDESS's names, a fixed cycle for the others."""
+    others = [name for name in labels if name not in EMOTION_COLORS]
+    return {name: EMOTION_COLORS.get(name) or OTHER_COLORS[others.index(name) % len(OTHER_COLORS)] for name in labels}
 
 
 # Readable at phone width (390 px): the PNGs are WIDTH inches at DPI (500 px), scaled to their
@@ -193,7 +202,9 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     wave : optional, the whole signal (samples,) at `sr`, or its envelope (times, low, high).
     xlim : the time range shown (default: the whole wave, or the rows).
     """
-    labels = [c for c in EMOTION_COLORS if c in frame.columns]
+    # the probability columns: those between end and emotion, in the predictor's label order
+    labels = [c for c in frame.columns if c not in ("start", "end", "duration") and getattr(frame[c].dtype, "kind", "") == "f"]
+    colors = label_colors(labels)
     starts = frame["start"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
     ends = frame["end"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
     probs = frame[labels].to_numpy(dtype=float) if len(frame) else np.zeros((0, len(labels)))
@@ -226,14 +237,14 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
         low = tops[:, k] - probs[:, k]
         verts = np.stack([np.stack([left, low], 1), np.stack([right, low], 1),
                           np.stack([right, tops[:, k]], 1), np.stack([left, tops[:, k]], 1)], axis=1)
-        ax.add_collection(PolyCollection(verts, facecolors=EMOTION_COLORS[name], linewidths=0))
+        ax.add_collection(PolyCollection(verts, facecolors=colors[name], linewidths=0))
     if xlim is None:
         xlim = (float(starts.min()), float(ends.max())) if len(frame) else (0.0, 1.0)
     ax.set_xlim(*xlim)
     ax.set_ylim(0, 1)
     ax.set_yticks([0, 0.5, 1.0], ["0", "50%", "100%"])
     ax.set_xlabel("time (s)")
-    handles = [Patch(color=EMOTION_COLORS[name], label=name) for name in reversed(labels)]  # stacking order
+    handles = [Patch(color=colors[name], label=name) for name in reversed(labels)]  # stacking order
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=SMALL - 1, frameon=False,
               handlelength=1.0)
     return fig

@@ -22,7 +22,6 @@ import torch
 
 from . import audio
 from .audio import HOP, N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
-from .labels import EMOTIONS
 
 BLOCK_SECONDS = 60.0  # audio decoded at a time
 WINDOW_HOP = N_SAMPLES // 2  # 1.5 s between windows inside a long stretch of speech
@@ -128,10 +127,10 @@ def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) 
             probs.append(predictor.probabilities(torch.stack(clips)))
     p = torch.cat(probs).double()
     p = (p / p.sum(dim=1, keepdim=True)).numpy()
-    frame = pd.DataFrame(p, columns=list(EMOTIONS))
+    frame = pd.DataFrame(p, columns=list(predictor.labels))
     frame.insert(0, "end", [round(e / SAMPLE_RATE, 3) for _, e in spans])
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
-    frame["emotion"] = [EMOTIONS[k] for k in p.argmax(axis=1)]
+    frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
     return frame
 
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from emotion import Predictor
+from emotion import EMOTIONS, Predictor
 from emotion import audio as audio_io
 from emotion.audio import CLIP_SECONDS
 from emotion.clips import DEFAULT_EXAMPLES_DIR, ExampleLibrary, configured_data_dir
@@ -126,8 +126,15 @@ def resources() -> Resources:
                       or ROOT / "checkpoints" / "emotion.pt").resolve()
     data_dir = configured_data_dir(_choice["data_dir"])
     predictor = Predictor.from_checkpoint(checkpoint)
-    library = ExampleLibrary(predictor, data_dir, checkpoint.with_name("oof_predictions.csv"))
+    # a checkpoint of other labels (trained on a manifest) has no RAVDESS out-of-fold table to browse
+    oof = checkpoint.with_name("oof_predictions.csv") if ravdess_labels(predictor) else None
+    library = ExampleLibrary(predictor, data_dir, oof)
     return Resources(checkpoint, data_dir, predictor, library, load_metrics(checkpoint.with_name("metrics.json")))
+
+
+def ravdess_labels(predictor: Predictor) -> bool:
+    """Whether the checkpoint names RAVDESS's eight emotions (the Examples tab needs them)."""
+    return tuple(predictor.labels) == EMOTIONS
 
 
 def launch_kwargs() -> dict:
