@@ -43,8 +43,8 @@ def main(argv=None) -> int:
         table = layout_manifest(args.data_dir, "ravdess", relative_to=tmp)
         actors = sorted(table["speaker"].unique())
         per_actor = -(-args.clips // len(actors))
-        table = (table.groupby("speaker", group_keys=False).apply(lambda g: g.sample(min(per_actor, len(g)),
-                 random_state=0)).head(args.clips))
+        per_actor = min(per_actor, int(table.groupby("speaker").size().min()))
+        table = table.groupby("speaker").sample(n=per_actor, random_state=0).sort_values("path").head(args.clips)
         table.to_csv(tmp / "manifest.csv", index=False)
         t_manifest = time.perf_counter() - t0
         heads.CACHE_DIR = tmp / "cache"  # an empty cache: the encoding is part of the time
