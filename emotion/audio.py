@@ -4,13 +4,19 @@ Everything that reaches the model passes through here, in training and at infere
 
     load_audio(path | bytes | array)  -> float32 mono 16 kHz in [-1, 1], DC removed, validated
     speech_bounds(wave)               -> (start, end) sample indices of the speech, or AudioError
+                                         (emotion.speech, re-exported here)
     pad_or_trim(wave, offset=None)    -> exactly N_SAMPLES, centred unless an offset is given
     prepare(source)                   -> the three above, in order: what the model sees
+
+Streaming (emotion.live) and block-wise decoding (emotion.timeline) use the same pieces as
+load_audio: check_rate, to_mono, and StreamResampler, which gives the samples resample() gives
+the whole signal.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 from functools import lru_cache
 from typing import List, Optional, Tuple, Union
@@ -32,10 +38,12 @@ FRAME = 400  # 25 ms analysis frame for the speech detector
 HOP = 160  # 10 ms hop: 100 frames per second
 SILENCE_DBFS = -55.0  # loudest frame quieter than this: silence
 TRIM_DB = 35.0  # frames more than this below the loudest frame count as pauses
-MIN_DYNAMIC_DB = 15.0  # speech rises and falls; steady noise or a tone stays within this range
 PAD_SECONDS = 0.1  # keep this much around the detected speech (onsets, releases)
 PAUSE_SECONDS = 0.5  # a silence this long separates two stretches of speech
 MIN_BURST_SECONDS = 0.4  # a stretch shorter than this is a click or a breath, not speech
+
+MIN_RATE, MAX_RATE = 4000, 384000  # Hz: input sample rates accepted
+RESAMPLE_CONTEXT_SECONDS = 0.025  # > the resampling filter's half-length at every rate >= MIN_RATE
 
 SUPPORTED = "WAV, FLAC, OGG or MP3"
 
@@ -112,13 +120,72 @@ def _resampler(orig_sr: int, new_sr: int) -> torchaudio.transforms.Resample:
     )
 
 
+def check_rate(sample_rate) -> int:
+    """The sample rate as an int, or AudioError outside MIN_RATE..MAX_RATE."""
+    sr = int(sample_rate)
+    if not MIN_RATE <= sr <= MAX_RATE:
+        raise AudioError(f"Unsupported sample rate {sr} Hz; use audio sampled at "
+                         f"{MIN_RATE // 1000} kHz to {MAX_RATE // 1000} kHz.")
+    return sr
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """(samples, channels) float32 -> (samples,): channels averaged; AudioError for NaN or infinity."""
+    if not np.all(np.isfinite(data)):
+        raise AudioError(NON_FINITE)
+    return (data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]).astype(np.float32, copy=False)
+
+
 def resample(wave: np.ndarray, orig_sr: int, new_sr: int = SAMPLE_RATE) -> np.ndarray:
     """Resample a 1-D float32 signal, keeping its duration and pitch."""
     if orig_sr == new_sr:
         return wave.astype(np.float32, copy=False)
     with torch.inference_mode():
-        out = _resampler(int(orig_sr), int(new_sr))(torch.from_numpy(np.ascontiguousarray(wave)))
+        out = _resampler(int(orig_sr), int(new_sr))(torch.from_numpy(np.ascontiguousarray(wave, np.float32)))
     return out.numpy()
+
+
+class StreamResampler:
+    """Piece-by-piece resampling to 16 kHz that gives the same samples as resampling the whole
+    signal at once (to float rounding), at the cost of holding back RESAMPLE_CONTEXT_SECONDS:
+    the live microphone's chunks and the timeline's blocks go through it.
+
+    Every call resamples [context, held-back samples, new piece] with resample() and keeps
+    only the output whose filter saw real samples on both sides; the rest waits for the next
+    piece, or for flush() at the end of the signal.
+    """
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = check_rate(sample_rate)
+        g = math.gcd(self.sample_rate, SAMPLE_RATE)
+        self.step_in, self.step_out = self.sample_rate // g, SAMPLE_RATE // g  # aligned block sizes
+        self.context = self.step_in * math.ceil(RESAMPLE_CONTEXT_SECONDS * self.sample_rate / self.step_in)
+        self.buffer = np.zeros(self.context, np.float32)  # context (zeros: the signal's start), then pending
+        self.received = 0  # input samples so far
+
+    def __call__(self, wave: np.ndarray) -> np.ndarray:
+        self.received += len(wave)
+        if self.sample_rate == SAMPLE_RATE:
+            return wave.astype(np.float32, copy=False)
+        x = np.concatenate([self.buffer, wave.astype(np.float32, copy=False)])
+        ready = (len(x) - 2 * self.context) // self.step_in * self.step_in  # input samples complete now
+        if ready <= 0:
+            self.buffer = x
+            return np.zeros(0, np.float32)
+        y = resample(x, self.sample_rate)
+        a = self.context // self.step_in * self.step_out
+        out = y[a:a + ready // self.step_in * self.step_out]
+        self.buffer = x[ready:]  # the next call's context and the samples still pending
+        return out
+
+    def flush(self) -> np.ndarray:
+        """The samples still held back, as resampling the whole signal would end it (zeros after)."""
+        if self.sample_rate == SAMPLE_RATE:
+            return np.zeros(0, np.float32)
+        total = math.ceil(self.received * SAMPLE_RATE / self.sample_rate)  # what resample() gives for it all
+        done = self.received - (len(self.buffer) - self.context)  # input samples already given out
+        out = self(np.zeros(2 * self.context + self.step_in, np.float32))
+        return out[:max(0, total - int(done * SAMPLE_RATE // self.sample_rate))]
 
 
 def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
@@ -137,10 +204,8 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
     data, sr = read_audio(source, sample_rate)
     if data.size == 0 or data.shape[0] == 0:
         raise AudioError(NO_SAMPLES)
-    if not np.all(np.isfinite(data)):
-        raise AudioError(NON_FINITE)
-    if sr < 4000 or sr > 384000:
-        raise AudioError(f"Unsupported sample rate {sr} Hz; use 8 kHz to 192 kHz audio.")
+    wave = to_mono(data)
+    sr = check_rate(sr)
     seconds = data.shape[0] / sr
     if seconds < MIN_SECONDS:
         raise AudioError(
@@ -149,7 +214,6 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
         )
     if seconds > max_seconds:
         raise AudioError(too_long(seconds, max_seconds))
-    wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     peak = float(np.abs(wave).max())
     if peak > 1.0:  # unnormalised float input: scale into [-1, 1] (features ignore gain anyway)
         wave = wave / peak
@@ -162,91 +226,6 @@ def too_long(seconds: float, max_seconds: float,
              hint: str = "Cut it shorter, or use the timeline for long recordings.") -> str:
     """The message for input over max_seconds."""
     return f"The audio is too long ({seconds / 60:.1f} min); the limit here is {max_seconds / 60:g} min. {hint}"
-
-
-def frame_db(wave: np.ndarray) -> np.ndarray:
-    """Level of each 25 ms frame (10 ms hop) in dBFS, shape = (n_frames,)."""
-    if len(wave) < FRAME:
-        wave = np.pad(wave, (0, FRAME - len(wave)))
-    csum = np.concatenate([[0.0], np.cumsum(wave.astype(np.float64) ** 2)])
-    starts = np.arange(0, len(wave) - FRAME + 1, HOP)
-    power = (csum[starts + FRAME] - csum[starts]) / FRAME
-    return 10.0 * np.log10(power + 1e-12)
-
-
-def active_regions(db: np.ndarray, threshold: float) -> List[Tuple[int, int]]:
-    """Runs of frames above threshold, as (first, last) frame indices.
-
-    Runs closer than PAUSE_SECONDS are merged (pauses inside a sentence); runs shorter than
-    MIN_BURST_SECONDS after merging (clicks, breaths, lip smacks) are dropped.
-    """
-    idx = np.flatnonzero(db > threshold)
-    if len(idx) == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > PAUSE_SECONDS * SAMPLE_RATE / HOP)
-    firsts = np.concatenate([[idx[0]], idx[breaks + 1]])
-    lasts = np.concatenate([idx[breaks], [idx[-1]]])
-    min_frames = MIN_BURST_SECONDS * SAMPLE_RATE / HOP
-    return [(int(a), int(b)) for a, b in zip(firsts, lasts) if b - a + 1 >= min_frames]
-
-
-def frames_to_samples(first: int, last: int, n_samples: int) -> Tuple[int, int]:
-    """Sample span of frames first..last, widened by PAD_SECONDS on each side."""
-    pad = int(PAD_SECONDS * SAMPLE_RATE)
-    return max(0, first * HOP - pad), min(n_samples, last * HOP + FRAME + pad)
-
-
-def sustained_level(db: np.ndarray, seconds: float = MIN_BURST_SECONDS) -> float:
-    """The level (dBFS) that at least half of the frames of some `seconds`-long stretch reach:
-    the loudest sustained sound, however short the input's speech is relative to its length.
-    Clicks and other short bursts do not count."""
-    k = max(1, min(len(db), int(round(seconds * SAMPLE_RATE / HOP))))
-    windows = np.lib.stride_tricks.sliding_window_view(db, k)[::max(1, k // 8)]
-    return float(np.median(windows, axis=1).max())
-
-
-def check_speech(db: np.ndarray, loudest: float) -> None:
-    """AudioError unless the frame levels look like speech: loud enough, and rising and falling."""
-    if loudest < SILENCE_DBFS:
-        raise AudioError(
-            "No speech found: the recording is silent or almost silent. Check the microphone "
-            "and speak a sentence closer to it."
-        )
-    # a sustained stretch well above the background (not p95 of all frames: one sentence in a
-    # long recording is a few percent of its frames)
-    if sustained_level(db) - np.percentile(db, 10) < MIN_DYNAMIC_DB:
-        raise AudioError(
-            "No speech found: the recording sounds like steady noise or a tone. "
-            "Record a spoken sentence in a quieter place."
-        )
-
-
-def speech_bounds(wave: np.ndarray) -> Tuple[int, int]:
-    """(start, end) sample indices of the speech in a 16 kHz wave: energy-based.
-
-    Speech is every frame within TRIM_DB of the loudest one, ignoring isolated short bursts.
-    Raises AudioError when there is no speech: digital silence, a level too low to be a voice,
-    or a steady sound (noise, hum, a tone) whose level never rises and falls like speech.
-    """
-    db = frame_db(wave)
-    loudest = float(db.max())
-    check_speech(db, loudest)
-    regions = active_regions(db, loudest - TRIM_DB)
-    if not regions:
-        raise AudioError("Too little speech found: only short bursts of sound. Record a whole sentence.")
-    start, end = frames_to_samples(regions[0][0], regions[-1][1], len(wave))
-    if (end - start) < MIN_SPEECH_SECONDS * SAMPLE_RATE:
-        raise AudioError(
-            f"Too little speech found ({(end - start) / SAMPLE_RATE:.2f} s). "
-            "Record a whole sentence."
-        )
-    return start, end
-
-
-def trim_silence(wave: np.ndarray) -> np.ndarray:
-    """The speech part of a 16 kHz wave, without leading and trailing silence."""
-    start, end = speech_bounds(wave)
-    return wave[start:end]
 
 
 def pad_or_trim(wave: np.ndarray, length: int = N_SAMPLES, offset: Optional[int] = None) -> np.ndarray:
@@ -278,3 +257,13 @@ def clip_batch(waves: List[np.ndarray]) -> torch.Tensor:
 def prepare(source: AudioSource, sample_rate: Optional[int] = None) -> np.ndarray:
     """What the model sees: load, trim the silence, centre-pad or crop to N_SAMPLES."""
     return pad_or_trim(trim_silence(load_audio(source, sample_rate)))
+
+
+# Speech detection lives in emotion.speech (it imports the constants above); its names stay
+# importable from here, where the rest of the code has always found them.
+from .speech import (active_regions, check_speech, frame_db, frames_to_samples, speech_bounds,  # noqa: E402
+                     speech_span, sustained_level, trim_silence)
+
+__all__ = ["AudioError", "AudioSource", "StreamResampler", "check_rate", "clip_batch", "load_audio", "pad_or_trim",
+           "prepare", "read_audio", "resample", "to_mono", "too_long", "active_regions", "check_speech",
+           "frame_db", "frames_to_samples", "speech_bounds", "speech_span", "sustained_level", "trim_silence"]

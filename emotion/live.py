@@ -17,14 +17,14 @@ copies the window at once, `work()` (speech detection, model) may then run in an
 Each update judges the last WINDOW_SECONDS (the model's 3-s window; from FIRST_SECONDS on,
 what there is of it) exactly as a single clip is judged: the speech in it is found with
 audio.speech_bounds, trimmed, centred and padded; a window without speech (silence, steady
-noise, a short click) reports "no speech" instead of an emotion. Chunks are resampled to 16 kHz as they arrive, with enough of the previous chunk
-kept as context that the result equals resampling the whole recording at once (resampling
-each chunk on its own would put clicks at every chunk boundary).
+noise, a short click) reports "no speech" instead of an emotion, and speech under too much
+noise "too noisy". Chunks are resampled to 16 kHz as they arrive by audio.StreamResampler, which
+keeps enough of the previous chunk as context that the result equals resampling the whole
+recording at once (resampling each chunk on its own would put clicks at every chunk boundary).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -35,18 +35,19 @@ import pandas as pd
 import torch
 
 from . import audio
-from .audio import CLIP_SECONDS, HOP, SAMPLE_RATE, AudioError
+from .audio import CLIP_SECONDS, HOP, SAMPLE_RATE, AudioError, StreamResampler
+from .speech import TooNoisyError
 
 UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
 WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio
 FIRST_SECONDS = 2.5  # the first judgement comes once this much has arrived (a shorter window)
 HISTORY_SECONDS = 30.0  # the rolling timeline covers this much
 MAX_HISTORY = 240  # at most this many updates are kept, however small the chunks
-RESAMPLE_CONTEXT_SECONDS = 0.025  # > the resampling filter's half-length at every rate >= 4 kHz
 ENVELOPE_HOP = HOP  # one min/max pair of the envelope per 10 ms
 
 LISTENING = "listening…"
 NO_SPEECH = "no speech"
+TOO_NOISY = "too noisy"
 
 
 @dataclass
@@ -54,42 +55,12 @@ class LiveUpdate:
     """What one update found about the window ending `time` seconds into the stream."""
     time: float  # seconds of audio received when the update began: the end of the judged window
     probabilities: Optional[Dict[str, float]]  # every label -> probability; None: no emotion judged
-    message: str  # the top emotion, LISTENING (less than FIRST_SECONDS so far) or NO_SPEECH
+    message: str  # the top emotion, LISTENING (less than FIRST_SECONDS so far), NO_SPEECH or TOO_NOISY
     seconds: float  # processing time of this update (speech detection, model)
 
     @property
     def top(self) -> Optional[str]:
         return max(self.probabilities, key=self.probabilities.get) if self.probabilities else None
-
-
-class StreamResampler:
-    """Chunk-by-chunk resampling to 16 kHz that gives the same samples as resampling the whole
-    signal at once (to float rounding), at the cost of holding back RESAMPLE_CONTEXT_SECONDS.
-
-    Every call resamples [context, held-back samples, new chunk] with audio.resample and keeps
-    only the output whose filter saw real samples on both sides; the rest waits for the next chunk.
-    """
-
-    def __init__(self, sample_rate: int):
-        self.sample_rate = int(sample_rate)
-        g = math.gcd(self.sample_rate, SAMPLE_RATE)
-        self.step_in, self.step_out = self.sample_rate // g, SAMPLE_RATE // g  # aligned block sizes
-        self.context = self.step_in * math.ceil(RESAMPLE_CONTEXT_SECONDS * self.sample_rate / self.step_in)
-        self.buffer = np.zeros(self.context, np.float32)  # context (zeros: the signal's start), then pending
-
-    def __call__(self, wave: np.ndarray) -> np.ndarray:
-        if self.sample_rate == SAMPLE_RATE:
-            return wave.astype(np.float32, copy=False)
-        x = np.concatenate([self.buffer, wave.astype(np.float32, copy=False)])
-        ready = (len(x) - 2 * self.context) // self.step_in * self.step_in  # input samples complete now
-        if ready <= 0:
-            self.buffer = x
-            return np.zeros(0, np.float32)
-        y = audio.resample(x, self.sample_rate)
-        a = self.context // self.step_in * self.step_out
-        out = y[a:a + ready // self.step_in * self.step_out]
-        self.buffer = x[ready:]  # the next call's context and the samples still pending
-        return out
 
 
 class RingBuffer:
@@ -147,10 +118,8 @@ class LiveSession:
         chunk = np.asarray(chunk)
         if chunk.size == 0:
             return
-        if not 4000 <= int(sample_rate) <= 384000:
-            raise AudioError(f"Unsupported sample rate {sample_rate} Hz; use 8 kHz to 192 kHz audio.")
-        data, sr = audio.read_audio(chunk, sample_rate)  # float32 (samples, channels)
-        mono = np.nan_to_num(data.mean(axis=1), nan=0.0, posinf=0.0, neginf=0.0)
+        data, sr = audio.read_audio(chunk, audio.check_rate(sample_rate))  # float32 (samples, channels)
+        mono = audio.to_mono(np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0))  # a stream forgives a bad sample
         if self._resampler is None or self._resampler.sample_rate != sr:
             self._resampler = StreamResampler(sr)  # a new rate (a new device): start afresh
         wave = np.clip(self._resampler(mono), -1.0, 1.0)
@@ -188,8 +157,8 @@ class LiveSession:
             wave = wave - wave.mean()  # DC offset removed, as load_audio does for a clip
             try:
                 start, end = audio.speech_bounds(wave)
-            except AudioError:
-                result = LiveUpdate(now, None, NO_SPEECH, 0.0)
+            except AudioError as exc:
+                result = LiveUpdate(now, None, TOO_NOISY if isinstance(exc, TooNoisyError) else NO_SPEECH, 0.0)
             else:
                 clip = torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]
                 p = self.predictor.probabilities(clip)[0].double()

@@ -1,9 +1,11 @@
 """Emotion over time for long recordings, in bounded memory.
 
-1. The input is decoded, downmixed and resampled block by block (a minute at a time); the
-   16 kHz signal goes to a temporary file and the level of every 25 ms frame is kept
-   (energy-based voice activity, see speech_segments; pauses of audio.PAUSE_SECONDS or more
-   split segments).
+1. The input is decoded, downmixed and resampled block by block (a minute at a time, with
+   load_audio's checks and audio.StreamResampler, so blocks leave no seams); the
+   16 kHz signal goes to a temporary file and the level of every 25 ms frame is kept, overall
+   and in six bands (speech.frame_levels): the bands tell speech from steady noise, the overall
+   level places it (energy-based voice activity, see speech_segments; pauses of
+   audio.PAUSE_SECONDS or more split segments).
 2. The speech segments are cut into the model's 3-second windows (half-overlapping in long
    stretches; a segment of up to 4 s is one window, centre-cropped or padded exactly as a
    single clip is) and read back from the file to be predicted in batches.
@@ -20,7 +22,7 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from . import audio
+from . import audio, speech
 from .audio import HOP, N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
 
 BLOCK_SECONDS = 60.0  # audio decoded at a time
@@ -48,31 +50,35 @@ def iter_blocks(source: AudioSource, sample_rate: Optional[int] = None,
             raise AudioError(audio.NO_SAMPLES)
         if f.frames / f.samplerate > audio.MAX_SECONDS:
             raise AudioError(audio.too_long(f.frames / f.samplerate, audio.MAX_SECONDS, "Cut it shorter."))
+        resampler = audio.StreamResampler(f.samplerate)  # checks the rate; no seams between blocks
+        dc = 0.0
         for block in f.blocks(blocksize=int(block_seconds * f.samplerate), dtype="float32", always_2d=True):
-            if not np.all(np.isfinite(block)):
-                raise AudioError(audio.NON_FINITE)
-            wave = audio.resample(block.mean(axis=1), f.samplerate)
-            yield np.clip(wave - wave.mean(), -1.0, 1.0)  # DC offset removed, as load_audio does
+            mono = audio.to_mono(block)  # refuses NaN and infinity, as load_audio does
+            dc = float(mono.mean())  # each block's DC offset removed, as load_audio does for a clip
+            yield np.clip(resampler(mono) - dc, -1.0, 1.0)
+        yield np.clip(resampler.flush() - dc, -1.0, 1.0)
 
 
-def speech_segments(db: np.ndarray, n_samples: int) -> List[Tuple[int, int]]:
-    """(start, end) sample indices of each stretch of speech, from frame levels in dBFS.
+def speech_segments(db: np.ndarray, bands: np.ndarray, n_samples: int) -> List[Tuple[int, int]]:
+    """(start, end) sample indices of each stretch of speech, from frame levels in dBFS and the
+    band powers of the same frames (speech.frame_levels).
 
+    The whole recording is judged first (speech.check_speech: silence, steady sound, too noisy).
     Coarse: frames 10 dB above the background (10th percentile) and within 60 dB of the loud
-    speech level (audio.sustained_level: the loudest 0.4 s, however little of the recording
+    speech level (speech.sustained_level: the loudest 0.4 s, however little of the recording
     is speech), split at pauses. Fine: each stretch is trimmed against its own loudest frame, with the same
-    rule (audio.active_regions) that trims a single clip, so a sentence in a long recording is
+    rule (speech.active_regions) that trims a single clip, so a sentence in a long recording is
     cut as it would be on its own.
     """
-    loud = audio.sustained_level(db)
-    audio.check_speech(db, loud)
+    speech.check_speech(db, bands)
+    loud = speech.sustained_level(db)
     floor = float(np.percentile(db, 10))
     segments = []
-    for first, last in audio.active_regions(db, max(floor + 10.0, loud - 60.0)):
+    for first, last in speech.active_regions(db, max(floor + 10.0, loud - 60.0)):
         seg = db[first:last + 1]
-        fine = audio.active_regions(seg, float(seg.max()) - audio.TRIM_DB)
+        fine = speech.active_regions(seg, float(seg.max()) - audio.TRIM_DB)
         if fine:
-            segments.append(audio.frames_to_samples(first + fine[0][0], first + fine[-1][1], n_samples))
+            segments.append(speech.frames_to_samples(first + fine[0][0], first + fine[-1][1], n_samples))
     if not segments:
         raise AudioError("No speech found: only short bursts of sound, no sentence.")
     return segments
@@ -91,23 +97,26 @@ def windows(segments: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return out
 
 
-def decode_to(store, source, sample_rate=None) -> Tuple[np.ndarray, int]:
+def decode_to(store, source, sample_rate=None) -> Tuple[np.ndarray, np.ndarray, int]:
     """Pass 1: write the 16 kHz mono signal to `store` (a binary file, float32) block by block
-    and return the level of every frame in dBFS and the length in samples."""
-    levels, total, carry = [], 0, np.zeros(0, np.float32)
+    and return the level of every frame in dBFS, the band powers of every frame
+    (speech.frame_levels, shape = (n_frames, n_bands)) and the length in samples."""
+    levels, powers, total, carry = [], [], 0, np.zeros(0, np.float32)
     for block in iter_blocks(source, sample_rate):
         store.write(block.astype(np.float32).tobytes())
         total += len(block)
         buf = np.concatenate([carry, block])
         n = (len(buf) - audio.FRAME) // HOP + 1
         if n > 0:
-            levels.append(audio.frame_db(buf[:(n - 1) * HOP + audio.FRAME]))
+            db, bands = speech.frame_levels(buf[:(n - 1) * HOP + audio.FRAME])
+            levels.append(db)
+            powers.append(bands)
             carry = buf[n * HOP:]
         else:
             carry = buf
     if total < audio.MIN_SECONDS * SAMPLE_RATE:
         raise AudioError(f"The audio is too short; record at least {audio.MIN_SECONDS:g} s of speech.")
-    return np.concatenate(levels), total
+    return np.concatenate(levels), np.concatenate(powers), total
 
 
 def read_span(store, start: int, end: int) -> np.ndarray:
@@ -119,8 +128,8 @@ def read_span(store, start: int, end: int) -> np.ndarray:
 def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) -> pd.DataFrame:
     """One row per analysed window: start, end (s), a probability column per emotion, emotion."""
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
-        db, n_samples = decode_to(store, source, sample_rate)
-        spans = windows(speech_segments(db, n_samples))
+        db, bands, n_samples = decode_to(store, source, sample_rate)
+        spans = windows(speech_segments(db, bands, n_samples))
         probs = []
         for i in range(0, len(spans), BATCH):
             clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i:i + BATCH]]

@@ -320,7 +320,7 @@ ERROR_CASES = {  # case: what the message must say (regex, case-insensitive)
     "clipped square wave": r"steady|tone",
     "array without rate": r"sample.?rate",
     "too long": r"too long",
-    "rate too low": r"sample rate",
+    "rate too low": r"sample rate 1000 Hz; use audio sampled at 4 kHz to 384 kHz",
     "3-D array": r"shape",
     "non-numeric array": r"dtype|number",
 }

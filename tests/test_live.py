@@ -13,7 +13,8 @@ import soundfile as sf
 import torch
 
 from emotion import EMOTIONS, AudioError, audio
-from emotion.live import (FIRST_SECONDS, HISTORY_SECONDS, LISTENING, NO_SPEECH, LiveSession,
+from emotion.corruptions import make_noise
+from emotion.live import (FIRST_SECONDS, HISTORY_SECONDS, LISTENING, NO_SPEECH, TOO_NOISY, LiveSession,
                           RingBuffer, StreamResampler)
 
 CHUNK_SECONDS = 0.5
@@ -155,6 +156,29 @@ def test_chunked_resampling_equals_resampling_at_once(sr):
     out = np.concatenate(parts)
     assert len(whole) - len(out) <= 0.1 * audio.SAMPLE_RATE  # held back: tens of ms
     np.testing.assert_allclose(out, whole[:len(out)], atol=1e-5)
+    out = np.concatenate([out, resampler.flush()])  # the end of the signal: the rest comes out
+    assert len(out) == len(whole)
+    np.testing.assert_allclose(out, whole, atol=1e-5)
+
+
+def test_live_is_the_audio_module_s_resampler_and_rate_check(tiny_predictor, speech):
+    assert StreamResampler is audio.StreamResampler  # one front end: the live tab adds no copy
+    data, _ = speech
+    for bad in (1000, 500000):
+        with pytest.raises(AudioError, match=r"Unsupported sample rate .* 4 kHz to 384 kHz"):
+            LiveSession(tiny_predictor).add(data[:4800], bad)
+
+
+def test_speech_under_heavy_noise_is_too_noisy_not_no_speech(tiny_predictor, speech):
+    data, sr = speech
+    x = data.astype(np.float64) / 32768.0
+    a, b = audio.speech_span(audio.frame_db(audio.resample(x.astype(np.float32), sr)), len(x))
+    rms = np.sqrt(np.mean(x[a * sr // audio.SAMPLE_RATE:b * sr // audio.SAMPLE_RATE] ** 2))  # the sentence's
+    noisy = x + make_noise(len(x), "white", np.random.default_rng(0)) * rms * 10 ** (14 / 20)  # SNR -14 dB
+    stream = (np.clip(noisy, -1, 1) * 32767).astype(np.int16)
+    updates = [u for u in feed_all(LiveSession(tiny_predictor), chunks_of(stream, sr), sr) if u.time >= FIRST_SECONDS]
+    assert updates and all(u.probabilities is None for u in updates)
+    assert {u.message for u in updates} == {TOO_NOISY}
 
 
 def test_ring_buffer_keeps_the_latest_samples():

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from emotion import EMOTIONS, AudioError
-from emotion import audio
+from emotion import audio, timeline
 from emotion.ravdess import parse_name
 from emotion.predict import main as predict_main
 
@@ -68,6 +68,38 @@ def test_segments_mostly_carry_the_true_emotion(shipped_predictor, long_recordin
     assert np.mean(table["emotion"].to_numpy() == np.array(truth)) > 0.5
 
 
+def test_timeline_agrees_with_predict_on_each_sentence(shared_ravdess, shipped_predictor):
+    """24 sentences (actors 01-20), each cut to its speech with 50 ms kept around it, joined by
+    seeded 2-3.5 s pauses: the timeline's majority label over each sentence's rows equals
+    predict on the sentence alone for at least 23 of them (the shared front end must not break it)."""
+    paths = sorted(p for p in (shared_ravdess / "speech").glob("Actor_*/*.flac") if int(p.stem[-2:]) <= 20)[::50]
+    assert len(paths) == 24
+    rng = np.random.default_rng(24)
+    keep = int(0.05 * audio.SAMPLE_RATE)
+    parts, spans, pos = [], [], 0
+    sentences = []
+    for p in paths:
+        wave = audio.load_audio(p)
+        db = audio.frame_db(wave)
+        idx = np.flatnonzero(db > db.max() - 30.0)  # the sentence, without the silence around it
+        sentence = wave[max(0, idx[0] * audio.HOP - keep): idx[-1] * audio.HOP + audio.FRAME + keep]
+        pause = np.zeros(int(rng.uniform(2.0, 3.5) * audio.SAMPLE_RATE), np.float32)
+        parts += [pause, sentence]
+        spans.append(((pos + len(pause)) / audio.SAMPLE_RATE, (pos + len(pause) + len(sentence)) / audio.SAMPLE_RATE))
+        pos += len(pause) + len(sentence)
+        sentences.append(sentence)
+    parts.append(np.zeros(audio.SAMPLE_RATE, np.float32))
+    table = shipped_predictor.timeline(np.concatenate(parts), audio.SAMPLE_RATE)
+    agree = 0
+    for (start, end), sentence in zip(spans, sentences):
+        rows = table[(table["start"] < end) & (table["end"] > start)]
+        alone = shipped_predictor.predict(sentence, audio.SAMPLE_RATE)
+        assert len(rows), (start, end)
+        majority = rows["emotion"].value_counts().idxmax()
+        agree += majority == max(alone, key=alone.get)
+    assert agree >= 23, agree
+
+
 def test_long_speech_is_cut_into_overlapping_windows(tiny_predictor, asset_flacs, tmp_path):
     # the speech of 5 clips back to back, 0.1 s apart: one stretch longer than a window
     speech = [audio.trim_silence(audio.load_audio(p)) for p in asset_flacs[:5]]
@@ -90,6 +122,19 @@ def test_array_and_file_give_the_same_timeline(tiny_predictor, long_recording):
     data, sr = sf.read(path, dtype="float32")
     a, b = tiny_predictor.timeline(path), tiny_predictor.timeline(data, sample_rate=sr)
     pd.testing.assert_frame_equal(a, b, atol=2e-3)
+
+
+def test_blocks_are_resampled_without_seams(tmp_path):
+    """Block-wise decoding gives load_audio's signal: same resampler, carried across blocks."""
+    x = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * 44100) / 44100)).astype(np.float32)
+    sf.write(tmp_path / "tone.wav", x, 44100, subtype="FLOAT")
+    blocks = np.concatenate(list(timeline.iter_blocks(tmp_path / "tone.wav", block_seconds=0.7)))
+    whole = audio.load_audio(tmp_path / "tone.wav")
+    assert len(blocks) == len(whole)
+    np.testing.assert_allclose(blocks, whole, atol=2e-3)  # each block's own DC offset is removed
+    with pytest.raises(AudioError, match="4 kHz to 384 kHz"):
+        sf.write(tmp_path / "low.wav", x[:8000], 2000)
+        list(timeline.iter_blocks(tmp_path / "low.wav"))
 
 
 def test_blocks_do_not_change_the_result(tiny_predictor, long_recording, monkeypatch):
