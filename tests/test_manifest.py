@@ -261,3 +261,64 @@ def test_the_app_serves_a_three_label_checkpoint(trained):
     assert any("Analyze" in t for t in shown["tabs"]) and any("Metrics" in t for t in shown["tabs"])
     assert any("Live" in t for t in shown["tabs"]) and not any("Examples" in t for t in shown["tabs"])
     assert "3 labels (high, low, mid)" in shown["intro"] and "manifest.csv" in shown["intro"]
+
+
+def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(trained, tmp_path):
+    """The served app in headless Chromium: Analyze answers with the checkpoint's labels, Live and
+    Metrics (the run's confusion matrix) render, no Examples tab, no error toast."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("/usr/bin/chromium is absent (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from emotion.predict import Predictor
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import app\napp.demo.launch(server_name='127.0.0.1', server_port=%d, quiet=True, **app.LAUNCH_KWARGS)\n" % port)
+    env = dict(os.environ, EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1")
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    clip = tmp_path / "low.wav"
+    sf.write(clip, _voice(125.0, 77), SR)
+    expected = Predictor.from_checkpoint(trained).predict(str(clip))
+    metrics = json.loads(trained.with_name("metrics.json").read_text())
+    try:
+        for _ in range(240):  # the app imports gradio and loads the encoder first
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                time.sleep(0.5)
+        expect = sync_api.expect
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            for name in ("Analyze", "Live", "Metrics"):
+                expect(page.get_by_role("tab", name=name)).to_be_visible()
+            expect(page.get_by_role("tab", name="Examples")).to_have_count(0)
+            page.get_by_label("Upload file").click()
+            page.locator("input[type=file]").first.set_input_files(str(clip))
+            expect(page.locator("#speech-input audio[src]")).to_have_count(1)
+            page.get_by_role("button", name="Analyze", exact=True).click()
+            value = page.get_by_test_id("label-output-value").first
+            expect(value).to_have_text(max(expected, key=expected.get))
+            page.get_by_role("tab", name="Live").click()
+            page.get_by_role("tab", name="Metrics").click()
+            counts = metrics["confusion_matrix"]
+            expect(page.locator("#confusion-counts [data-testid=cell-0-1]")).to_have_text(str(counts[0][0]))
+            expect(page.get_by_text(f"Accuracy {metrics['accuracy']:.1%}")).to_be_visible()
+            assert page.locator(".toast-body").count() == 0
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
