@@ -86,8 +86,8 @@ class Predictor:
                 raise CheckpointError(f"Checkpoint weights do not fit its model config: {exc}") from None
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
-        # RAVDESS actors are ints; a manifest's speakers may be any text
-        self.train_actors = [a if isinstance(a, str) else int(a) for a in checkpoint.get("train_actors", [])]
+        # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
+        self.train_actors = [int(a) if str(a).isdigit() else str(a) for a in checkpoint.get("train_actors", [])]
         self.folds = checkpoint.get("folds", [])
 
     @property

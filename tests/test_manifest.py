@@ -208,6 +208,11 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
     from emotion.scoring import out_of_fold_logits, recompute_metrics, scoring_models
     p = Predictor.from_checkpoint(trained)
     assert p.labels == ("high", "low", "mid") and sorted(p.train_actors) == ["ann", "bob", "cy", "dee"]
+    ravdess_like = Predictor.__new__(Predictor)  # a RAVDESS manifest's speakers "01".. are the actors 1..
+    ravdess_like.folds, ravdess_like.models = [dict(val_actors=["01", "02"])], [None]
+    ravdess_like.train_actors = [3, 4]
+    assert scoring_models(ravdess_like, 1) == (0,) and scoring_models(ravdess_like, "04") is None
+    assert scoring_models(ravdess_like, 9) == ()
     clip = _voice(130.0, 999)
     probs = p.predict(clip, sample_rate=SR)
     assert list(probs) == ["high", "low", "mid"] and max(probs, key=probs.get) == "low"
