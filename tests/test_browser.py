@@ -15,18 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import require_checkpoint
+from support import chromium, require_checkpoint, require_chromium
 import soundfile as sf
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); the browser tests need it",
-                allow_module_level=True)
+require_chromium()
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 import app  # noqa: E402
 from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
@@ -58,16 +55,9 @@ def fake_mic(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(fake_mic):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={fake_mic}",
-        ])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={fake_mic}") as b:
+        yield b
 
 
 @pytest.fixture

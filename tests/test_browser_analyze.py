@@ -7,22 +7,18 @@ and /probabilities (JSON) through gradio_client equals Predictor.predict.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from support import free_port, require_checkpoint
+from support import chromium, require_checkpoint, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 CHECKPOINT = require_checkpoint()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
-import app  # noqa: E402
 from emotion import EMOTIONS, Predictor, audio, plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,25 +45,14 @@ def six_sentences(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url():
-    _, local_url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(),
-                                      prevent_thread_lock=True, quiet=True, **app.LAUNCH_KWARGS)
-    try:
-        yield local_url
-    finally:
-        app.demo.close()
+def url(served_app):
+    return served_app
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def open_page(browser, url, width=1280, height=900):

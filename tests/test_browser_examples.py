@@ -8,18 +8,14 @@ metrics file, never with fixed numbers.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
-from support import require_checkpoint
+from support import chromium, require_checkpoint, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); the browser tests need it",
-                allow_module_level=True)
+require_chromium()
 require_checkpoint()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 import app  # noqa: E402
 from emotion.clips import SCORED  # noqa: E402
@@ -35,14 +31,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignor
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--autoplay-policy=no-user-gesture-required"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium("--autoplay-policy=no-user-gesture-required") as b:
+        yield b
 
 
 @pytest.fixture

@@ -277,14 +277,13 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
     import sys
     import time
     from pathlib import Path
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("/usr/bin/chromium is absent (apt-get install chromium)")
+    from support import CHROMIUM, chromium, free_port
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     from emotion.predict import Predictor
     root = Path(__file__).resolve().parent.parent
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     code = ("import app\napp.demo.launch(server_name='127.0.0.1', server_port=%d, quiet=True, **app.LAUNCH_KWARGS)\n" % port)
     env = dict(os.environ, EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1")
     server = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.DEVNULL,
@@ -302,9 +301,7 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
                 assert server.poll() is None, server.stderr.read().decode()[-3000:]
                 time.sleep(0.5)
         expect = sync_api.expect
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(60_000)
             page.goto(f"http://127.0.0.1:{port}/")
