@@ -16,9 +16,8 @@ import gc
 
 import gradio as gr
 
-from emotion.report import summary_text
 from ui import analyze, examples, live, metrics, settings
-from ui.common import upload_limit_js
+from ui.common import intro, upload_limit_js
 
 settings.tune_process()
 
@@ -36,24 +35,7 @@ LAUNCH_KWARGS = {**settings.launch_kwargs(), "head": upload_limit_js()}
 # DELETE_CACHE would delete such copies while gr.Examples and the Examples tab still point at them.
 gr.set_static_paths(RESOURCES.allowed_paths)
 
-_LABELS = ", ".join(RESOURCES.predictor.labels)
-if settings.ravdess_labels(RESOURCES.predictor):
-    _TRAINED_ON, _LABELS = "a model trained on the RAVDESS corpus", f"eight acted emotions ({_LABELS})"
-else:  # a checkpoint trained on a manifest: its own labels and corpus
-    _corpus = ((RESOURCES.metrics or {}).get("split") or {}).get("corpus")
-    _TRAINED_ON = f"a model trained on `{_corpus}`" if _corpus else "the model"
-    _LABELS = f"{len(RESOURCES.predictor.labels)} labels ({_LABELS})"
-
-INTRO = f"""# Speech emotion recognition
-
-Record or upload a spoken sentence; {_TRAINED_ON} guesses which of
-{_LABELS} it sounds like. Longer recordings get an emotion
-timeline; the *Live* tab follows the microphone as you speak.
-
-**Model:** {RESOURCES.predictor.description}.
-
-{summary_text(RESOURCES.metrics)}
-"""
+INTRO = intro(RESOURCES)
 
 with gr.Blocks(title="Speech emotion recognition", delete_cache=settings.DELETE_CACHE) as demo:
     gr.Markdown(INTRO)

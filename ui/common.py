@@ -1,5 +1,5 @@
 """Helpers every tab uses: user-facing errors, the panel that keeps them on screen, a cheap
-duration probe, and the upload limit's words (and the page script that says them in time)."""
+duration probe, the upload limit's words (and the page script that says them in time), the page header."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Optional
 import gradio as gr
 import soundfile as sf
 
-from .settings import MAX_FILE_SIZE
+from emotion.report import summary_text
+
+from .settings import MAX_FILE_SIZE, ravdess_labels
 
 UPLOAD_HINT = (f"Upload limit {MAX_FILE_SIZE.upper()}: about 10 min of 16 kHz mono WAV, 1.7 min of 48 kHz "
                "stereo WAV or 20 min of MP3. A larger file: trim it, or run "
@@ -48,3 +50,25 @@ def duration(audio_path: str) -> Optional[float]:
         return sf.info(audio_path).duration
     except Exception:
         return None
+
+
+def intro(resources) -> str:
+    """The page's header (Markdown): what the model does, which model it is, how good it is."""
+    predictor = resources.predictor
+    labels = ", ".join(predictor.labels)
+    if ravdess_labels(predictor):
+        trained_on, labels = "a model trained on the RAVDESS corpus", f"eight acted emotions ({labels})"
+    else:  # a checkpoint trained on a manifest: its own labels and corpus
+        corpus = ((resources.metrics or {}).get("split") or {}).get("corpus")
+        trained_on = f"a model trained on `{corpus}`" if corpus else "the model"
+        labels = f"{len(predictor.labels)} labels ({labels})"
+    return f"""# Speech emotion recognition
+
+Record or upload speech, a sentence or a longer recording; {trained_on} guesses which of
+{labels} it sounds like. Longer recordings get an emotion timeline; the *Live* tab follows the
+microphone as you speak.
+
+**Model:** {predictor.description}.
+
+{summary_text(resources.metrics)}
+"""
