@@ -50,3 +50,20 @@ def chromium(*extra_flags: str):
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def app_page(browser, url: str, timeout_ms: int, width: int = 1280, height: int = 900, microphone: bool = False):
+    """A fresh browser context on the served app, loaded (its tabs visible); closed afterwards."""
+    from playwright.sync_api import expect
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if microphone:
+        context.grant_permissions(["microphone"], origin=url.rstrip("/"))
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(url)
+    expect(page.get_by_role("tab", name="Analyze")).to_be_visible()
+    try:
+        yield page
+    finally:
+        context.close()

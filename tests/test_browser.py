@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import chromium, require_checkpoint, require_chromium
+from support import app_page, chromium, require_checkpoint, require_chromium
 import soundfile as sf
 
 require_chromium()
@@ -62,17 +62,8 @@ def browser(fake_mic):
 
 @pytest.fixture
 def page(browser, served_app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    url = served_app
-    context.grant_permissions(["microphone"], origin=url.rstrip("/"))
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.goto(url)
-    expect(pg.get_by_role("tab", name="Analyze")).to_be_visible()
-    try:
+    with app_page(browser, served_app, TIMEOUT_MS, microphone=True) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def top(probs: dict) -> str:

@@ -12,23 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from support import chromium, require_checkpoint, require_chromium
+from support import app_page, chromium, require_checkpoint, require_chromium
 
 require_chromium()
 CHECKPOINT = require_checkpoint()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from emotion import EMOTIONS, Predictor, audio, plots  # noqa: E402
+from emotion import EMOTIONS, audio, plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 60_000
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_checkpoint(CHECKPOINT)
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +50,6 @@ def browser():
         yield b
 
 
-def open_page(browser, url, width=1280, height=900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    expect(page.get_by_role("tab", name="Analyze")).to_be_visible()
-    return context, page
-
-
 def upload_and_analyze(page, path):
     page.get_by_label("Upload file").click()
     page.locator("#speech-input input[type=file]").first.set_input_files(str(path))
@@ -71,9 +57,8 @@ def upload_and_analyze(page, path):
     page.get_by_role("button", name="Analyze", exact=True).click()
 
 
-def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentences, predictor):
-    context, page = open_page(browser, url)
-    try:
+def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentences, shipped_predictor):
+    with app_page(browser, url, TIMEOUT_MS) as page:
         upload_and_analyze(page, six_sentences)
         grid = page.get_by_role("grid", name="Windows (start and end in seconds)")
         expect(grid.get_by_role("gridcell").first).to_be_visible()
@@ -82,32 +67,26 @@ def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentenc
         found = {cells[2].strip() for cells in rows if len(cells) > 2}  # start, end, emotion, ...
         assert found <= set(EMOTIONS) and len(found) >= 2
         assert headline in found, (headline, found)  # the issue: "fearful" with no fearful window
-        probs = predictor.predict(str(six_sentences))
+        probs = shipped_predictor.predict(str(six_sentences))
         assert headline == max(probs, key=probs.get)  # the page says what Predictor.predict says
         expect(page.get_by_text("windows of speech")).to_be_visible()
-    finally:
-        context.close()
 
 
 def test_error_stays_on_screen(browser, url, tmp_path):
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(48000, dtype=np.int16), 16000)
-    context, page = open_page(browser, url)
-    try:
+    with app_page(browser, url, TIMEOUT_MS) as page:
         upload_and_analyze(page, silent)
         message = page.locator("#analysis-message")
         expect(message).to_contain_text("No speech found")
         page.wait_for_timeout(15_000)  # the pop-up is gone by now; the reason is not
         expect(message).to_contain_text("No speech found")
         expect(page.get_by_test_id("label-output-value")).to_have_count(0)
-    finally:
-        context.close()
 
 
 def test_phone_width_plots_fit_and_text_is_readable(browser, url):
     clip = ROOT / "assets" / "examples" / sorted(p.name for p in (ROOT / "assets" / "examples").glob("*.wav"))[0]
-    context, page = open_page(browser, url, width=390, height=844)
-    try:
+    with app_page(browser, url, TIMEOUT_MS, width=390, height=844) as page:
         upload_and_analyze(page, clip)
         images = page.locator(".gradio-container img[src^='data:image/png']")
         expect(images).to_have_count(3)
@@ -118,11 +97,9 @@ def test_phone_width_plots_fit_and_text_is_readable(browser, url):
             # the figures' text (plots.TEXT pt at plots.DPI) is shown at least 10 px tall on the phone
             assert plots.TEXT * plots.DPI / 72 * box["width"] / natural >= 10, (box, natural)
         assert page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
-    finally:
-        context.close()
 
 
-def test_probabilities_endpoint_equals_predictor(url, predictor, six_sentences):
+def test_probabilities_endpoint_equals_predictor(url, shipped_predictor, six_sentences):
     from gradio_client import Client, handle_file
     client = Client(url, verbose=False)
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
@@ -131,7 +108,7 @@ def test_probabilities_endpoint_equals_predictor(url, predictor, six_sentences):
                    for r in api[name]["returns"])  # named outputs
     for path in (ROOT / "assets" / "examples" / "03-01-03-02-02-01-03.wav", six_sentences):
         result = client.predict(handle_file(str(path)), api_name="/probabilities")
-        expected = predictor.predict(str(path))
+        expected = shipped_predictor.predict(str(path))
         assert set(result["probabilities"]) == set(expected)
         np.testing.assert_allclose([result["probabilities"][k] for k in expected], list(expected.values()), atol=1e-4)
         assert result["top"] == max(expected, key=expected.get)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 import pytest
-from support import chromium, require_checkpoint, require_chromium
+from support import app_page, chromium, require_checkpoint, require_chromium
 
 require_chromium()
 require_checkpoint()
@@ -37,15 +37,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, served_app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.goto(served_app)
-    expect(pg.get_by_role("tab", name="Metrics")).to_be_visible()
-    try:
+    with app_page(browser, served_app, TIMEOUT_MS) as pg:
+        expect(pg.get_by_role("tab", name="Metrics")).to_be_visible()
         yield pg
-    finally:
-        context.close()
 
 
 def a_cell_with_audio():
