@@ -542,3 +542,12 @@ def test_end_to_end_timeline_via_gradio_client(served_app, long_recording, predi
     _assert_csv_is_the_timeline(csv_path, expected)
     with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
         client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/timeline")
+
+
+def test_every_endpoint_names_its_inputs_and_outputs():
+    """view_api() reads well: no endpoint returns an unnamed `value_N` (issue 17)."""
+    api = app.demo.get_api_info()["named_endpoints"]
+    assert {"/predict", "/probabilities", "/timeline", "/example", "/recompute_metrics"} <= set(api)
+    for name, endpoint in api.items():
+        for item in endpoint["parameters"] + endpoint["returns"]:
+            assert item["label"] and not item["label"].startswith("value_"), (name, item)

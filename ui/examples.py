@@ -135,7 +135,7 @@ def build() -> SimpleNamespace:
         with gr.Row():
             with gr.Column():
                 clip_audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="example-audio")
-                verdict = gr.Markdown(elem_id="example-verdict")
+                verdict = gr.Markdown(elem_id="example-verdict", label="True emotion against the model")
             clip_label = gr.Label(num_top_classes=3, label="Model's top 3")
         table = gr.Dataframe(library.table(first_rows), interactive=False, max_height=360,
                              label="Matching clips (click a row to choose it)", elem_id="example-table")

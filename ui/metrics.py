@@ -16,7 +16,7 @@ from emotion.report import confusion_frame, per_actor_table, per_class_table, sp
 from emotion.scoring import recompute_metrics
 
 from .common import error
-from .settings import RECOMPUTE_CONCURRENCY_LIMIT, resources
+from .settings import RECOMPUTE_CONCURRENCY_LIMIT, ravdess_labels, resources
 
 SHIPPED_SOURCE = "shipped"
 
@@ -114,7 +114,7 @@ def build() -> SimpleNamespace:
     with gr.Tab("Metrics", id="metrics"):
         # Built from metrics.json once, at start: the tab shows at once, with no request.
         (summary0, heat0, norm0, table0, split0, rel0, actors0, _, _) = metrics_outputs(resources().metrics)
-        m_summary = gr.Markdown(summary0, elem_id="metrics-headline")
+        m_summary = gr.Markdown(summary0, elem_id="metrics-headline", label="Headline figures and their source")
         with gr.Row():
             with gr.Column(scale=3):
                 m_heat = gr.Dataframe(heat0, interactive=False, elem_id="confusion-counts",
@@ -126,14 +126,15 @@ def build() -> SimpleNamespace:
         with gr.Row():
             with gr.Column(scale=3):
                 m_table = gr.Dataframe(table0, label="Per class", interactive=False)
-                m_split = gr.Markdown(split0)
+                m_split = gr.Markdown(split0, label="Evaluation split")
             m_rel = gr.Plot(rel0, label="Reliability diagram", format="png", show_label=False, scale=2)
         m_actors = gr.Plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
                            elem_id="per-actor")
-        with gr.Row():
+        # a recompute scores RAVDESS clips: only for a checkpoint with the RAVDESS labels
+        with gr.Row(visible=ravdess_labels(resources().predictor)):
             recompute_btn = gr.Button(f"Recompute on {recompute_source()}", elem_id="recompute")
             shipped_btn = gr.Button("Show shipped figures", elem_id="show-shipped")
-        m_status = gr.Markdown()
+        m_status = gr.Markdown(label="Recompute status")
         audio_only = gr.State(False)
     outputs = [m_summary, m_heat, m_norm, m_table, m_split, m_rel, m_actors, m_status, audio_only]
 
