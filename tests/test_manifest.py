@@ -324,3 +324,46 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys):
+    """evaluate --manifest: split=test rows of new speakers are scored by the whole ensemble (as
+    Predictor.predict does), cv rows by the fold head that held their speaker out (as training's
+    out-of-fold table says); labels the checkpoint does not know are refused."""
+    from emotion.predict import Predictor
+    from emotion.training.evaluate import main as evaluate
+    corpus = trained.parent.parent
+    predictor = Predictor.from_checkpoint(trained)
+    rows = pd.read_csv(corpus / "manifest.csv")
+    blind = tmp_path / "audio"
+    blind.mkdir()
+    test_rows = []
+    for i, (label, f0) in enumerate(LABELS.items()):
+        for j in range(2):
+            name = f"audio/eve_{label}_{j}.wav"
+            sf.write(tmp_path / name, _voice(f0 * 1.05 * (1 + 0.03 * j), 1000 + 10 * i + j), SR)
+            test_rows.append(dict(path=name, label=label, speaker="eve", split="test"))
+    cv_rows = rows.assign(path=[str(corpus / p) for p in rows["path"]], split="")
+    pd.DataFrame(test_rows + cv_rows.to_dict("records")).to_csv(tmp_path / "m.csv", index=False)
+
+    assert evaluate(["--manifest", str(tmp_path / "m.csv"), "--checkpoint", str(trained),
+                     "--out", str(tmp_path / "blind.json")]) == 0
+    blind_metrics = json.loads((tmp_path / "blind.json").read_text())
+    assert blind_metrics["n"] == 6 and blind_metrics["labels"] == list(predictor.labels)
+    assert blind_metrics["split"]["unseen_actors"] == ["eve"]
+    for row in test_rows:
+        probs = predictor.predict(str(tmp_path / row["path"]))
+        assert blind_metrics["predictions"][row["path"]] == max(probs, key=probs.get)
+
+    assert evaluate(["--manifest", str(tmp_path / "m.csv"), "--split", "cv", "--checkpoint", str(trained),
+                     "--out", str(tmp_path / "cv.json")]) == 0
+    cv_metrics = json.loads((tmp_path / "cv.json").read_text())
+    oof = pd.read_csv(trained.with_name("oof_predictions.csv")).set_index("id")
+    agree = np.mean([cv_metrics["predictions"][str(corpus / i)] == oof.loc[i, list(predictor.labels)].astype(float).idxmax()
+                     for i in oof.index])
+    assert cv_metrics["n"] == 36 and agree >= 34 / 36  # the same fold heads (training scored float16 states)
+
+    pd.DataFrame([dict(path=test_rows[0]["path"], label="shouting", speaker="eve", split="test")]).to_csv(
+        tmp_path / "bad.csv", index=False)
+    assert evaluate(["--manifest", str(tmp_path / "bad.csv"), "--checkpoint", str(trained)]) == 1
+    assert "labels the checkpoint does not know: shouting" in capsys.readouterr().err

@@ -3,12 +3,17 @@
     python -m emotion.training.evaluate --data-dir DIR [--checkpoint P] [--out FILE.json] [--folds K]
     python -m emotion.training.evaluate --combine RUN_A/oof_predictions.csv RUN_B/oof_predictions.csv ...
     python -m emotion.training.evaluate --compare BASE/oof_predictions.csv NEW/oof_predictions.csv
+    python -m emotion.training.evaluate --manifest FILE.csv [--split test|cv|all] --checkpoint P
 
 Without --folds, only clips of actors the checkpoint never trained on are scored (e.g. the
 blind actors 21-24). With --folds K every clip gets an out-of-fold prediction: from the fold
 model of the checkpoint that held its actor out when the checkpoint has K folds covering it,
 otherwise from K fold models trained here first. Either way no clip is predicted by a model
 that heard its speaker.
+
+--manifest scores a manifest's rows (default split=test: the blind test kept out of training) by
+the same rule: a speaker held out by a fold model is scored by it, one no model heard by the
+whole ensemble, one every model heard is left out (and named).
 
 --combine scores a per-fold ensemble of training runs from their out-of-fold tables (written by
 emotion.training.train): clip by clip, the mean log-probability of the runs' fold models. The runs must
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -148,13 +154,18 @@ def main(argv=None) -> int:
                     help="score the per-fold ensemble of these runs' oof_predictions.csv tables")
     ap.add_argument("--compare", nargs=2, metavar=("BASE_CSV", "NEW_CSV"),
                     help="paired actor bootstrap: does run NEW beat run BASE beyond speaker luck?")
+    ap.add_argument("--manifest", help="score this manifest's rows (see --split) instead of a RAVDESS folder")
+    ap.add_argument("--split", default="test", choices=["test", "cv", "all"],
+                    help="--manifest: which rows (default test, the ones kept out of training)")
     args = ap.parse_args(argv)
+    if args.manifest:
+        return _manifest_main(args)
     if args.compare:
         return _compare_main(args.compare, args.out)
     if args.combine:
         return _combine_main(args.combine, args.out)
     if not args.data_dir:
-        ap.error("--data-dir is required (or --combine / --compare)")
+        ap.error("--data-dir is required (or --manifest, --combine, --compare)")
 
     predictor = Predictor.from_checkpoint(args.checkpoint)
     frame = index_dataset(args.data_dir, channels=(args.channel,))
@@ -181,6 +192,66 @@ def main(argv=None) -> int:
         metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
         cv = metrics["cross_validation"]
         print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
+    print_report(metrics, labels, np.asarray(logits).argmax(1))
+    if args.out:
+        write_metrics(metrics, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def manifest_rows(csv_path, labels, split: str = "test") -> pd.DataFrame:
+    """The rows of a manifest to score (split "test", "cv" or "all"), with their labels' indices in
+    the checkpoint's order: columns id, path, actor (the speaker), label, emotion. ManifestError
+    says what is wrong (no such rows, labels the checkpoint does not know, missing files)."""
+    from .manifest import ManifestError
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise ManifestError(f"No manifest at {csv_path}.")
+    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if not {"path", "label", "speaker"} <= set(table.columns):
+        raise ManifestError(f"{csv_path} needs the columns path,label,speaker[,split].")
+    table = table.apply(lambda col: col.str.strip())
+    kind = table["split"].str.lower().replace("", "cv") if "split" in table else pd.Series("cv", index=table.index)
+    if split != "all":
+        table = table[kind == split]
+    if table.empty:
+        raise ManifestError(f"{csv_path} has no rows with split={split}.")
+    unknown = sorted(set(table["label"]) - set(labels))
+    if unknown:
+        raise ManifestError(f"labels the checkpoint does not know: {', '.join(unknown)} (it knows "
+                            f"{', '.join(labels)}). Relabel the manifest, or score with a matching checkpoint.")
+    paths = [Path(p) if Path(p).is_absolute() else csv_path.parent / p for p in table["path"]]
+    missing = [p for p, q in zip(table["path"], paths) if not q.is_file()]
+    if missing:
+        raise ManifestError(f"{len(missing)} file(s) not found: {', '.join(missing[:10])}")
+    return pd.DataFrame(dict(id=list(table["path"]), path=[str(p) for p in paths], actor=list(table["speaker"]),
+                             label=[list(labels).index(x) for x in table["label"]], emotion=list(table["label"])))
+
+
+def _manifest_main(args) -> int:
+    from ..audio import AudioError
+    from .manifest import ManifestError
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    try:
+        frame = manifest_rows(args.manifest, predictor.labels, args.split)
+        logits, frame, fold_ids, excluded = out_of_fold_logits(predictor, frame)
+    except (ManifestError, AudioError) as exc:
+        print(f"Cannot evaluate: {exc}", file=sys.stderr)
+        return 1
+    if excluded:
+        print(f"left out: speakers {', '.join(map(str, excluded))} (every model of the checkpoint heard them)",
+              file=sys.stderr)
+    if frame.empty:
+        print("Nothing to score fairly: every speaker was heard by every model.", file=sys.stderr)
+        return 1
+    split = dict(kind=f"manifest rows (split={args.split}) scored by models that never heard their speaker",
+                 corpus=Path(args.manifest).name, excluded_actors=[str(a) for a in excluded],
+                 unseen_actors=sorted({str(a) for a in frame["actor"][fold_ids < 0]}),
+                 folds=[dict(train_actors=predictor.folds[k]["train_actors"], val_actors=predictor.folds[k]["val_actors"])
+                        for k in sorted({int(f) for f in fold_ids if f >= 0})])
+    labels = frame["label"].to_numpy()
+    metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels)
     print_report(metrics, labels, np.asarray(logits).argmax(1))
     if args.out:
         write_metrics(metrics, args.out)
