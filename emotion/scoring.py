@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 
 from . import audio
 from .labels import EMOTIONS
@@ -133,6 +133,16 @@ def cv_summary(labels: np.ndarray, pred: np.ndarray, folds: np.ndarray, n_classe
 def write_metrics(metrics: dict, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(metrics, indent=1))
+
+
+def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
+    names = metrics.get("labels", list(EMOTIONS))
+    print(f"n={metrics['n']}  accuracy {metrics['accuracy']:.3f}  macro precision "
+          f"{metrics['macro_precision']:.3f}  macro recall {metrics['macro_recall']:.3f}  "
+          f"macro F1 {metrics['macro_f1']:.3f}  ECE {metrics['ece']:.3f} -> "
+          f"{metrics['ece_calibrated']:.3f} (T={metrics['temperature']:.2f})")
+    print(classification_report(labels, pred, labels=list(range(len(names))),
+                                target_names=names, digits=3, zero_division=0))
 
 
 # ----- the out-of-fold scorer --------------------------------------------------------------

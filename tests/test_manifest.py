@@ -367,3 +367,16 @@ def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys)
         tmp_path / "bad.csv", index=False)
     assert evaluate(["--manifest", str(tmp_path / "bad.csv"), "--checkpoint", str(trained)]) == 1
     assert "labels the checkpoint does not know: shouting" in capsys.readouterr().err
+
+
+def test_compare_and_combine_take_the_runs_own_labels(trained, tmp_path):
+    from emotion.training.evaluate import main as evaluate
+    oof = str(trained.with_name("oof_predictions.csv"))
+    assert evaluate(["--combine", oof, oof, "--out", str(tmp_path / "combined.json")]) == 0
+    combined = json.loads((tmp_path / "combined.json").read_text())
+    single = json.loads(trained.with_name("metrics.json").read_text())
+    assert combined["labels"] == ["high", "low", "mid"] and combined["n"] == 36
+    assert combined["confusion_matrix"] == single["confusion_matrix"]  # a run with itself: the same answers
+    assert evaluate(["--compare", oof, oof, "--out", str(tmp_path / "compared.json")]) == 0
+    compared = json.loads((tmp_path / "compared.json").read_text())
+    assert compared["diff"] == dict(macro_f1=0.0, accuracy=0.0) and compared["n_actors"] == 4
