@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence
 
 from . import checkpoint as checkpoint_format
+from .long_input import duration
 from .audio import AudioError
 from .checkpoint import CheckpointError
 from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, expand_paths
@@ -78,14 +79,6 @@ def schema(timeline: bool, labels: Sequence[str]):
         fields += [("start", pa.float64()), ("end", pa.float64())]
     fields += [(e, pa.float64()) for e in labels] + [("emotion", pa.string()), ("error", pa.string())]
     return pa.schema(fields)
-
-
-def duration(path: str) -> Optional[float]:
-    import soundfile as sf
-    try:
-        return float(sf.info(path).duration)
-    except Exception:
-        return None
 
 
 def score_file(predictor, path: str, timeline: bool) -> List[dict]:

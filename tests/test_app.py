@@ -32,6 +32,7 @@ import app  # noqa: E402
 from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
 from emotion import EMOTIONS, Predictor, metric_plots, plots  # noqa: E402
 from emotion.clips import ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary  # noqa: E402
+from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
 from emotion.scoring import recompute_metrics  # noqa: E402
 
 # gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
@@ -130,7 +131,7 @@ def test_no_audio_raises_clear_error():
 def test_long_silent_audio_says_why_not_too_long(tmp_path):
     # over a minute is a normal length now (the timeline judges it): silence is refused as silence
     long = tmp_path / "long.wav"
-    sf.write(long, np.zeros(int(16000 * (settings.MAX_SECONDS + 1)), dtype=np.int16), 16000)
+    sf.write(long, np.zeros(int(16000 * (PREDICT_MAX_SECONDS + 1)), dtype=np.int16), 16000)
     with pytest.raises(gr.Error, match="silent"):
         analyze_tab.analyze(str(long))
 
@@ -400,7 +401,7 @@ def _write_speech_with_pauses(path: Path, seconds: float, gap: float = 1.5) -> P
 
 @pytest.fixture(scope="module")
 def long_recording(tmp_path_factory) -> Path:
-    """~17 s: longer than one sentence, within MAX_SECONDS."""
+    """~17 s: longer than one sentence, within PREDICT_MAX_SECONDS."""
     return _write_speech_with_pauses(tmp_path_factory.mktemp("long") / "three sentences.wav", 17.0)
 
 
@@ -435,9 +436,9 @@ def test_analyze_shows_the_timeline_only_for_recordings_longer_than_a_sentence(l
     assert top(out[0]) == top(predictor.predict(str(long_recording)))  # the speech-weighted headline
     shutil.rmtree(Path(out[9]).parent)
     # over a minute: a normal case (was: "too long"); the headline and the timeline both come
-    very_long = _write_speech_with_pauses(tmp_path / "long.wav", settings.MAX_SECONDS + 5)
+    very_long = _write_speech_with_pauses(tmp_path / "long.wav", PREDICT_MAX_SECONDS + 5)
     out = analyze_tab.analyze_page(str(very_long))
-    assert out[5] == "" and out[6].open is True and out[8]["end"].max() > settings.MAX_SECONDS - 10
+    assert out[5] == "" and out[6].open is True and out[8]["end"].max() > PREDICT_MAX_SECONDS - 10
     assert top(out[0]) in set(out[8]["emotion"]) and "windows of speech" in out[4]
     shutil.rmtree(Path(out[9]).parent)
 

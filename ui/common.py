@@ -1,14 +1,12 @@
-"""Helpers every tab uses: user-facing errors, the panel that keeps them on screen, a cheap
-duration probe, the upload limit's words (and the page script that says them in time), the page header."""
+"""Helpers every tab uses: user-facing errors, the panel that keeps them on screen, the upload
+limit's words (and the page script that says them in time), the page header."""
 
 from __future__ import annotations
 
 import html
 import json
-from typing import Optional
 
 import gradio as gr
-import soundfile as sf
 
 from emotion.report import summary_text
 
@@ -41,15 +39,6 @@ def error(message: str, title: str = "Cannot analyse this audio") -> gr.Error:
 def failure_panel(exc: gr.Error) -> str:
     """Markdown for the result area: the problem's title and reason (already escaped by error())."""
     return f"### ⚠️ {exc.title or 'Cannot analyse this audio'}\n\n{exc.message}"
-
-
-def duration(audio_path: str) -> Optional[float]:
-    """Seconds of audio from the file's header; None when the header is unreadable (the
-    predictor then gives its own message)."""
-    try:
-        return sf.info(audio_path).duration
-    except Exception:
-        return None
 
 
 def intro(resources) -> str:

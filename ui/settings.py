@@ -23,7 +23,6 @@ from typing import Optional
 
 from emotion import EMOTIONS, Predictor
 from emotion import audio as audio_io
-from emotion.audio import CLIP_SECONDS
 from emotion.clips import DEFAULT_EXAMPLES_DIR, ExampleLibrary, configured_data_dir
 from emotion.report import load_metrics
 
@@ -45,15 +44,10 @@ QUEUE_MAX_SIZE = 32
 # Uploads: a 60-s 48 kHz stereo 16-bit WAV is 11.5 MB; 20 MB leaves room for that and refuses
 # huge files before they are read.
 MAX_FILE_SIZE = "20mb"
-# The model hears 3 s; longer input is only trimmed and centre-cropped. One minute is plenty.
-MAX_SECONDS = 60.0
 # /timeline reads a recording window by window in bounded memory, up to 30 minutes
 # (emotion.audio.MAX_SECONDS). In practice the upload limit above caps it first: 20 MB hold
 # about 10 min of 16 kHz mono 16-bit WAV, 1.7 min of 48 kHz stereo WAV, 20 min of 128 kbit/s MP3.
 TIMELINE_MAX_SECONDS = audio_io.MAX_SECONDS
-# Analyze also shows the timeline for input longer than the model's window and a margin (a
-# RAVDESS sentence with its silences lasts up to 4.5 s), when it holds more than one window.
-TIMELINE_MIN_SECONDS = CLIP_SECONDS + 1.0
 # A long recording keeps a CPU core busy for a while (10 min of audio: about 4 s per model of
 # the ensemble, benchmarks/bench_timeline.py): one at a time.
 TIMELINE_CONCURRENCY_LIMIT = 1
