@@ -26,9 +26,10 @@ from . import audio
 from .audio import CLIP_SECONDS, SAMPLE_RATE
 
 
-def speech_weights(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Seconds of speech each window stands for: its own span, overlaps with its neighbours
-    split at the midpoint between their centres."""
+def window_spans(starts, ends) -> Tuple[np.ndarray, np.ndarray]:
+    """(left, right) s: the stretch of time each window stands for. Overlapping neighbours split
+    their overlap at the midpoint between their centres, so every instant belongs to one window
+    (the nearest); the timeline plot draws the windows so, and the headline weighs them so."""
     left, right = np.asarray(starts, float).copy(), np.asarray(ends, float).copy()
     centres = (left + right) / 2
     for i in range(1, len(left)):
@@ -36,7 +37,13 @@ def speech_weights(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
             mid = (centres[i - 1] + centres[i]) / 2
             right[i - 1] = min(right[i - 1], mid)
             left[i] = max(left[i], mid)
-    return np.maximum(right - left, 0.0)
+    return left, np.maximum(right, left)
+
+
+def speech_weights(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Seconds of speech each window stands for (window_spans)."""
+    left, right = window_spans(starts, ends)
+    return right - left
 
 
 def summarise(frame, labels: Sequence[str]) -> Tuple[Dict[str, float], int]:

@@ -23,6 +23,8 @@ matplotlib.use("Agg")  # no display: render to images only (before anything impo
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from .long_input import window_spans  # noqa: E402  (how the timeline's windows share time)
+
 DPI = 100
 ACCENT = "#e4572e"  # highlighted bar (the top label)
 BASE = "#4c72b0"  # other bars, the waveform
@@ -164,19 +166,6 @@ def probabilities(probs: Mapping[str, float], title: str = "Probability of each 
     return fig
 
 
-def _display_spans(starts: np.ndarray, ends: np.ndarray):
-    """Where to draw each window on a time axis: overlapping neighbours split the overlap at the
-    midpoint between their centres, so that every instant shows one window (the nearest)."""
-    left, right = starts.astype(float).copy(), ends.astype(float).copy()
-    centres = (left + right) / 2
-    for i in range(1, len(starts)):
-        if starts[i] < ends[i - 1]:  # overlapping consecutive windows
-            mid = (centres[i - 1] + centres[i]) / 2
-            right[i - 1] = min(right[i - 1], mid)
-            left[i] = max(left[i], mid)
-    return left, np.maximum(right, left)
-
-
 def _envelope(wave, sr: int):
     """(times, low, high): a wave (samples,) reduced to at most MAX_POINTS // 2 columns, or an
     envelope given as such a tuple already."""
@@ -229,7 +218,7 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
         ax.set_title(title)
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
-    left, right = _display_spans(starts, ends)
+    left, right = window_spans(starts, ends)
     keep = np.isfinite(probs).all(axis=1)  # rows without speech stay blank
     left, right, probs = left[keep], right[keep], probs[keep]
     tops = np.cumsum(probs, axis=1)

@@ -510,7 +510,8 @@ def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
                 plots.timeline(rows.iloc[:0]), plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301)))):
         assert plots.to_png(fig).startswith(b"\x89PNG")
     # overlapping windows share their overlap at the midpoint between their centres
-    left, right = plots._display_spans(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0]))
+    from emotion.long_input import window_spans
+    left, right = window_spans(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0]))
     np.testing.assert_allclose(left, [0.0, 2.25, 10.0])
     np.testing.assert_allclose(right, [2.25, 4.5, 12.0])
     with pytest.raises(ValueError, match="shape"):
