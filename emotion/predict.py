@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+from tqdm import tqdm
 
 from . import audio, long_input
 from . import checkpoint as checkpoint_format
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
+from .timeline import SINGLE_WINDOW_SECONDS, timeline as _timeline
 from .features import log_mel_spectrogram
 from .labels import EMOTIONS
 from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
@@ -43,8 +46,8 @@ class Analysis:
     probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
     wave: Optional[np.ndarray]  # the whole input, 16 kHz mono (samples,); None over PREDICT_MAX_SECONDS
     speech: tuple  # (start, end) sample indices of the detected speech (long input: of all windows)
-    clip: np.ndarray  # what the model saw (long input: of the window `window`), shape = (N_SAMPLES,)
-    mel: np.ndarray  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
+    clip: Optional[np.ndarray]  # what the model saw (long input: window `window`), (N_SAMPLES,)
+    mel: Optional[np.ndarray]  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
     # 64-band log-mel in dB [-TOP_DB, 0], or Whisper's 80-band log-mel (about [-1.5, 1.5])
     saliency: Optional[np.ndarray] = None  # with analyze(explain=True): like mel, in [0, 1]
     judged: tuple = ()  # ((start, end), ...) in s: every span of the input the model heard
@@ -135,22 +138,22 @@ class Predictor:
         """Calibrated probabilities, shape = (batch, len(self.labels)), rows summing to 1."""
         return torch.softmax(self.logits(waves) / self.temperature, dim=-1)
 
-    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False) -> Analysis:
+    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False,
+                display: bool = True) -> Analysis:
         """Predict one recording and keep the intermediate signals for display; explain=True
         also computes the saliency map (emotion.explain) from the same forward pass.
-
+        display=False (predict, the JSON API): for long input no clip or mel (one more model pass).
         Detected speech of up to SINGLE_WINDOW_SECONDS is one clip (centred, cropped or padded
         to 3 s); longer speech, and input over PREDICT_MAX_SECONDS, is judged by the timeline:
         the speech-weighted mean of its windows (emotion.long_input)."""
         seconds = long_input.duration(source, sample_rate)
         if seconds is not None and seconds > PREDICT_MAX_SECONDS:
-            return self._analyze_long(source, sample_rate, explain, None, seconds)
+            return self._analyze_long(source, sample_rate, explain, None, seconds, display)
         wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
-        from .timeline import SINGLE_WINDOW_SECONDS
         seconds, (start, end) = len(wave) / audio.SAMPLE_RATE, audio.speech_bounds(wave)
         if end - start > SINGLE_WINDOW_SECONDS * audio.SAMPLE_RATE:
             try:
-                return self._analyze_long(source, sample_rate, explain, wave, seconds)
+                return self._analyze_long(source, sample_rate, explain, wave, seconds, display)
             except AudioError:
                 pass  # the timeline finds no stretch of speech: the one span, as a clip
         clip = audio.pad_or_trim(wave[start:end])
@@ -175,18 +178,21 @@ class Predictor:
                 sal = explain_features(self, mel)[1]
         return (probs / probs.sum()).tolist(), mel[0].numpy(), sal
 
-    def _analyze_long(self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float) -> Analysis:
+    def _analyze_long(self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float,
+                      display: bool = True) -> Analysis:
         """Speech longer than one window: the timeline, its speech-weighted mean, and the
         window that best shows the headline (its clip, mel and saliency for display)."""
         frame = self.timeline(source, sample_rate)
         probs, row = long_input.summarise(frame, [c for c in self.labels if c in frame.columns])
         s, e = float(frame["start"].iloc[row]), float(frame["end"].iloc[row])
-        if wave is not None:
-            segment = wave[int(round(s * audio.SAMPLE_RATE)):int(round(e * audio.SAMPLE_RATE))]
-        else:
-            segment = long_input.read_seconds(source, sample_rate, s, e)
-        clip = audio.pad_or_trim(segment)
-        _, mel, sal = self._judge(clip, explain)
+        clip = mel = sal = None
+        if display:
+            if wave is not None:
+                segment = wave[int(round(s * audio.SAMPLE_RATE)):int(round(e * audio.SAMPLE_RATE))]
+            else:
+                segment = long_input.read_seconds(source, sample_rate, s, e)
+            clip = audio.pad_or_trim(segment)
+            _, mel, sal = self._judge(clip, explain)
         span = (int(round(frame["start"].min() * audio.SAMPLE_RATE)), int(round(frame["end"].max() * audio.SAMPLE_RATE)))
         return Analysis(probabilities={k: probs.get(k, 0.0) for k in self.labels}, wave=wave, speech=span,
                         clip=clip, mel=mel, saliency=sal, judged=tuple(long_input.judged_spans(frame)),
@@ -194,13 +200,12 @@ class Predictor:
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1:
-        of the speech as one clip, or for speech longer than one window the speech-weighted mean
-        of the timeline's windows (Predictor.analyze, emotion.long_input).
-
+        the speech as one clip, or for speech longer than one window the speech-weighted mean of
+        the timeline's windows (Predictor.analyze, emotion.long_input).
         source : a path, encoded bytes, or an array of shape (samples,) or (samples, channels)
             (then sample_rate is required). Raises AudioError for input that holds no usable speech.
         """
-        return self.analyze(source, sample_rate).probabilities
+        return self.analyze(source, sample_rate, display=False).probabilities
 
     def timeline(self, source: AudioSource, sample_rate: Optional[int] = None):
         """Emotion over time for a recording of any length (see emotion.timeline).
@@ -208,8 +213,7 @@ class Predictor:
         Returns a pandas DataFrame, one row per analysed window of speech: start and end in
         seconds, one probability column per label, and emotion (the top label).
         """
-        from .timeline import timeline
-        return timeline(self, source, sample_rate)
+        return _timeline(self, source, sample_rate)
 
 
 def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
@@ -234,9 +238,6 @@ def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = F
                  progress: bool = True):
     """One row per file (or per analysed segment with timeline=True); unreadable files get a
     row with their error message instead of stopping the batch. Returns a pandas DataFrame."""
-    import pandas as pd
-    from tqdm import tqdm
-
     rows = []
     for path in tqdm(files, desc="predicting", unit="file", disable=not progress or len(files) < 5):
         try:

@@ -71,6 +71,9 @@ def test_long_input_headline_comes_from_the_speech(shipped_predictor, asset_flac
     expected, _ = summarise(frame, list(p.labels))
     assert a.probabilities == pytest.approx(expected, abs=1e-9)
     assert p.predict(str(path)) == pytest.approx(expected, abs=1e-9)  # predict says what the app says
+    bare = p.analyze(str(path), display=False)  # predict and /probabilities: no picture, no extra pass
+    assert bare.probabilities == a.probabilities and bare.mel is None and bare.clip is None
+    assert a.mel is not None and a.clip is not None
     assert a.top in set(frame["emotion"])  # the headline is an emotion the timeline found
     # what was judged: each window's (at most) 3 s, all inside detected speech
     assert len(a.judged) == len(frame)

@@ -106,7 +106,7 @@ def probabilities(audio_path: Optional[str]) -> dict:
     end in s), and for long input the timeline's rows; JSON only, no images."""
     _check(audio_path)
     try:
-        result = resources().predictor.analyze(audio_path)
+        result = resources().predictor.analyze(audio_path, display=False)
     except AudioError as exc:
         raise error(str(exc)) from None
     out = dict(top=result.top, probabilities={k: round(v, 6) for k, v in result.probabilities.items()},
