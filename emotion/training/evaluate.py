@@ -92,11 +92,7 @@ def main(argv=None) -> int:
         metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
         cv = metrics["cross_validation"]
         print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
-    print_report(metrics, labels, np.asarray(logits).argmax(1))
-    if args.out:
-        write_metrics(metrics, args.out)
-        print(f"wrote {args.out}")
-    return 0
+    return _report(metrics, labels, logits, args.out)
 
 
 def manifest_rows(csv_path, labels, split: str = "test") -> pd.DataFrame:
@@ -152,10 +148,15 @@ def _manifest_main(args) -> int:
                         for k in sorted({int(f) for f in fold_ids if f >= 0})])
     labels = frame["label"].to_numpy()
     metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels)
+    return _report(metrics, labels, logits, args.out)
+
+
+def _report(metrics: dict, labels: np.ndarray, logits, out) -> int:
+    """Print the report, write the metrics JSON when asked; the exit status."""
     print_report(metrics, labels, np.asarray(logits).argmax(1))
-    if args.out:
-        write_metrics(metrics, args.out)
-        print(f"wrote {args.out}")
+    if out:
+        write_metrics(metrics, out)
+        print(f"wrote {out}")
     return 0
 
 

@@ -32,6 +32,7 @@ from ..model import EncoderHead, HeadConfig
 from ..ravdess import load_waves
 from .data import Augment, RavdessDataset
 from .manifest import speaker_folds
+from .cnn import train_step
 from .runs import fold_outputs
 
 CACHE_DIR = Path("runs/cache")
@@ -145,11 +146,7 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
             x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
-            _, loss = model(x, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            loss = train_step(model, opt, x, y[idx])  # the CNN recipe's step: clipped at norm 5
             sched.step()
             total += loss.item() * len(idx)
             count += len(idx)
