@@ -135,6 +135,18 @@ def verify_checksum(path: Path) -> None:
         )
 
 
+def save(checkpoint: dict, path) -> None:
+    """Write a checkpoint (validated) and, when a SHA256SUMS beside it lists it, its new digest."""
+    path = Path(path)
+    validate(checkpoint)
+    torch.save(checkpoint, path)
+    manifest = path.parent / MANIFEST
+    if manifest.exists():
+        lines = [line for line in manifest.read_text().splitlines()
+                 if line.split(maxsplit=1)[-1].strip().lstrip("*") != path.name]
+        manifest.write_text("\n".join(lines + [f"{sha256(path)}  {path.name}"]) + "\n")
+
+
 def load(path) -> dict:
     """Read a checkpoint file: checksum verified, no pickle, validated."""
     path = Path(path)

@@ -32,11 +32,15 @@ SMOOTH = (3, 5)  # box filter: mel bins × frames (30 ms)
 METHOD = "gradient × input (baseline: silence; positive part), averaged over the ensemble"
 
 
-def log_probabilities(predictor, mel: torch.Tensor) -> torch.Tensor:
+def log_probabilities(predictor, mel: torch.Tensor, info: Optional[dict] = None) -> torch.Tensor:
     """Calibrated log-probabilities of the ensemble for the spectrograms the model reads
     (Predictor.features), shape (batch, n_mels, n_frames) -> (batch, len(predictor.labels));
-    differentiable: Predictor.logits_from_features with gradients on, through the encoder too."""
-    return F.log_softmax(predictor.logits_from_features(mel) / predictor.temperature, dim=-1)
+    differentiable: Predictor.logits_from_features with gradients on, through the encoder too.
+    Tempered like Predictor.probabilities; info, when given, receives the clips' "distance"."""
+    logits, distance = predictor.logits_from_features(mel, distance=True)
+    if info is not None:
+        info["distance"] = distance
+    return F.log_softmax(logits / predictor.scale(distance), dim=-1)
 
 
 def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
@@ -51,14 +55,14 @@ def saliency(predictor, clip, target: Optional[str] = None) -> np.ndarray:
     return explain_features(predictor, mel, target)[1]
 
 
-def explain_features(predictor, mel: torch.Tensor, target: Optional[str] = None) -> tuple:
+def explain_features(predictor, mel: torch.Tensor, target: Optional[str] = None, info: Optional[dict] = None) -> tuple:
     """One forward and one backward pass: (calibrated log-probabilities, shape (len(predictor.labels),),
     and the saliency map of `target`, default the top emotion) for one spectrogram (1, n_mels,
     n_frames). Predictor.analyze(explain=True) takes both from here, so the app runs the model once."""
     floor = mel.amin()  # its silence level: -TOP_DB for the CNN's log-mel, Whisper's clip floor
     with torch.inference_mode(False), torch.enable_grad():
         x = mel.clone().requires_grad_(True)
-        logp = log_probabilities(predictor, x)[0]
+        logp = log_probabilities(predictor, x, info)[0]
         k = int(logp.argmax()) if target is None else list(predictor.labels).index(target)
         (grad,) = torch.autograd.grad(logp[k], x)  # only w.r.t. the input: no parameter grads
     attribution = (grad * (mel - floor)).clamp(min=0.0)  # gradient × (input - silence), evidence for

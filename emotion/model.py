@@ -154,6 +154,14 @@ class EncoderHead(nn.Module):
 
     def forward(self, x: torch.Tensor, targets: Optional[torch.Tensor] = None):
         """x : shape = (batch, len(layers), T', n_state), from select(). Returns (logits, loss)."""
+        logits = self.fc(self.drop(self.embed(x)))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
+        return logits, loss
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled vector the FC layer reads: (batch, 2 * lstm_hidden [+ 2 * proj_dim])."""
         mix = torch.softmax(self.layer_weights, dim=0)
         h = torch.einsum("l,bltd->btd", mix, x.float())  # (B, T', D)
         p = F.gelu(self.proj(self.in_drop(self.norm(h))))  # (B, T', P)
@@ -162,8 +170,4 @@ class EncoderHead(nn.Module):
         pooled = (weights * h).sum(dim=1)  # (B, 2H)
         if self.config.stats_pool:  # statistics pooling beside the LSTM: (B, 2H + 2P)
             pooled = torch.cat([pooled, p.mean(dim=1), p.std(dim=1)], dim=-1)
-        logits = self.fc(self.drop(pooled))
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
-        return logits, loss
+        return pooled

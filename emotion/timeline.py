@@ -130,16 +130,20 @@ def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) 
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
         db, bands, n_samples = decode_to(store, source, sample_rate)
         spans = windows(speech_segments(db, bands, n_samples))
-        probs = []
+        probs, dists = [], []
         for i in range(0, len(spans), BATCH):
             clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i:i + BATCH]]
-            probs.append(predictor.probabilities(torch.stack(clips)))
+            p, d = predictor.probabilities(torch.stack(clips), distances=True)
+            probs.append(p)
+            dists.append(d)
     p = torch.cat(probs).double()
     p = (p / p.sum(dim=1, keepdim=True)).numpy()
     frame = pd.DataFrame(p, columns=list(predictor.labels))
     frame.insert(0, "end", [round(e / SAMPLE_RATE, 3) for _, e in spans])
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
     frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
+    if dists[0] is not None:  # the windows' emotion.familiarity distances (Predictor.analyze weighs them)
+        frame.attrs["distance"] = torch.cat(dists).numpy().astype(float)
     return frame
 
 

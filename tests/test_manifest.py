@@ -108,7 +108,8 @@ def test_no_speaker_can_be_in_two_folds():
     assert M.speaker_folds(actors, 5) == actor_folds(actors, 5)
     with pytest.raises(M.ManifestError, match="2 <= k"):
         M.speaker_folds(["a", "b"], 3)
-    assert M.default_folds(3) == 3 and M.default_folds(40) == 5
+    from emotion.training.corpora import default_folds
+    assert default_folds(3) == 3 and default_folds(40) == 5
 
 
 def test_label_order_is_stable():

@@ -31,7 +31,7 @@ from .. import audio, encoder
 from ..model import EncoderHead, HeadConfig
 from ..ravdess import load_waves
 from .data import Augment, RavdessDataset
-from .manifest import speaker_folds
+from .corpora import corpus_folds, sampling_weights
 from .cnn import train_step
 from .runs import fold_outputs
 
@@ -51,6 +51,9 @@ class HeadRecipe:
     time_mask: int = 8  # mask up to this many LSTM steps (40 ms each), twice per clip
     use_song: bool = True
     select: str = "last"
+    balance: bool = False  # draw clips so corpora (share ~ n ** corpus_power) and labels are balanced
+    corpus_power: float = 0.5
+    adversary: float = 0.0  # weight of a corpus classifier behind gradient reversal (0 = off)
 
 
 def encode_clips(clips: torch.Tensor, n_layers: int, time_pool: int, desc: str) -> np.ndarray:
@@ -104,6 +107,21 @@ def cached_states(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, re
     return np.load(path, mmap_mode="r")
 
 
+def corpus_states(frame: pd.DataFrame, waves: List[np.ndarray], variant: int, recipe: HeadRecipe,
+                  n_layers: int, time_pool: int, seed: int, layers: List[int]) -> np.ndarray:
+    """cached_states of the head's layers, cached corpus by corpus when the frame has a corpus
+    column, so a manifest of one corpus reuses what a joint manifest of two already encoded."""
+    groups = frame.groupby("corpus", sort=False).indices if "corpus" in frame.columns else {"": np.arange(len(frame))}
+    out = None
+    for idx in groups.values():
+        part = frame.iloc[idx].reset_index(drop=True)
+        states = cached_states(part, [waves[i] for i in idx], variant, recipe, n_layers, time_pool, seed)[:, layers]
+        if out is None:
+            out = np.empty((len(frame),) + states.shape[1:], dtype=states.dtype)
+        out[idx] = states
+    return out
+
+
 def _batch(bank: List[np.ndarray], idx: np.ndarray, variant: Optional[np.ndarray] = None) -> torch.Tensor:
     if variant is None:
         x = bank[0][idx]
@@ -121,9 +139,11 @@ def head_logits(model: EncoderHead, states: np.ndarray, idx: np.ndarray, batch: 
 
 
 def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
-               config: HeadConfig, recipe: HeadRecipe, seed: int, desc: str = "head") -> tuple:
+               config: HeadConfig, recipe: HeadRecipe, seed: int, desc: str = "head",
+               draw: Optional[np.ndarray] = None, domains: Optional[np.ndarray] = None) -> tuple:
     """Train one head on cached states; bank[v] holds variant v of every clip, only the head's
-    layers, shape = (n, len(config.layers), T', D). Validation uses
+    layers, shape = (n, len(config.layers), T', D); draw: each train_idx clip's probability of being
+    drawn (balanced sampling) instead of every clip once per epoch. Validation uses
     the clean variant of val_idx; with recipe.select == "last" it chooses nothing.
 
     Returns (state_dict, info with per-epoch history, validation logits of the kept epoch and of
@@ -131,7 +151,13 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = EncoderHead(config)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    critic = None
+    if recipe.adversary and domains is not None and len(np.unique(domains[train_idx])) > 1:
+        width = model.fc.in_features
+        critic = torch.nn.Sequential(torch.nn.Linear(width, 64), torch.nn.GELU(), torch.nn.Linear(64, int(domains.max()) + 1))
+        d = torch.as_tensor(domains, dtype=torch.long)
+    params = list(model.parameters()) + (list(critic.parameters()) if critic is not None else [])
+    opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps = recipe.epochs * max(1, len(train_idx) // recipe.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.1)
     y = torch.tensor(np.asarray(labels), dtype=torch.long)
@@ -139,14 +165,19 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     bar = tqdm(range(1, recipe.epochs + 1), desc=desc, unit="epoch", leave=False)
     for epoch in bar:
         model.train()
-        order = rng.permutation(train_idx)
+        order = (rng.permutation(train_idx) if draw is None  # one epoch: every clip once, or drawn by weight
+                 else rng.choice(train_idx, size=len(train_idx), p=draw))
         total, count = 0.0, 0
         for i in range(0, len(order) - recipe.batch_size + 1, recipe.batch_size):
             idx = order[i:i + recipe.batch_size]
             x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
-            loss = train_step(model, opt, x, y[idx])  # the CNN recipe's step: clipped at norm 5
+            if critic is None:
+                loss = train_step(model, opt, x, y[idx])  # the CNN recipe's step: clipped at norm 5
+            else:  # the reversal's weight ramps up over training (DANN's 2 / (1 + exp(-10 p)) - 1)
+                ramp = 2.0 / (1.0 + np.exp(-10.0 * (epoch - 1 + i / len(order)) / recipe.epochs)) - 1.0
+                loss = adversarial_step(model, critic, opt, x, y[idx], d[idx], recipe.adversary * ramp)
             sched.step()
             total += loss.item() * len(idx)
             count += len(idx)
@@ -165,6 +196,32 @@ def train_head(bank: List[np.ndarray], labels: np.ndarray, train_idx: np.ndarray
     info = dict(kept_epoch=kept, val_macro_f1=history[kept - 1]["val_macro_f1"], history=history,
                 layer_weights=torch.softmax(model.layer_weights.detach(), 0).tolist())
     return {k: v.detach().clone() for k, v in state.items()}, info, logits, last_logits
+
+
+class _Reverse(torch.autograd.Function):
+    """Identity forward; the gradient times -scale backward (gradient reversal, Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.scale * grad, None
+
+
+def adversarial_step(model: EncoderHead, critic: torch.nn.Module, opt, x, y, domain, scale: float) -> torch.Tensor:
+    """One step of emotion loss plus a corpus classifier's loss on the pooled vector through gradient
+    reversal: the critic learns to tell the corpora apart, the head learns to make that hard."""
+    emb = model.embed(x)
+    loss = torch.nn.functional.cross_entropy(model.fc(model.drop(emb)), y, label_smoothing=model.config.label_smoothing)
+    adv = torch.nn.functional.cross_entropy(critic(_Reverse.apply(emb, scale)), domain)
+    opt.zero_grad()
+    (loss + adv).backward()
+    torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(critic.parameters()), 5.0)
+    opt.step()
+    return loss
 
 
 def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.Tensor:
@@ -189,11 +246,12 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
         waves = load_waves(list(frame["path"]), desc="loading audio")
     n_layers = cache_layers or config.n_layers
     layers = list(config.layers)  # the head's layers of each variant, in memory
-    bank = [np.ascontiguousarray(cached_states(frame, waves, v, recipe, n_layers, config.time_pool, seed)[:, layers])
+    bank = [corpus_states(frame, waves, v, recipe, n_layers, config.time_pool, seed, layers)
             for v in range(recipe.variants + 1)]
     labels = frame["label"].to_numpy()
     speech = frame["channel"].eq("speech").to_numpy()
-    folds = speaker_folds(frame["actor"].unique(), k)
+    folds = corpus_folds(frame, k)
+    domains = pd.factorize(frame["corpus"])[0] if "corpus" in frame.columns else None
     fold_of = {a: i for i, f in enumerate(folds) for a in f}
     clip_fold = frame["actor"].map(fold_of).to_numpy()
     usable = speech | recipe.use_song
@@ -204,8 +262,9 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
             continue
         val_idx = np.flatnonzero((clip_fold == i) & speech)
         train_idx = np.flatnonzero((clip_fold != i) & usable)
+        draw = sampling_weights(frame, train_idx, recipe.corpus_power) if recipe.balance else None
         state, info, logits, last = train_head(bank, labels, train_idx, val_idx, config, recipe, seed + i,
-                                               desc=f"fold {i + 1}/{k}")
+                                               desc=f"fold {i + 1}/{k}", draw=draw, domains=domains)
         record, part = fold_outputs(frame, i, val_actors, train_idx, val_idx, info, logits, last)
         infos.append(record)
         states.append(state)
@@ -218,8 +277,10 @@ def train_head_folds(frame: pd.DataFrame, k: int, config: HeadConfig, recipe: He
                 if j == i:
                     continue
                 inner_train = np.flatnonzero((clip_fold != i) & (clip_fold != j) & usable)
+                inner_draw = sampling_weights(frame, inner_train, recipe.corpus_power) if recipe.balance else None
                 inner_state, *_ = train_head(bank, labels, inner_train, np.array([], dtype=int), config, recipe,
-                                               seed + 100 * (i + 1) + j, desc=f"fold {i + 1} inner {j + 1}")
+                                             seed + 100 * (i + 1) + j, desc=f"fold {i + 1} inner {j + 1}",
+                                             draw=inner_draw)
                 model = EncoderHead(config)
                 model.load_state_dict(inner_state)
                 inner.append(head_logits(model, bank[0], val_idx))

@@ -5,6 +5,7 @@ A manifest has one row per recording and the columns
     path      the audio file; a relative path is resolved against the CSV's folder
     label     any name (2 to 30 distinct labels, at least 5 clips each)
     speaker   who speaks (any text); folds never put one speaker on both sides
+    corpus    optional: which corpus a row is from (folds then hold out speakers of every corpus)
     split     optional: empty or "cv" (trained on and scored out of fold, the default),
               "train" (training only, never scored; like RAVDESS's truncated song clips),
               "test" (left out of training altogether: keep it for a later blind test)
@@ -71,11 +72,6 @@ def speaker_folds(speakers: Sequence, k: int) -> List[list]:
     if not 2 <= k <= len(ordered):
         raise ManifestError(f"Speaker-grouped folds need 2 <= k <= {len(ordered)} speakers, got k={k}.")
     return [[ordered[i] for i in chunk] for chunk in np.array_split(np.arange(len(ordered)), k)]
-
-
-def default_folds(n_speakers: int) -> int:
-    """Folds chosen from the speaker count: 5 when there are enough, else one per speaker."""
-    return min(5, n_speakers)
 
 
 def label_order(names: Sequence[str]) -> List[str]:
@@ -149,6 +145,8 @@ def read_manifest(csv_path, labels: Optional[Sequence[str]] = None, check_audio:
         id=list(table["path"]), path=[str(p.resolve()) for p in paths], actor=list(table["speaker"]),
         speaker=list(table["speaker"]), label=[names.index(x) for x in table["label"]],
         emotion=list(table["label"]), channel=np.where(split == "cv", "speech", "extra")))
+    if "corpus" in table:  # optional: folds then hold out speakers of every corpus (training.corpora)
+        frame["corpus"] = list(table["corpus"].replace("", "-"))
     if frame["id"].duplicated().any():
         dup = sorted(set(frame["id"][frame["id"].duplicated()]))
         raise ManifestError(f"{csv_path} lists the same file more than once:\n{_listing(dup)}")

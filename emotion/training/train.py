@@ -65,6 +65,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cache-layers", type=int, help="whisper-base experiments: cache states up to this block "
                     "(default the deepest of --layers), so runs with other --layers reuse the cache")
     ap.add_argument("--stats-pool", action="store_true", help="whisper-base: mean+std pooling beside the LSTM's")
+    ap.add_argument("--balance", action="store_true", help="whisper-base: draw clips so that labels, and the "
+                    "corpora of a manifest with a corpus column, are balanced (emotion.training.corpora)")
+    ap.add_argument("--corpus-power", type=float, default=0.5, help="with --balance: corpus share ~ clips ** this")
+    ap.add_argument("--adversary", type=float, default=0.0, help="whisper-base, a manifest with a corpus column: "
+                    "weight of a corpus classifier behind gradient reversal (corpus-adversarial training)")
     ap.add_argument("--proj-dim", type=int, default=HeadConfig.proj_dim, help="whisper-base: width before the LSTM")
     ap.add_argument("--calibrate", choices=["oof", "nested"], default="oof",
                     help="oof: temperature on single-head out-of-fold logits; nested: on the mean logits of inner "
@@ -135,7 +140,8 @@ def main(argv=None) -> int:
 
 
 def _main_manifest(args, argv) -> int:
-    from .manifest import ManifestError, default_folds, read_manifest
+    from .corpora import default_folds
+    from .manifest import ManifestError, read_manifest
     if args.backbone == "cnn" and "--backbone" in (sys.argv[1:] if argv is None else argv):
         print("--manifest trains Whisper-base heads (--backbone whisper-base)", file=sys.stderr)
         return 1
@@ -162,7 +168,8 @@ def _main_head(args, frame: pd.DataFrame, argv, labels=None, waves=None, corpus:
                         dropout=args.dropout, stats_pool=args.stats_pool)
     recipe = HeadRecipe(epochs=args.epochs or HeadRecipe.epochs, lr=args.lr or HeadRecipe.lr,
                         batch_size=args.batch_size, variants=args.variants, corrupt=not args.no_corrupt,
-                        use_song=not args.no_song, select=args.select)
+                        use_song=not args.no_song, select=args.select, balance=args.balance,
+                        corpus_power=args.corpus_power, adversary=args.adversary)
     t0 = time.time()
     result = train_head_folds(frame, args.folds, config, recipe, args.seed, only_folds=args.only_folds,
                               nested=args.calibrate == "nested", cache_layers=args.cache_layers, waves=waves)

@@ -1,0 +1,231 @@
+"""Two corpora under one label set: the manifests, folds that hold out speakers of every corpus,
+balanced sampling, and the familiarity measure that flags recordings unlike the training clips."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emotion.familiarity import Familiarity, pooled
+from emotion.labels import EMOTIONS
+from emotion.training.corpora import EMODB_AS_RAVDESS, corpus_folds, corpus_manifests, sampling_weights
+from emotion.training.manifest import ManifestError, speaker_folds
+from emotion.training.unfamiliar import fit, fit_gamma, probabilities, report
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _frame(ravdess=20, emodb=10, per=6):
+    rows = []
+    for a in range(1, ravdess + 1):
+        rows += [dict(actor=f"{a:02d}", corpus="ravdess", label=i % 8) for i in range(per * 2)]
+    for s in range(emodb):
+        rows += [dict(actor=f"emodb-{s:02d}", corpus="emodb", label=i % 6) for i in range(per)]
+    return pd.DataFrame(rows)
+
+
+def test_corpus_folds_hold_out_speakers_of_every_corpus():
+    frame = _frame()
+    folds = corpus_folds(frame, 5)
+    flat = [a for f in folds for a in f]
+    assert len(flat) == len(set(flat)) == 30  # every speaker in exactly one fold
+    for fold in folds:
+        assert sum(str(a).startswith("emodb") for a in fold) == 2 and len(fold) == 6
+    # RAVDESS's part of each fold is what RAVDESS alone gets: actors 1-4, 5-8, ...
+    alone = speaker_folds(frame.loc[frame.corpus == "ravdess", "actor"].unique(), 5)
+    assert [[a for a in f if not str(a).startswith("emodb")] for f in folds] == alone
+    assert alone[0] == ["01", "02", "03", "04"]
+
+
+def test_corpus_folds_refuse_small_corpora_and_shared_names():
+    with pytest.raises(ManifestError, match="at least 5"):
+        corpus_folds(_frame(emodb=3), 5)
+    clash = _frame()
+    clash.loc[clash.corpus == "emodb", "actor"] = "01"
+    with pytest.raises(ManifestError, match="two corpora"):
+        corpus_folds(clash, 5)
+    one = _frame(emodb=0)  # one corpus: the plain speaker folds
+    assert corpus_folds(one, 5) == speaker_folds(one["actor"].unique(), 5)
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_sampling_weights_balance_corpora_and_labels(power):
+    frame = _frame()
+    frame = frame[~((frame.corpus == "ravdess") & (frame.label == 0) & (frame.index % 2 == 0))]  # fewer neutral
+    idx = np.arange(len(frame))
+    w = sampling_weights(frame, idx, power)
+    assert w.min() > 0 and np.isclose(w.sum(), 1.0)
+    part = frame.assign(w=w)
+    n = part.groupby("corpus").size()
+    share = part.groupby("corpus")["w"].sum()
+    expected = n ** power / (n ** power).sum()
+    assert np.allclose(share.sort_index(), expected.sort_index())
+    per_label = part.groupby(["corpus", "label"])["w"].sum()
+    for corpus, labels in per_label.groupby(level=0):
+        assert np.allclose(labels, labels.iloc[0])  # every label of a corpus drawn equally often
+
+
+@pytest.mark.skipif(not (SHARED / "emodb").is_dir(), reason="needs ../shared/data")
+def test_corpus_manifests_from_the_shared_copy(tmp_path):
+    tables = corpus_manifests(SHARED / "ravdess", SHARED / "emodb", tmp_path)
+    joint = tables["joint.csv"]
+    assert len(joint) == 2034 + 454  # boredom (81 clips) left out
+    assert set(joint["label"]) == set(EMOTIONS)
+    emo = joint[joint.corpus == "emodb"]
+    assert set(emo["label"]) == set(v for v in EMODB_AS_RAVDESS.values() if v)
+    assert emo["speaker"].str.startswith("emodb-").all() and emo["speaker"].nunique() == 10
+    assert (tables["emodb-test.csv"]["split"] == "test").all()
+    assert set(tables["ravdess6-test.csv"]["label"]) == {"neutral", "happy", "sad", "angry", "fearful", "disgust"}
+    assert all((tmp_path / p).is_file() for p in joint["path"].head(3))  # paths relative to the folder
+
+
+def test_familiarity_separates_a_shifted_corpus_and_tempers_it():
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(400, 64)).astype(np.float32)
+    near = rng.normal(size=(200, 64)).astype(np.float32)
+    far = (rng.normal(size=(200, 64)) + 1.5).astype(np.float32)
+    fam = fit(train)
+    d_near = fam.distance(torch.tensor(near)[:, None, None, :]).numpy()  # (B, layers=1, T=1, D)
+    fam.threshold = float(np.quantile(d_near, 0.95))
+    fam.gamma = 2.0
+    d_far = fam.distance(torch.tensor(far)[:, None, None, :]).numpy()
+    assert np.mean(d_far > fam.threshold) > 0.95  # a shifted corpus is flagged
+    t = fam.temper(torch.tensor([0.5, 1.0, 2.0]) * fam.threshold)
+    assert torch.allclose(t, torch.tensor([1.0, 1.0, 4.0]))  # 1 up to the threshold, (d / threshold) ** gamma
+    again = Familiarity.from_checkpoint(dict(familiarity=fam.to_checkpoint()))
+    assert torch.allclose(again.distance(torch.tensor(far)[:, None, None, :]), torch.tensor(d_far))
+    assert again.describe(fam.threshold * 2)["unfamiliar"] and not again.describe(fam.threshold / 2)["unfamiliar"]
+
+
+def test_pooled_is_each_layers_mean_over_time():
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    assert torch.equal(pooled(x), x.mean(dim=2).reshape(2, 15))
+
+
+def test_gamma_tempers_confident_mistakes_on_a_foreign_corpus():
+    """Overconfident wrong answers far from the training clips: the fitted gamma is > 0 and the
+    tempered confident answers are fewer; clips under the threshold keep their probabilities."""
+    rng = np.random.default_rng(1)
+    n = 400
+    label = rng.integers(0, 4, n)
+    foreign = np.arange(n) >= n // 2
+    logits = rng.normal(size=(n, 4))
+    guess = np.where(foreign & (rng.random(n) < 0.6), (label + 1) % 4, label)  # foreign: mostly wrong
+    logits[np.arange(n), guess] += 5.0
+    table = pd.DataFrame(dict(role=np.where(foreign, "foreign", "oof"), label=label, threshold=1.0, temperature=1.0,
+                              distance=np.where(foreign, 2.0, 0.5)))
+    for j in range(4):
+        table[f"logit_{j}"] = logits[:, j]
+    gamma = fit_gamma([table])
+    assert gamma > 0
+    r = report(table, gamma)
+    assert r["foreign"]["confident_share_tempered"] < r["foreign"]["confident_share_raw"]
+    assert r["oof"]["confident_share_tempered"] == r["oof"]["confident_share_raw"]
+    p = probabilities(table, gamma)
+    assert np.allclose(p.sum(axis=1), 1.0) and (p.argmax(1) == logits.argmax(1)).all()  # tempering keeps the top
+
+
+def test_predictor_reports_and_tempers_unfamiliar_audio(shipped_predictor, tmp_path):
+    """The same checkpoint with a familiarity whose threshold everything exceeds: same top label,
+    lower confidence, the analysis says "unfamiliar"; with a huge threshold nothing changes."""
+    from emotion.predict import Predictor
+    clip = next(Path(__file__).resolve().parents[1].glob("assets/ravdess160/**/*.flac"))
+    ckpt = dict(shipped_predictor.checkpoint_info, models=[m.state_dict() for m in shipped_predictor.models])
+    base = Familiarity(mean=torch.zeros(2048), components=torch.eye(8, 2048), precision=torch.eye(8), threshold=1e9,
+                       gamma=3.0, accuracy=0.55)
+    plain = Predictor({**ckpt, "familiarity": base.to_checkpoint()})
+    a = plain.analyze(clip)
+    far = Familiarity(**{**base.__dict__, "threshold": a.familiarity["distance"] / 1.5})  # temper 1.5 ** 3
+    tempered = Predictor({**ckpt, "familiarity": far.to_checkpoint()})
+    b = tempered.analyze(clip)
+    assert a.probabilities == shipped_predictor.analyze(clip).probabilities  # under the threshold: unchanged
+    assert a.familiarity["unfamiliar"] is False and b.familiarity["unfamiliar"] is True
+    assert b.familiarity["accuracy_when_unfamiliar"] == 0.55
+    assert a.top == b.top and max(b.probabilities.values()) < max(a.probabilities.values())
+    assert np.isclose(sum(b.probabilities.values()), 1.0)
+    p, d = tempered.probabilities(torch.from_numpy(b.clip)[None], distances=True)  # the clip the model saw
+    assert np.isclose(float(d[0]), b.familiarity["distance"], atol=0.01)
+    assert np.allclose(p[0].numpy(), [b.probabilities[k] for k in tempered.labels], atol=1e-5)
+
+
+# ----- two synthetic corpora, end to end -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_corpora(tmp_path_factory):
+    """Corpus "a" (4 speakers) and corpus "b" (4 other speakers through a darker channel: every
+    clip low-passed), 3 labels; a joint manifest trained with --balance --adversary, and a model
+    of corpus a alone."""
+    import soundfile as sf
+    from scipy.signal import butter, sosfilt
+    from test_manifest import _corpus
+    from emotion.training import heads, train
+    folder = tmp_path_factory.mktemp("two")
+    a = _corpus(folder / "a").assign(corpus="a")
+    a["path"] = "a/" + a["path"]
+    b = _corpus(folder / "b").assign(corpus="b")
+    sos = butter(4, 1500, fs=16000, output="sos")
+    for rel in b["path"]:
+        wave, sr = sf.read(folder / "b" / rel)
+        sf.write(folder / "b" / rel, (sosfilt(sos, wave) * 1.5).astype(np.float32), sr)
+    b["path"] = "b/" + b["path"]
+    b["speaker"] = "b-" + b["speaker"]
+    pd.concat([a, b]).to_csv(folder / "joint.csv", index=False)
+    a.to_csv(folder / "a.csv", index=False)
+    b.assign(split="test").to_csv(folder / "b-test.csv", index=False)
+    common = ["--epochs", "20", "--variants", "1", "--no-corrupt", "--batch-size", "8", "--lr", "3e-3",
+              "--proj-dim", "32", "--lstm-hidden", "16", "--select", "last", "--threads", "1", "--folds", "2"]
+    mp = pytest.MonkeyPatch()
+    mp.setattr(heads, "CACHE_DIR", folder / "cache")
+    try:
+        assert train.main(["--manifest", str(folder / "joint.csv"), "--out", str(folder / "joint" / "emotion.pt"),
+                           "--balance", "--adversary", "0.5"] + common) == 0
+        assert train.main(["--manifest", str(folder / "a.csv"), "--out", str(folder / "a" / "emotion.pt")] + common) == 0
+    finally:
+        mp.undo()
+    return folder
+
+
+def test_joint_training_holds_out_speakers_of_both_corpora_and_learns(two_corpora):
+    import json
+    metrics = json.loads((two_corpora / "joint" / "metrics.json").read_text())
+    assert metrics["n"] == 72 and metrics["accuracy"] > 0.6  # chance 1/3, speakers never heard
+    for fold in metrics["split"]["folds"]:
+        held = fold["val_actors"]
+        assert any(str(s).startswith("b-") for s in held) and any(not str(s).startswith("b-") for s in held)
+        assert not set(fold["train_actors"]) & set(held)
+
+
+def test_crosscorpus_scores_speakers_and_corpora_never_heard(two_corpora):
+    from emotion.training.crosscorpus import cross_corpus
+    result = cross_corpus(str(two_corpora / "joint.csv"), {"a only": str(two_corpora / "a" / "emotion.pt"),
+                                                           "joint": str(two_corpora / "joint" / "emotion.pt")})
+    rows = {(r["model"], r["corpus"]): r for r in result["results"]}
+    assert rows[("a only", "a")]["test"] == "speakers never heard"
+    assert rows[("a only", "b")]["test"] == "corpus never heard" and rows[("a only", "b")]["n"] == 36
+    assert rows[("joint", "b")]["test"] == "speakers never heard"
+    assert rows[("a only", "b")]["trained_on"] == {"a": 4, "b": 0}
+    for r in result["results"]:
+        assert 0.0 <= r["accuracy"] <= r["accuracy_corpus_labels"] + 1e-9 <= 1.0 + 1e-9
+        assert sum(c["n"] for c in r["per_class"].values()) == r["n"]
+
+
+def test_unfamiliar_flags_the_corpus_a_model_never_heard_and_stores_it(two_corpora):
+    from emotion.predict import Predictor
+    from emotion.training import unfamiliar
+    table_path = two_corpora / "a-to-b.csv"
+    assert unfamiliar.main(["score", "--checkpoint", str(two_corpora / "a" / "emotion.pt"), "--train",
+                            str(two_corpora / "a.csv"), "--foreign", str(two_corpora / "b-test.csv"),
+                            "--out", str(table_path)]) == 0
+    table = pd.read_csv(table_path)
+    foreign, oof = table[table.role == "foreign"], table[table.role == "oof"]
+    assert len(foreign) == 36 and len(oof) == 36
+    assert (foreign.distance > foreign.threshold).mean() > (oof.distance > oof.threshold).mean()
+    summary = two_corpora / "summary.json"
+    assert unfamiliar.main(["store", "--checkpoint", str(two_corpora / "a" / "emotion.pt"), "--train",
+                            str(two_corpora / "a.csv"), "--tables", str(table_path), "--out", str(summary)]) == 0
+    predictor = Predictor.from_checkpoint(two_corpora / "a" / "emotion.pt")  # checksum still right
+    assert predictor.familiarity is not None and predictor.familiarity.gamma >= 0
+    result = predictor.analyze(two_corpora / "b" / foreign["id"].iloc[0].removeprefix("b/"))
+    assert set(result.familiarity) == {"distance", "threshold", "unfamiliar", "accuracy_when_unfamiliar"}
