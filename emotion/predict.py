@@ -5,24 +5,21 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
-from tqdm import tqdm
 
 from . import audio, long_input
 from . import checkpoint as checkpoint_format
+from .analysis import Analysis
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
 from .timeline import SINGLE_WINDOW_SECONDS, timeline as _timeline
+from .familiarity import Familiarity
 from .features import log_mel_spectrogram
-from .labels import EMOTIONS
 from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -38,26 +35,6 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
         return log_mel_spectrogram(waves)
     from . import encoder
     return encoder.features(waves)
-
-
-@dataclass
-class Analysis:
-    """Everything about one prediction that a user interface may want to show."""
-    probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
-    wave: Optional[np.ndarray]  # the whole input, 16 kHz mono (samples,); None over PREDICT_MAX_SECONDS
-    speech: tuple  # (start, end) sample indices of the detected speech (long input: of all windows)
-    clip: Optional[np.ndarray]  # what the model saw (long input: window `window`), (N_SAMPLES,)
-    mel: Optional[np.ndarray]  # the spectrogram the model read, shape = (n_mels, n_frames): the CNN's
-    # 64-band log-mel in dB [-TOP_DB, 0], or Whisper's 80-band log-mel (about [-1.5, 1.5])
-    saliency: Optional[np.ndarray] = None  # with analyze(explain=True): like mel, in [0, 1]
-    judged: tuple = ()  # ((start, end), ...) in s: every span of the input the model heard
-    timeline: Optional[object] = None  # speech longer than one window: Predictor.timeline's rows
-    window: Optional[int] = None  # long input: the row whose clip, mel and saliency are kept
-    seconds: float = 0.0  # the input's duration
-
-    @property
-    def top(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
 
 
 class Predictor:
@@ -92,6 +69,7 @@ class Predictor:
         # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
         self.train_actors = [int(a) if str(a).isdigit() else str(a) for a in checkpoint.get("train_actors", [])]
         self.folds = checkpoint.get("folds", [])
+        self.familiarity = Familiarity.from_checkpoint(checkpoint) if self.encoder is not None else None
 
     @property
     def description(self) -> str:
@@ -113,18 +91,26 @@ class Predictor:
         with torch.inference_mode():
             return backbone_features(self.backbone, waves)
 
-    def logits_from_features(self, mel: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
+    def logits_from_features(self, mel: torch.Tensor, models: Optional[Sequence[int]] = None, distance: bool = False):
         """Mean logits of the chosen models (default all) for features(); differentiable when
-        called with gradients enabled. The encoder runs once for all heads."""
+        called with gradients enabled. The encoder runs once for all heads. distance=True:
+        (logits, each clip's Familiarity distance, or None without one in the checkpoint)."""
         chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
         if self.encoder is None:
-            return torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+            logits = torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+            return (logits, None) if distance else logits
         enc = self.encoder
         if torch.is_grad_enabled():  # saliency: int8 layers have no gradient, the float encoder has
             from .encoder import load_encoder
             enc = load_encoder(int8=False)
         x = chosen[0].select(enc(mel, n_layers=self.config.n_layers))
-        return torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
+        logits = torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
+        dist = None if self.familiarity is None or not distance else self.familiarity.distance(x.detach())
+        return (logits, dist) if distance else logits
+
+    def scale(self, distance: Optional[torch.Tensor]):
+        """What the logits are divided by: the temperature, times Familiarity.temper beyond its threshold."""
+        return self.temperature * (1.0 if distance is None else self.familiarity.temper(distance)[:, None])
 
     def logits(self, waves: torch.Tensor, models: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Mean logits of the chosen models (default all) for fixed-length 16 kHz waves.
@@ -134,9 +120,13 @@ class Predictor:
         with torch.inference_mode():
             return self.logits_from_features(self.features(waves), models)
 
-    def probabilities(self, waves: torch.Tensor) -> torch.Tensor:
-        """Calibrated probabilities, shape = (batch, len(self.labels)), rows summing to 1."""
-        return torch.softmax(self.logits(waves) / self.temperature, dim=-1)
+    def probabilities(self, waves: torch.Tensor, distances: bool = False):
+        """Calibrated probabilities, shape = (batch, len(self.labels)), rows summing to 1 (tempered
+        for unfamiliar audio); distances=True: (probabilities, distances or None)."""
+        with torch.inference_mode():
+            logits, dist = self.logits_from_features(self.features(waves), distance=True)
+        probs = torch.softmax(logits / self.scale(dist), dim=-1)
+        return (probs, dist) if distances else probs
 
     def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False,
                 display: bool = True) -> Analysis:
@@ -157,26 +147,31 @@ class Predictor:
             except AudioError:
                 pass  # the timeline finds no stretch of speech: the one span, as a clip
         clip = audio.pad_or_trim(wave[start:end])
-        probs, mel, sal = self._judge(clip, explain)
+        probs, mel, sal, dist = self._judge(clip, explain)
         judged = long_input.judged_span(start / audio.SAMPLE_RATE, end / audio.SAMPLE_RATE)
         return Analysis(probabilities=dict(zip(self.labels, probs)), wave=wave, speech=(start, end), clip=clip,
-                        mel=mel, saliency=sal, judged=(judged,), seconds=seconds)
+                        mel=mel, saliency=sal, judged=(judged,), seconds=seconds, familiarity=self._familiar(dist))
+
+    def _familiar(self, distance, weights=None) -> Optional[dict]:  # long input: the windows' weighted mean
+        ok = distance is not None and self.familiarity is not None
+        return self.familiarity.describe(float(np.average(distance, weights=weights))) if ok else None
 
     def _judge(self, clip: np.ndarray, explain: bool):
-        """(probabilities as a list, the mel, the saliency or None) of one 3-s clip."""
+        """(probabilities as a list, the mel, the saliency or None, the distance or None) of one 3-s clip."""
         mel = self.features(torch.from_numpy(clip)[None])
-        sal = None
+        sal, info = None, {}
         if explain and not self.int8:
             from .explain import explain_features
-            logp, sal = explain_features(self, mel)
-            probs = logp.double().exp()
+            logp, sal = explain_features(self, mel, info=info)
+            probs, dist = logp.double().exp(), info.get("distance")
         else:
             with torch.inference_mode():
-                probs = torch.softmax(self.logits_from_features(mel) / self.temperature, dim=-1)[0].double()
+                logits, dist = self.logits_from_features(mel, distance=True)
+                probs = torch.softmax(logits / self.scale(dist), dim=-1)[0].double()
             if explain:  # an int8 encoder has no gradient: the map comes from the float one
                 from .explain import explain_features
                 sal = explain_features(self, mel)[1]
-        return (probs / probs.sum()).tolist(), mel[0].numpy(), sal
+        return (probs / probs.sum()).tolist(), mel[0].numpy(), sal, None if dist is None else float(dist[0])
 
     def _analyze_long(self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float,
                       display: bool = True) -> Analysis:
@@ -192,11 +187,12 @@ class Predictor:
             else:
                 segment = long_input.read_seconds(source, sample_rate, s, e)
             clip = audio.pad_or_trim(segment)
-            _, mel, sal = self._judge(clip, explain)
+            _, mel, sal, _ = self._judge(clip, explain)
         span = (int(round(frame["start"].min() * audio.SAMPLE_RATE)), int(round(frame["end"].max() * audio.SAMPLE_RATE)))
         return Analysis(probabilities={k: probs.get(k, 0.0) for k in self.labels}, wave=wave, speech=span,
                         clip=clip, mel=mel, saliency=sal, judged=tuple(long_input.judged_spans(frame)),
-                        timeline=frame, window=row, seconds=seconds)
+                        timeline=frame, window=row, seconds=seconds, familiarity=self._familiar(
+                            frame.attrs.get("distance"), long_input.speech_weights(frame["start"], frame["end"]) + 1e-9))
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1:
@@ -214,6 +210,13 @@ class Predictor:
         seconds, one probability column per label, and emotion (the top label).
         """
         return _timeline(self, source, sample_rate)
+
+    def transcript(self, source: AudioSource, sample_rate: Optional[int] = None, language: Optional[str] = None):
+        """What was said, and how (see emotion.transcript): a pandas DataFrame, one row per
+        utterance: start, end (s), text, emotion, one probability column per label, note. Each
+        utterance's probabilities are predict() of exactly its span; under 1 s it is not judged."""
+        from .transcript import transcript
+        return transcript(self, source, sample_rate, language)
 
 
 def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
@@ -234,66 +237,10 @@ def expand_paths(paths: Sequence[str]) -> List[Path]:
     return out
 
 
-def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False,
-                 progress: bool = True):
-    """One row per file (or per analysed segment with timeline=True); unreadable files get a
-    row with their error message instead of stopping the batch. Returns a pandas DataFrame."""
-    rows = []
-    for path in tqdm(files, desc="predicting", unit="file", disable=not progress or len(files) < 5):
-        try:
-            if timeline:
-                table = predictor.timeline(path)
-                table.insert(0, "file", str(path))
-                rows.extend(table.to_dict("records"))
-            else:
-                probs = predictor.predict(path)
-                rows.append(dict(file=str(path), emotion=top_k(probs, 1)[0][0], **probs))
-        except AudioError as exc:
-            rows.append(dict(file=str(path), error=str(exc)))
-    frame = pd.DataFrame(rows)
-    if "error" not in frame:
-        frame["error"] = None
-    return frame
-
-
-def format_table(frame, timeline: bool, labels: Sequence[str] = EMOTIONS) -> str:
-    lines = []
-    for row in frame.to_dict("records"):
-        if isinstance(row.get("error"), str):
-            lines.append(f"{row['file']}\terror: {row['error']}")
-            continue
-        probs = {name: row[name] for name in labels if name in row}
-        where = f"\t{row['start']:7.2f}-{row['end']:7.2f} s" if timeline else ""
-        lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)))
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.predict",
-        description="Emotion of each audio file (files or folders, searched recursively).")
-    ap.add_argument("paths", nargs="+", help="audio files or folders")
-    ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                    help="table: top-3 per line; csv/json: every probability")
-    ap.add_argument("--timeline", action="store_true", help="one row per speech segment, for long recordings")
-    args = ap.parse_args(argv)
-    predictor = Predictor.from_checkpoint(args.checkpoint)
-    files = expand_paths(args.paths)
-    if not files:
-        print("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").", file=sys.stderr)
-        return 1
-    frame = predict_rows(predictor, files, timeline=args.timeline)
-    if args.format == "csv":
-        sys.stdout.write(frame.to_csv(index=False, float_format="%.4f"))
-    elif args.format == "json":
-        print(frame.to_json(orient="records", indent=1, double_precision=4))
-    else:
-        print(format_table(frame, args.timeline, predictor.labels))
-    failed = frame["error"].notna().sum() if len(frame) else 0
-    if failed:
-        print(f"{failed} of {len(files)} file(s) could not be analysed (see 'error').", file=sys.stderr)
-    return 1 if frame["error"].notna().all() else 0
+    """python -m emotion.predict: the command line, in emotion.cli."""
+    from .cli import main as cli_main
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,138 @@
+"""The command line of emotion.predict (run it as `python -m emotion.predict`).
+
+    python -m emotion.predict FILE... [--checkpoint P] [--format table|csv|json]   # top-3 per file
+    python -m emotion.predict FILE... --timeline                                    # per speech window
+    python -m emotion.predict FILE --transcript [--format table|json|csv|srt|vtt] [--language de]
+
+--transcript: what was said and how (emotion.transcript): one row per utterance with its text and
+emotion; SRT and WebVTT cues carry the emotion, e.g. "[angry 0.81] I told you twice.".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+from tqdm import tqdm
+
+from . import subtitles
+from .audio import AudioError
+from .labels import EMOTIONS
+from .predict import AUDIO_SUFFIXES, Predictor, expand_paths, top_k
+
+
+def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False,
+                 progress: bool = True):
+    """One row per file (or per analysed segment with timeline=True); unreadable files get a
+    row with their error message instead of stopping the batch. Returns a pandas DataFrame."""
+    rows = []
+    for path in tqdm(files, desc="predicting", unit="file", disable=not progress or len(files) < 5):
+        try:
+            if timeline:
+                table = predictor.timeline(path)
+                table.insert(0, "file", str(path))
+                rows.extend(table.to_dict("records"))
+            else:
+                probs = predictor.predict(path)
+                rows.append(dict(file=str(path), emotion=top_k(probs, 1)[0][0], **probs))
+        except AudioError as exc:
+            rows.append(dict(file=str(path), error=str(exc)))
+    frame = pd.DataFrame(rows)
+    if "error" not in frame:
+        frame["error"] = None
+    return frame
+
+
+def format_table(frame, timeline: bool, labels: Sequence[str] = EMOTIONS) -> str:
+    lines = []
+    for row in frame.to_dict("records"):
+        if isinstance(row.get("error"), str):
+            lines.append(f"{row['file']}\terror: {row['error']}")
+            continue
+        probs = {name: row[name] for name in labels if name in row}
+        where = f"\t{row['start']:7.2f}-{row['end']:7.2f} s" if timeline else ""
+        lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)))
+    return "\n".join(lines)
+
+
+def transcript_output(predictor: Predictor, files: Sequence[Path], fmt: str, language=None) -> int:
+    """--transcript: each file's transcript in the chosen format; SRT and WebVTT take one file."""
+    from .transcript import TranscriptError
+    if fmt in ("srt", "vtt") and len(files) != 1:
+        print(f"--format {fmt} writes the subtitles of one file; give one file (got {len(files)}).", file=sys.stderr)
+        return 2
+    results, failed = [], 0
+    for path in files:
+        try:
+            results.append((path, predictor.transcript(path, language=language), None))
+        except TranscriptError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except AudioError as exc:
+            results.append((path, None, str(exc)))
+            failed += 1
+    if fmt in ("srt", "vtt"):
+        path, frame, err = results[0]
+        if err:
+            print(f"{path}: error: {err}", file=sys.stderr)
+            return 1
+        sys.stdout.write(subtitles.srt(frame) if fmt == "srt" else subtitles.vtt(frame))
+    elif fmt == "json":
+        out = [{"file": str(p), "error": e} if e else {"file": str(p), **subtitles.as_json(f)} for p, f, e in results]
+        print(json.dumps({k: v for k, v in out[0].items() if k != "file"} if len(out) == 1 and not failed else out,
+                         indent=1, ensure_ascii=False))
+    elif fmt == "csv":
+        parts = [pd.DataFrame([{"file": str(p), "error": e}]) if e else f.assign(file=str(p), language=f.attrs["language"])
+                 for p, f, e in results]
+        table = pd.concat(parts, ignore_index=True)
+        sys.stdout.write(table[["file", *[c for c in table.columns if c != "file"]]].to_csv(index=False, float_format="%.4f"))
+    else:
+        for path, frame, err in results:
+            if err:
+                print(f"{path}\terror: {err}")
+                continue
+            print(f"{path}\t(language: {frame.attrs.get('language')}, {len(frame)} utterances)")
+            for row in frame.to_dict("records"):
+                print(f"  {row['start']:7.2f}-{row['end']:7.2f} s  {subtitles.cue_text(row)}")
+    if failed:
+        print(f"{failed} of {len(files)} file(s) could not be transcribed (see 'error').", file=sys.stderr)
+    return 1 if failed == len(files) else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.predict",
+        description="Emotion of each audio file (files or folders, searched recursively).")
+    ap.add_argument("paths", nargs="+", help="audio files or folders")
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--format", choices=["table", "csv", "json", "srt", "vtt"], default="table",
+                    help="table: top-3 per line; csv/json: every probability; srt/vtt: subtitles (--transcript)")
+    ap.add_argument("--timeline", action="store_true", help="one row per speech segment, for long recordings")
+    ap.add_argument("--transcript", action="store_true",
+                    help="what was said and how: one row per utterance with its words and emotion")
+    ap.add_argument("--language", default=None, help="--transcript: the language's code (e.g. en, de); default: detected")
+    args = ap.parse_args(argv)
+    if args.format in ("srt", "vtt") and not args.transcript:
+        ap.error(f"--format {args.format} writes a transcript's subtitles: add --transcript")
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    files = expand_paths(args.paths)
+    if not files:
+        print("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").", file=sys.stderr)
+        return 1
+    if args.transcript:
+        return transcript_output(predictor, files, args.format, args.language)
+    frame = predict_rows(predictor, files, timeline=args.timeline)
+    if args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.4f"))
+    elif args.format == "json":
+        print(frame.to_json(orient="records", indent=1, double_precision=4))
+    else:
+        print(format_table(frame, args.timeline, predictor.labels))
+    failed = frame["error"].notna().sum() if len(frame) else 0
+    if failed:
+        print(f"{failed} of {len(files)} file(s) could not be analysed (see 'error').", file=sys.stderr)
+    return 1 if frame["error"].notna().all() else 0

@@ -1,0 +1,84 @@
+"""A transcript table (emotion.transcript) written out: JSON, CSV, SubRip (SRT) and WebVTT.
+
+    as_json(frame)  -> {"language": "en", "segments": [{"start", "end", "text", "emotion",
+                        "probabilities": {label: p}, "words": [...], ("note")}]}
+    srt(frame), vtt(frame), csv(frame) -> text
+
+Each subtitle cue carries its emotion and probability before the words, e.g.
+"[angry 0.81] I told you twice."; a segment that was not judged says why: "[too short] Yes.".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List
+
+FIXED = ("start", "end", "text", "emotion", "note")
+
+
+def labels_of(frame) -> List[str]:
+    """The probability columns of a transcript table, in the checkpoint's order."""
+    return list(frame.attrs.get("labels") or [c for c in frame.columns if c not in FIXED])
+
+
+def _judged(row: dict) -> bool:
+    return isinstance(row.get("emotion"), str) and bool(row["emotion"])
+
+
+def as_json(frame, digits: int = 4) -> dict:
+    """The transcript as JSON-ready data (what the CLI's --format json and the app's /transcript give)."""
+    labels, words = labels_of(frame), frame.attrs.get("words") or [None] * len(frame)
+    segments = []
+    for row, w in zip(frame.to_dict("records"), words):
+        judged = _judged(row)
+        seg = dict(start=round(float(row["start"]), 3), end=round(float(row["end"]), 3), text=row["text"],
+                   emotion=row["emotion"] if judged else None,
+                   probabilities={k: round(float(row[k]), digits) for k in labels} if judged else None)
+        if w is not None:
+            seg["words"] = w
+        if row.get("note"):
+            seg["note"] = row["note"]
+        segments.append(seg)
+    return dict(language=frame.attrs.get("language"), segments=segments)
+
+
+def cue_text(row: dict) -> str:
+    """"[angry 0.81] I told you twice." (the top emotion and its probability), or "[too short] Yes."."""
+    if _judged(row):
+        return f"[{row['emotion']} {float(row[row['emotion']]):.2f}] {row['text']}"
+    note = str(row.get("note") or "not judged")
+    return f"[{'too short' if note.startswith('too short') else 'not judged'}] {row['text']}"
+
+
+def timestamp(seconds: float, decimal: str = ",") -> str:
+    """00:01:02,345 (SRT) or 00:01:02.345 (WebVTT)."""
+    ms = max(0, int(round(seconds * 1000)))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{decimal}{ms:03d}"
+
+
+def _cues(frame, decimal: str) -> List[str]:
+    out = []
+    for i, row in enumerate(frame.to_dict("records"), 1):
+        start, end = float(row["start"]), float(row["end"])
+        end = end if math.isfinite(end) and end > start else start + 0.001
+        text = cue_text(row).replace("\n", " ").replace("-->", "->")  # a cue's text never ends it early
+        out.append(f"{i}\n{timestamp(start, decimal)} --> {timestamp(end, decimal)}\n{text}\n")
+    return out
+
+
+def srt(frame) -> str:
+    """SubRip: numbered cues, HH:MM:SS,mmm --> HH:MM:SS,mmm, a blank line between cues."""
+    return "\n".join(_cues(frame, ","))
+
+
+def vtt(frame) -> str:
+    """WebVTT: the WEBVTT header, then cues with HH:MM:SS.mmm times."""
+    return "WEBVTT\n\n" + "\n".join(_cues(frame, "."))
+
+
+def csv(frame) -> str:
+    """One row per segment: start, end, text, emotion, a probability per label, note."""
+    return frame.to_csv(index=False, float_format="%.4f")

