@@ -1,13 +1,14 @@
 """Score audio archives to Parquet: resumable, in local processes or on Ray Data.
 
     python -m emotion.batch SRC... --out results.parquet [--engine local|ray] [--address ADDR]
-                            [--timeline] [--workers N] [--threads T] [--checkpoint P]
+                            [--timeline | --transcript] [--workers N] [--threads T] [--checkpoint P]
 
 SRC: audio files, folders (searched recursively) or CSV manifests with a `path` column (relative paths are
 resolved against the CSV's folder). OUT is a folder of Parquet parts that `pandas.read_parquet(OUT)` reads
 as one table: one row per file (path, duration, a probability column per label of the checkpoint, emotion,
-error) or, with --timeline, one row per analysed window of speech (with start and end). A file that cannot
-be analysed gets a row whose `error` is the AudioError message; it never stops the job.
+error), with --timeline one row per analysed window of speech (start, end), with --transcript one per utterance
+(start, end, text, language, note: emotion.transcript). A file that cannot be analysed gets a row whose
+`error` is the AudioError message; it never stops the job.
 
 Each part is written to a hidden temporary name and renamed into place (os.replace), so an interrupted run
 leaves only whole parts. Rerunning with the same OUT scores only the files not in it yet. Run one job per
@@ -77,6 +78,8 @@ def schema(timeline: bool, labels: Sequence[str]):
     fields = [("path", pa.string()), ("duration", pa.float64())]
     if timeline:
         fields += [("start", pa.float64()), ("end", pa.float64())]
+    if timeline == "transcript":
+        fields += [("text", pa.string()), ("language", pa.string()), ("note", pa.string())]
     fields += [(e, pa.float64()) for e in labels] + [("emotion", pa.string()), ("error", pa.string())]
     return pa.schema(fields)
 
@@ -85,6 +88,10 @@ def score_file(predictor, path: str, timeline: bool) -> List[dict]:
     """The rows of one file: one (or one per window with timeline), or one error row."""
     base = dict(path=path, duration=duration(path), error=None)
     try:
+        if timeline == "transcript":  # one row per utterance; a file where nothing was said: an error row
+            frame = predictor.transcript(path)
+            return [{**base, **r, "language": frame.attrs["language"]} for r in frame.to_dict("records")] or [
+                {**base, "error": "No words were recognised."}]
         if timeline:
             return [{**base, **row} for row in predictor.timeline(path).to_dict("records")]
         probs = predictor.predict(path)
@@ -122,9 +129,8 @@ class PartStore:
                       f".corrupt-{part.name}, its files will be scored again", file=sys.stderr)
                 part.rename(part.with_name(f".corrupt-{part.name}"))
                 continue
-            if ("start" in names) != self.timeline:
-                raise BatchError(f"{self.out} holds {'timeline' if 'start' in names else 'per-file'} rows; "
-                                 "use another --out, or the same --timeline setting as before.")
+            if ("start" in names) != bool(self.timeline) or ("text" in names) != (self.timeline == "transcript"):
+                raise BatchError(f"{self.out} holds rows of another kind; use another --out or the same options as before.")
             if names != self.schema.names:
                 raise BatchError(f"{self.out} holds the labels of another checkpoint; use another --out.")
             done.update(paths)
@@ -269,6 +275,7 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["local", "ray"], default="local")
     ap.add_argument("--address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     ap.add_argument("--timeline", action="store_true", help="one row per analysed window of speech")
+    ap.add_argument("--transcript", dest="timeline", action="store_const", const="transcript", help="one row per utterance, with its text")
     ap.add_argument("--workers", type=int, help="processes (local, default 1) or Ray actors (default: the cluster's CPUs / threads)")
     ap.add_argument("--threads", type=int, help="torch threads per worker (default: local cores / workers; Ray 1)")
     ap.add_argument("--checkpoint", default=None, help="default: $EMOTION_CHECKPOINT or checkpoints/emotion.pt")

@@ -191,3 +191,18 @@ def test_bad_input_is_a_clear_error(shipped_predictor, tmp_path):
     sf.write(silent, np.zeros(3 * SAMPLE_RATE, np.float32), SAMPLE_RATE)
     frame = shipped_predictor.transcript(silent)  # nothing said: an empty table, not an error
     assert isinstance(frame, pd.DataFrame) and len(frame) == 0 and frame.attrs["language"]
+
+
+def test_batch_transcript_rows(sentences, table, tmp_path):
+    pytest.importorskip("pyarrow", reason="batch scoring needs pyarrow: pip install -r requirements-batch.txt")
+    from emotion import batch
+    out = tmp_path / "out"
+    assert batch.main([str(sentences[0]), "--out", str(out), "--transcript", "--no-progress"]) == 0
+    rows = pd.read_parquet(out)
+    assert list(rows["text"]) == list(table["text"]) and set(rows["language"]) == {"en"}
+    np.testing.assert_allclose(rows["start"], table["start"])
+    labels = subtitles.labels_of(table)
+    np.testing.assert_allclose(rows[labels].to_numpy(float), table[labels].to_numpy(float), atol=1e-5)  # thread counts differ
+    assert rows["error"].isna().all()
+    # the same folder with another kind of rows is refused in words, not a traceback
+    assert batch.main([str(sentences[0]), "--out", str(out), "--timeline", "--no-progress"]) == 2
