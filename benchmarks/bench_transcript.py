@@ -147,7 +147,7 @@ def cli(args) -> None:
     """The issue's check: ~50 s of RAVDESS sentences of actors whose clips are not bundled in assets/."""
     bundled = {p.name.split("-")[-1].split(".")[0] for p in (ROOT / "assets" / "ravdess").glob("*.flac")}
     actor = next(a for a in ("19", "17", "13", "20") if a not in bundled)
-    clips = sorted((DATA / "ravdess" / "speech" / f"Actor_{actor}").glob("*.flac"))[::4]
+    clips = sorted((DATA / "ravdess" / "speech" / f"Actor_{actor}").glob("*.flac"))[::args.step]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sentences.wav"
         seconds = write_sentences(path, clips[:13], 50, pause=1.0)
@@ -203,6 +203,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N clips (wer)")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--step", type=int, default=3, help="cli: every STEP-th clip of the actor (4: the same statement each time)")
     args = ap.parse_args()
     dict(wer=wer, speed=speed, cli=cli, memory=memory)[args.what](args)
 

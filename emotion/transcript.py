@@ -52,6 +52,10 @@ COMPUTE_TYPE = "int8"  # CTranslate2 quantizes the float weights at load: ~2x fa
 DECODE = dict(beam_size=5, temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=True)
 SENTENCE_END = (".", "?", "!", "\u2026", "\u3002")  # an utterance ends after such a word ...
 SPLIT_PAUSE_SECONDS = 1.0  # ... or where the next word starts this long after the last one ended
+# At temperature 0 a window can end in a loop (a sentence repeated dozens of times); the words of
+# such a segment (faster-whisper's own loop test: its text compresses more than 2.4 x) that the
+# alignment gives no time at all were never heard, and are dropped.
+LOOP_COMPRESSION = 2.4
 
 
 class TranscriptError(RuntimeError):
@@ -162,8 +166,10 @@ def transcribe(wave: np.ndarray, language: Optional[str] = None, model=None) -> 
     segments, info = model.transcribe(wave, language=language, **DECODE)
     out = []
     for seg in segments:  # a generator: decoding happens here
+        loop = seg.compression_ratio > LOOP_COMPRESSION
         words = [dict(word=w.word, start=round(float(w.start), 3), end=round(float(w.end), 3),
-                      probability=round(float(w.probability), 4)) for w in (seg.words or []) if w.word.strip()]
+                      probability=round(float(w.probability), 4)) for w in (seg.words or [])
+                 if w.word.strip() and not (loop and w.end <= w.start)]
         for group in utterances(words) if words else []:
             out.append(dict(start=group[0]["start"], end=max(group[0]["start"], group[-1]["end"]),
                             text="".join(w["word"] for w in group).strip(),

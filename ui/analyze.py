@@ -22,6 +22,7 @@ from emotion.audio import CLIP_SECONDS, N_SAMPLES, SAMPLE_RATE
 from emotion.ravdess import parse_name
 from emotion.timeline import file_envelope
 
+from . import transcript as transcript_box
 from .common import UPLOAD_HINT, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
 
@@ -63,8 +64,20 @@ def _note(result) -> str:
         if result.top not in set(frame["emotion"]):
             note += (f" No single window has *{result.top}* on top; the windows found: "
                      f"{', '.join(sorted(set(frame['emotion'])))}.")
-    return note + (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
+    return unfamiliar_note(result.familiarity) + note + (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
                    "(gradient × input saliency).")
+
+
+def unfamiliar_note(familiarity: Optional[dict]) -> str:
+    """The caveat for audio unlike anything the model trained on (emotion.familiarity), with the
+    accuracy measured on such audio; empty for familiar audio."""
+    if not familiarity or not familiarity.get("unfamiliar"):
+        return ""
+    acc = familiarity.get("accuracy_when_unfamiliar")
+    measured = f" on such recordings it was right about {acc:.0%} of the time, so" if acc is not None else ""
+    return ("**⚠️ Unfamiliar recording:** it sounds unlike the acted studio speech the model learnt from "
+            f"(voice, language, microphone or room);{measured} the probabilities are toned down. "
+            "Read the answer as a hint, not a verdict.\n\n")
 
 
 def _figures(result, audio_path: str):
@@ -113,7 +126,8 @@ def probabilities(audio_path: Optional[str]) -> dict:
                judged=dict(start=round(result.judged[0][0], 3), end=round(result.judged[-1][1], 3)),
                judged_spans=[[round(s, 3), round(e, 3)] for s, e in result.judged],
                duration=round(result.seconds, 3),
-               rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows")
+               rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows",
+               familiarity=result.familiarity)  # null for a checkpoint without familiarity statistics
     if result.timeline is not None:
         out["timeline"] = result.timeline.round(4).to_dict("records")
     return out
@@ -230,6 +244,7 @@ def build() -> SimpleNamespace:
                                           max_height=260)
             timeline_csv = gr.File(label="Download the table (CSV)", interactive=False)
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
+        transcript = transcript_box.build()
         page_outputs = [*analysis_outputs, message, timeline_box, *timeline_outputs]
         with examples_box:
             gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=page_outputs,
@@ -244,9 +259,10 @@ def build() -> SimpleNamespace:
     clear = [*analysis_outputs, message]
     # Analyze: clear first (so that no old prediction stays beside new input), then analyse;
     # a problem is written in `message` and stays until the input changes.
-    analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private") \
+    analyzed = analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private") \
         .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
         .then(analyze_page, audio_in, page_outputs, api_visibility="private")
+    transcript_box.wire(transcript, audio_in, analyzed)  # then the words (ui/transcript.py)
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
@@ -259,4 +275,4 @@ def build() -> SimpleNamespace:
     return SimpleNamespace(audio_in=audio_in, analyze_btn=analyze_btn, top3=top3, note=note, message=message,
                            wave_plot=wave_plot, spec_plot=spec_plot, bars_plot=bars_plot, timeline_box=timeline_box,
                            timeline_plot=timeline_plot, timeline_table=timeline_table, timeline_csv=timeline_csv,
-                           api_json=api_json)
+                           api_json=api_json, transcript=transcript)

@@ -1,0 +1,117 @@
+"""The transcript on the Analyze tab: what was said, and how (emotion.transcript).
+
+Under the timeline: each utterance coloured by its emotion with its probability; a click plays
+the recording from there. Downloads in SRT, WebVTT and CSV. API: /transcript (JSON:
+{"language", "segments": [{"start", "end", "text", "emotion", "probabilities", "words"}]}).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional
+
+import gradio as gr
+
+from emotion import AudioError, plots, subtitles
+from emotion.transcript import TranscriptError
+
+from .common import error
+from .settings import resources
+
+CONCURRENCY_LIMIT = 1  # a long recording keeps the CPU busy for a while: one at a time
+# a click on an utterance plays the uploaded recording from its start
+PLAY_FROM = ("element.addEventListener('click', (e) => { const seg = e.target.closest('[data-start]');"
+             " const player = document.querySelector('#speech-input audio'); if (!seg || !player) return;"
+             " player.currentTime = parseFloat(seg.dataset.start); player.play(); });")
+
+
+def _frame(audio_path: Optional[str]):
+    if not audio_path:
+        raise error("No audio yet: record with the microphone or upload a file.")
+    try:
+        return resources().predictor.transcript(audio_path)
+    except (AudioError, TranscriptError) as exc:
+        raise error(str(exc), title="No transcript") from None
+
+
+def transcript(audio_path: Optional[str]) -> dict:
+    """/transcript: {"language", "segments": [{start, end, text, emotion, probabilities: {label: p}, words}]}."""
+    return subtitles.as_json(_frame(audio_path))
+
+
+def render(frame) -> str:
+    """The utterances as HTML: time, emotion and probability, words; coloured by the emotion."""
+    if not len(frame):
+        return "<p id='transcript-empty'>No words were recognised.</p>"
+    colors = plots.label_colors(subtitles.labels_of(frame))
+    rows = []
+    for row in frame.to_dict("records"):
+        judged = isinstance(row["emotion"], str)
+        color = colors[row["emotion"]] if judged else "#999999"
+        tag = f"{row['emotion']} {row[row['emotion']]:.2f}" if judged else html.escape(row["note"] or "not judged")
+        minutes, secs = divmod(float(row["start"]), 60)
+        rows.append(f"<div class='transcript-segment' data-start='{row['start']:.2f}' title='Play from here' "
+                    f"style='cursor:pointer;margin:2px 0;padding:4px 8px;border-left:6px solid {color};"
+                    f"background:{color}22'><small>{int(minutes)}:{secs:04.1f}</small> "
+                    f"<b>[{tag}]</b> {html.escape(row['text'])}</div>")
+    lang = html.escape(str(frame.attrs.get("language")))
+    return f"<div id='transcript-view'><p><small>Language: {lang}. Click an utterance to play from there.</small></p>{''.join(rows)}</div>"
+
+
+def _files(frame, audio_path: str) -> list:
+    """SRT, WebVTT and CSV named after the recording, in Gradio's cache (deleted with it)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(audio_path).stem)[:60] or "recording"
+    texts = {"srt": subtitles.srt(frame), "vtt": subtitles.vtt(frame), "csv": subtitles.csv(frame)}
+    digest = hashlib.sha256("".join(texts.values()).encode()).hexdigest()[:32]
+    folder = Path(gr.utils.get_upload_folder()) / f"transcript-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for suffix, text in texts.items():
+        path = folder / f"{stem}_transcript.{suffix}"
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, delete=False) as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, path)
+        out.append(str(path))
+    return out
+
+
+def show(audio_path: Optional[str], enabled: bool):
+    """After Analyze: the transcript (HTML) and its downloads, or a note why there is none."""
+    if not enabled or not audio_path:
+        return "", None
+    try:
+        frame = _frame(audio_path)
+    except gr.Error as exc:
+        return f"<p id='transcript-problem'>{exc.message}</p>", None
+    return render(frame), _files(frame, audio_path)
+
+
+def clear():
+    return "", None
+
+
+def build() -> SimpleNamespace:
+    """The transcript's box, under the timeline (inside the Analyze tab's layout)."""
+    with gr.Accordion("What was said, and how (transcript)", open=True, elem_id="transcript-box"):
+        enabled = gr.Checkbox(value=True, label="Transcribe the words (Whisper-base; each utterance judged on its own)")
+        view = gr.HTML(elem_id="transcript", js_on_load=PLAY_FROM)
+        files = gr.File(label="Download the transcript (SRT, WebVTT, CSV)", file_count="multiple",
+                        interactive=False, elem_id="transcript-files")
+        api_json = gr.JSON(visible=False)
+        api_btn = gr.Button(visible=False)
+    return SimpleNamespace(enabled=enabled, view=view, files=files, api_json=api_json, api_btn=api_btn)
+
+
+def wire(box: SimpleNamespace, audio_in, analyzed) -> None:
+    """The transcript follows `analyzed` (the Analyze event), clears with new input; /transcript."""
+    analyzed.then(show, [audio_in, box.enabled], [box.view, box.files], api_visibility="private",
+                  concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="transcript")
+    audio_in.change(clear, None, [box.view, box.files], queue=False, api_visibility="private")
+    box.api_btn.click(transcript, audio_in, box.api_json, api_name="transcript",
+                      concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="transcript")
