@@ -103,7 +103,7 @@ def build() -> SimpleNamespace:
         view = gr.HTML(elem_id="transcript", js_on_load=PLAY_FROM)
         files = gr.File(label="Download the transcript (SRT, WebVTT, CSV)", file_count="multiple",
                         interactive=False, elem_id="transcript-files")
-        api_json = gr.JSON(visible=False)
+        api_json = gr.JSON(label="Transcript: language, utterances with text, emotion, probabilities, words", visible=False)
         api_btn = gr.Button(visible=False)
     return SimpleNamespace(enabled=enabled, view=view, files=files, api_json=api_json, api_btn=api_btn)
 
