@@ -40,8 +40,11 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
 class Predictor:
     """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
 
-    def __init__(self, checkpoint: dict, int8: Optional[bool] = None):
-        """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says)."""
+    def __init__(self, checkpoint: dict, int8: Optional[bool] = None, precision: Optional[str] = None):
+        """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says);
+        precision: fp32/bf16/auto for the encoder (default EMOTION_PRECISION, else fp32)."""
+        from .precision import resolve
+        self.precision = resolve(precision)
         self.backbone = checkpoint_format.validate(checkpoint)
         self.labels = tuple(checkpoint["labels"])
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
@@ -103,7 +106,10 @@ class Predictor:
         if torch.is_grad_enabled():  # saliency: int8 layers have no gradient, the float encoder has
             from .encoder import load_encoder
             enc = load_encoder(int8=False)
-        x = chosen[0].select(enc(mel, n_layers=self.config.n_layers))
+        from .precision import context  # saliency (gradients on) stays fp32
+        with context(self.precision if not torch.is_grad_enabled() else "fp32"):
+            states = enc(mel, n_layers=self.config.n_layers)
+        x = chosen[0].select(states.float())
         logits = torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
         dist = None if self.familiarity is None or not distance else self.familiarity.distance(x.detach())
         return (logits, dist) if distance else logits
