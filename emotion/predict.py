@@ -84,9 +84,10 @@ class Predictor:
                 f"+ BiLSTM head ({n} fold heads)")
 
     @classmethod
-    def from_checkpoint(cls, path=None, int8: Optional[bool] = None) -> "Predictor":
+    def from_checkpoint(cls, path=None, int8: Optional[bool] = None, precision: Optional[str] = None) -> "Predictor":
         """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
-        return cls(checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8)
+        return cls(checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8,
+                   precision=precision)
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):

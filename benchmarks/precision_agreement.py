@@ -1,0 +1,64 @@
+"""Do bf16 answers equal fp32's? Out-of-fold scoring of the RAVDESS speech clips in both (issue 25).
+
+    python benchmarks/precision_agreement.py [--checkpoint P] [--data-dir ../shared/data/ravdess]
+        [--out docs/precision/agreement.json]
+
+Scores every clip with emotion.scoring.out_of_fold_logits (a fold model that never heard its actor)
+in fp32 and in bf16, then prints accuracy, macro-F1 and ECE for each and the share of clips whose
+top label is the same. Issue 25's tolerance: accuracy and macro-F1 within 0.3 points, top label
+equal on at least 99% of clips, ECE unchanged.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from emotion.predict import Predictor  # noqa: E402
+from emotion.ravdess import index_dataset  # noqa: E402
+from emotion.scoring import expected_calibration_error, metrics_report, out_of_fold_logits  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--data-dir", default="../shared/data/ravdess")
+    ap.add_argument("--out", default="docs/precision/agreement.json")
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N clips (a quick check)")
+    args = ap.parse_args(argv)
+    frame = index_dataset(Path(args.data_dir), channels=("speech",))
+    if args.limit:
+        frame = frame.iloc[:args.limit]
+    result = {"checkpoint": args.checkpoint or "checkpoints/emotion.pt", "clips": int(len(frame))}
+    preds = {}
+    for precision in ("fp32", "bf16"):
+        predictor = Predictor.from_checkpoint(args.checkpoint, precision=precision)
+        t = time.perf_counter()
+        logits, kept, _, _ = out_of_fold_logits(predictor, frame)
+        seconds = time.perf_counter() - t
+        labels = kept["label"].to_numpy()
+        m = metrics_report(labels, logits, predictor.temperature, names=predictor.labels)
+        probs = torch.softmax(logits / predictor.temperature, dim=-1).numpy()
+        preds[precision] = probs.argmax(1)
+        result[precision] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                             "ece": expected_calibration_error(probs, labels), "seconds": round(seconds, 1)}
+        print(precision, json.dumps(result[precision]), flush=True)
+    result["top_label_agreement"] = float(np.mean(preds["fp32"] == preds["bf16"]))
+    a, b = result["fp32"], result["bf16"]
+    result["within_tolerance"] = bool(abs(a["accuracy"] - b["accuracy"]) <= 0.003
+                                      and abs(a["macro_f1"] - b["macro_f1"]) <= 0.003
+                                      and result["top_label_agreement"] >= 0.99)
+    print(json.dumps(result, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
