@@ -109,6 +109,8 @@ def main(argv=None) -> int:
         description="Emotion of each audio file (files or folders, searched recursively).")
     ap.add_argument("paths", nargs="+", help="audio files or folders")
     ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--precision", choices=["fp32", "bf16", "auto"], default=None,
+                    help="encoder precision (default EMOTION_PRECISION, else fp32; auto: bf16 on CPUs with native bf16)")
     ap.add_argument("--format", choices=["table", "csv", "json", "srt", "vtt"], default="table",
                     help="table: top-3 per line; csv/json: every probability; srt/vtt: subtitles (--transcript)")
     ap.add_argument("--timeline", action="store_true", help="one row per speech segment, for long recordings")
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.format in ("srt", "vtt") and not args.transcript:
         ap.error(f"--format {args.format} writes a transcript's subtitles: add --transcript")
-    predictor = Predictor.from_checkpoint(args.checkpoint)
+    predictor = Predictor.from_checkpoint(args.checkpoint, precision=args.precision)
     files = expand_paths(args.paths)
     if not files:
         print("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").", file=sys.stderr)
