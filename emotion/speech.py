@@ -35,6 +35,7 @@ from .audio import (
     TRIM_DB,
     AudioError,
 )
+from .vad import voice_problem
 
 BAND_EDGES = (100, 300, 600, 1200, 2400, 4800, 8000)  # Hz: the bands judged for speech (none below 100 Hz)
 SMOOTH_FRAMES = 10  # 100 ms: keeps the syllable rhythm, averages out a steady noise's own flicker
@@ -184,10 +185,15 @@ def speech_span(db: np.ndarray, n_samples: int) -> tuple[int, int]:
 def speech_bounds(wave: np.ndarray) -> tuple[int, int]:
     """(start, end) sample indices of the speech in a 16 kHz wave (speech_span), after
     check_speech: AudioError for silence, steady sound (noise, hum, a tone), or speech too
-    noisy to judge, with a message that says which."""
+    noisy to judge, and (emotion.vad) for a span that is no voice (beeps, a melody, music),
+    with a message that says which."""
     db, bands = frame_levels(wave)
     check_speech(db, bands)
-    return speech_span(db, len(wave))
+    start, end = speech_span(db, len(wave))
+    problem = voice_problem(wave[start:end])  # tones, beeps and music rise and fall too
+    if problem:
+        raise AudioError(problem)
+    return start, end
 
 
 def trim_silence(wave: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@
    audio.PAUSE_SECONDS or more split segments).
 2. The speech segments are cut into the model's 3-second windows (half-overlapping in long
    stretches; a segment of up to 4 s is one window, centre-cropped or padded exactly as a
-   single clip is) and read back from the file to be predicted in batches.
+   single clip is) and read back from the file; windows that are no voice (emotion.vad: beeps,
+   a melody, music) are dropped, and the rest predicted in batches.
 Memory holds a block of audio, a batch of windows and 100 levels per second of audio.
 """
 
@@ -22,7 +23,7 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from . import audio, speech
+from . import audio, speech, vad
 from .audio import HOP, N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
 
 BLOCK_SECONDS = 60.0  # audio decoded at a time
@@ -125,11 +126,21 @@ def read_span(store, start: int, end: int) -> np.ndarray:
     return np.frombuffer(store.read((end - start) * 4), dtype=np.float32).copy()
 
 
+def voiced(store, spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """The windows that sound like a voice (emotion.vad: not beeps, a melody, music); AudioError
+    with the reason when none does."""
+    problems = [vad.voice_problem(read_span(store, s, e)) for s, e in spans]
+    kept = [span for span, problem in zip(spans, problems) if problem is None]
+    if not kept:
+        raise AudioError(problems[0])
+    return kept
+
+
 def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) -> pd.DataFrame:
     """One row per analysed window: start, end (s), a probability column per emotion, emotion."""
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
         db, bands, n_samples = decode_to(store, source, sample_rate)
-        spans = windows(speech_segments(db, bands, n_samples))
+        spans = voiced(store, windows(speech_segments(db, bands, n_samples)))
         probs, dists = [], []
         for i in range(0, len(spans), BATCH):
             clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i:i + BATCH]]
