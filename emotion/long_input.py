@@ -11,6 +11,7 @@ never comes from a stretch that is mostly pause.
     speech_weights(starts, ends)      -> seconds of speech each window stands for
     summarise(frame, labels)          -> ({label: probability}, row of the representative window)
     judged_spans(frame)               -> [(start, end)] s: what the model heard of each window
+    covered_seconds(spans)            -> seconds inside any span (overlaps once)
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def judged_span(start: float, end: float) -> Tuple[float, float]:
 
 def judged_spans(frame) -> List[Tuple[float, float]]:
     return [judged_span(s, e) for s, e in zip(frame["start"], frame["end"])]
+
+
+def covered_seconds(spans) -> float:
+    """Seconds of input inside any of the spans [(start, end)] s: overlapping windows count once."""
+    total, reach = 0.0, float("-inf")
+    for s, e in sorted(spans):
+        total += max(0.0, e - max(s, reach))
+        reach = max(reach, e)
+    return total
 
 
 def duration(source, sample_rate: Optional[int] = None) -> Optional[float]:

@@ -17,19 +17,20 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, plots
+from emotion import AudioError, long_input, plots
 from emotion.audio import CLIP_SECONDS, N_SAMPLES, SAMPLE_RATE
 from emotion.ravdess import parse_name
 from emotion.timeline import file_envelope
 
 from . import transcript as transcript_box
+from . import caveats
 from .common import UPLOAD_HINT, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
 
 
 def clear_analysis():
     """Empty outputs, so that no earlier prediction stays beside new or failed input."""
-    return None, None, None, None, "", ""
+    return None, None, None, None, "", "", ""
 
 
 def _check(audio_path: Optional[str]) -> None:
@@ -56,7 +57,7 @@ def _note(result) -> str:
                     f"silence to {CLIP_SECONDS:g} s.")
     else:
         row = frame.iloc[result.window]
-        speech_s = sum(e - s for s, e in result.judged)
+        speech_s = long_input.covered_seconds(result.judged)  # overlapping windows' seconds once
         note = (f"**{len(frame)} window{'s' if len(frame) != 1 else ''} of speech** in {result.seconds:.0f} s "
                 "(pauses skipped; the timeline below shows each): the emotions are their mean, each window "
                 f"weighted by the seconds of speech it stands for. Shaded: the {speech_s:.0f} s the model heard; "
@@ -104,7 +105,8 @@ def _analysis(audio_path: Optional[str]):
     except AudioError as exc:
         raise error(str(exc)) from None
     wave_fig, spec_fig = _figures(result, audio_path)
-    return result, (result.probabilities, wave_fig, spec_fig, plots.probabilities(result.probabilities), _note(result))
+    top = caveats.label_value(result.probabilities, caveats.judge(result.probabilities))  # near-tie: no clear emotion
+    return result, (top, wave_fig, spec_fig, plots.probabilities(result.probabilities), _note(result))
 
 
 def analyze(audio_path: Optional[str]):
@@ -127,7 +129,8 @@ def probabilities(audio_path: Optional[str]) -> dict:
                judged_spans=[[round(s, 3), round(e, 3)] for s, e in result.judged],
                duration=round(result.seconds, 3),
                rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows",
-               familiarity=result.familiarity)  # null for a checkpoint without familiarity statistics
+               familiarity=result.familiarity,  # null for a checkpoint without familiarity statistics
+               **caveats.judge(result.probabilities))  # clear: false for a near-tie (margin, gap, candidates)
     if result.timeline is not None:
         out["timeline"] = result.timeline.round(4).to_dict("records")
     return out
@@ -140,10 +143,11 @@ def analyze_page(audio_path: Optional[str]):
         result, outputs = _analysis(audio_path)
     except gr.Error as exc:
         gr.Warning(exc.message, title=exc.title)  # the pop-up as well
-        return (None, None, None, None, "", failure_panel(exc), gr.skip(), None, None, None)
-    if result.timeline is None:
-        return (*outputs, "", gr.skip(), None, None, None)
-    return (*outputs, "", gr.Accordion(open=True), *_timeline_outputs(result.timeline, audio_path))
+        return (None, None, None, None, "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
+    notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
+    if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
+        return (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
+    return (*outputs, "", notes, gr.Accordion(open=True), *_timeline_outputs(result.timeline, audio_path))
 
 
 def _timeline_csv(frame, audio_path: str) -> str:
@@ -206,7 +210,8 @@ def _example_label(path: Path) -> str:
 def build() -> SimpleNamespace:
     """The tab's layout and events, inside the current gr.Blocks; returns its components."""
     # Outputs are created first (unrendered) so that gr.Examples can run the analysis on click.
-    top3 = gr.Label(num_top_classes=3, label="Top 3 emotions", render=False)
+    top3 = caveats.VerdictLabel(num_top_classes=3, label="Top 3 emotions", render=False)
+    notes = gr.Markdown(render=False, elem_id="analysis-caveats")  # caveats: no clear emotion, ...
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
     wave_plot = gr.Plot(label="Waveform", format="png", show_label=False, render=False)
@@ -223,6 +228,7 @@ def build() -> SimpleNamespace:
                 examples_box = gr.Column()
             with gr.Column(scale=1, min_width=300):
                 message.render()
+                notes.render()
                 top3.render()
                 note.render()
                 bars_plot.render()
@@ -245,7 +251,7 @@ def build() -> SimpleNamespace:
             timeline_csv = gr.File(label="Download the table (CSV)", interactive=False)
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
         transcript = transcript_box.build()
-        page_outputs = [*analysis_outputs, message, timeline_box, *timeline_outputs]
+        page_outputs = [*analysis_outputs, message, notes, timeline_box, *timeline_outputs]
         with examples_box:
             gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=page_outputs,
                         fn=analyze_page, run_on_click=True, cache_examples=False,
@@ -256,7 +262,7 @@ def build() -> SimpleNamespace:
         api_json = gr.JSON(label="Probabilities of every emotion, top, judged span, timeline", visible=False)
         api_btn = gr.Button(visible=False)
 
-    clear = [*analysis_outputs, message]
+    clear = [*analysis_outputs, message, notes]
     # Analyze: clear first (so that no old prediction stays beside new input), then analyse;
     # a problem is written in `message` and stays until the input changes.
     analyzed = analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private") \
