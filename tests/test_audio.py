@@ -212,17 +212,37 @@ def test_speech_bounds_trims_the_silence_of_a_real_clip(asset_flacs):
     assert trimmed_both_sides >= 12
 
 
-def test_speech_bounds_finds_a_synthetic_utterance():
+def test_speech_span_finds_a_synthetic_utterance():
+    """The level locator alone: a tone with syllable-rate swells between -75 dBFS room noise.
+    (speech_bounds itself refuses this one: a single pure pitch is a tone, not a voice, issue 24.)"""
+    from emotion.speech import frame_levels, speech_span
     rng = np.random.default_rng(7)
     sr = SAMPLE_RATE
     wave = rng.normal(0, 10 ** (-75 / 20), 4 * sr).astype(np.float32)  # -75 dBFS room noise
     t = np.arange(int(1.5 * sr)) / sr
     syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))  # 4 syllables per second
     wave[sr:sr + len(t)] += (0.3 * syllables * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
-    start, end = speech_bounds(wave)
+    start, end = speech_span(frame_levels(wave)[0], len(wave))
     pad = int(audio.PAD_SECONDS * sr)
     assert abs(start - (sr - pad)) <= 0.05 * sr
     assert abs(end - (sr + len(t) + pad)) <= 0.05 * sr
+    with pytest.raises(AudioError, match="music or a tone"):
+        speech_bounds(wave)
+
+
+def test_speech_bounds_finds_a_real_sentence_set_in_silence(asset_flacs):
+    rng = np.random.default_rng(7)
+    sr = SAMPLE_RATE
+    w = load_audio(asset_flacs[0])
+    s0, s1 = speech_bounds(w)
+    sentence = w[s0:s1]
+    wave = rng.normal(0, 10 ** (-75 / 20), 2 * sr + len(sentence)).astype(np.float32)
+    wave[sr:sr + len(sentence)] += sentence  # one second of room noise either side
+    start, end = speech_bounds(wave)
+    # the sentence keeps its own padding; the located span sits where it was put, within 50 ms
+    assert abs(start - sr) <= 0.05 * sr + (s0 > 0) * audio.PAD_SECONDS * sr
+    assert abs(end - (sr + len(sentence))) <= 0.05 * sr + audio.PAD_SECONDS * sr
+    assert end - start < len(sentence) + 2 * audio.PAD_SECONDS * sr + 0.1 * sr
 
 
 # --------------------------------------------------------------------------- refusals

@@ -20,6 +20,8 @@ CHECKPOINT = require_checkpoint()
 from playwright.sync_api import expect  # noqa: E402
 
 from emotion import EMOTIONS, audio, plots  # noqa: E402
+from emotion.clarity import clarity, load_margin  # noqa: E402
+from ui import caveats  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 60_000
@@ -66,9 +68,13 @@ def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentenc
         rows = [r.get_by_role("gridcell").all_inner_texts() for r in grid.get_by_role("row").all()]
         found = {cells[2].strip() for cells in rows if len(cells) > 2}  # start, end, emotion, ...
         assert found <= set(EMOTIONS) and len(found) >= 2
-        assert headline in found, (headline, found)  # the issue: "fearful" with no fearful window
         probs = shipped_predictor.predict(str(six_sentences))
-        assert headline == max(probs, key=probs.get)  # the page says what Predictor.predict says
+        ranked = sorted(probs, key=probs.get, reverse=True)
+        if clarity(probs, load_margin(CHECKPOINT))["clear"]:  # the page says what Predictor.predict says
+            assert headline == ranked[0] and headline in found, (headline, found)  # the issue: "fearful" with no fearful window
+        else:  # a near-tie: the page says so and names both candidates; the leading one is in the timeline
+            assert headline == caveats.NO_CLEAR and ranked[0] in found, (ranked[:2], found)
+            expect(page.get_by_text("No clear emotion").first).to_be_visible()
         expect(page.get_by_text("windows of speech")).to_be_visible()
 
 
