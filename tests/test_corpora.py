@@ -229,3 +229,20 @@ def test_unfamiliar_flags_the_corpus_a_model_never_heard_and_stores_it(two_corpo
     assert predictor.familiarity is not None and predictor.familiarity.gamma >= 0
     result = predictor.analyze(two_corpora / "b" / foreign["id"].iloc[0].removeprefix("b/"))
     assert set(result.familiarity) == {"distance", "threshold", "unfamiliar", "accuracy_when_unfamiliar"}
+
+
+def test_evaluate_oof_reproduces_the_shipped_out_of_fold_table(tmp_path):
+    """The shipped oof_predictions.csv (what the Metrics and Examples tabs show) is what
+    `evaluate --folds 5 --oof` writes: here on the bundled clips, each scored by its held-out fold head."""
+    from support import require_checkpoint
+    from emotion.training import evaluate
+    require_checkpoint()
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "oof.csv"
+    assert evaluate.main(["--data-dir", str(root / "assets" / "ravdess160"), "--folds", "5", "--channel", "speech",
+                          "--oof", str(out)]) == 0
+    mine = pd.read_csv(out).set_index("id")
+    shipped = pd.read_csv(root / "checkpoints" / "oof_predictions.csv").set_index("id").loc[mine.index]
+    assert len(mine) == 160 and (mine["fold"] == shipped["fold"]).all()
+    assert np.abs(mine[list(EMOTIONS)].to_numpy() - shipped[list(EMOTIONS)].to_numpy()).max() < 2e-3
+    assert np.allclose(mine[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)

@@ -15,6 +15,7 @@ from emotion import metric_plots
 from emotion.report import confusion_frame, per_actor_table, per_class_table, split_text
 from emotion.scoring import recompute_metrics
 
+from . import crosscorpus
 from .common import error
 from .settings import RECOMPUTE_CONCURRENCY_LIMIT, ravdess_labels, resources
 
@@ -130,6 +131,7 @@ def build() -> SimpleNamespace:
             m_rel = gr.Plot(rel0, label="Reliability diagram", format="png", show_label=False, scale=2)
         m_actors = gr.Plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
                            elem_id="per-actor")
+        crosscorpus.section()  # speakers and corpora never heard (crosscorpus.json beside the checkpoint)
         # a recompute scores RAVDESS clips: only for a checkpoint with the RAVDESS labels
         with gr.Row(visible=ravdess_labels(resources().predictor)):
             recompute_btn = gr.Button(f"Recompute on {recompute_source()}", elem_id="recompute")

@@ -78,6 +78,27 @@ def cross_corpus(manifest: str, models: Dict[str, str]) -> dict:
     return dict(manifest=str(manifest), rule=__doc__.split("\n\n")[2].replace("\n", " "), results=table)
 
 
+def run_table(manifest: str, runs: Sequence[str]) -> pd.DataFrame:
+    """Per run and corpus, from the runs' own out-of-fold tables (each clip by the fold head that
+    held its speaker out): n, accuracy, macro-F1, and the largest share one emotion takes of the answers."""
+    frame, _, _ = read_manifest(manifest, check_audio=False)
+    corpus = dict(zip(frame["id"], frame["corpus"] if "corpus" in frame.columns else Path(manifest).stem))
+    rows = []
+    for run in runs:
+        oof = pd.read_csv(Path(run) / "oof_predictions.csv", dtype={"id": str})
+        labels = [c for c in oof.columns if c not in ("id", "actor", "fold", "emotion")]
+        oof["corpus"] = oof["id"].map(corpus)
+        oof["predicted"] = np.array(labels)[oof[labels].to_numpy().argmax(1)]
+        for name, part in oof.groupby("corpus", sort=False):
+            share = part["predicted"].value_counts(normalize=True)
+            rows.append(dict(run=str(run), corpus=name, n=len(part),
+                             accuracy=round(float((part["predicted"] == part["emotion"]).mean()), 4),
+                             macro_f1=round(float(f1_score(part["emotion"], part["predicted"], average="macro",
+                                                           labels=sorted(part["emotion"].unique()))), 4),
+                             top_share=f"{share.index[0]} {share.iloc[0]:.0%}"))
+    return pd.DataFrame(rows)
+
+
 def _trained_on(predictor: Predictor, frame: pd.DataFrame) -> Dict[str, int]:
     """Speakers of each corpus the model trained on."""
     from ..scoring import speaker_key
@@ -91,9 +112,16 @@ def main(argv: Sequence[str] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emotion.training.crosscorpus", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True, help="a manifest with a corpus column (emotion.training.corpora)")
-    ap.add_argument("--model", action="append", required=True, metavar="NAME=CHECKPOINT")
+    ap.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT")
+    ap.add_argument("--runs", nargs="+", help="instead: per-corpus figures of these training runs' out-of-fold "
+                    "tables (run folders trained on --manifest), for an ablation table")
     ap.add_argument("--out", help="write the table (JSON) here")
     args = ap.parse_args(argv)
+    if args.runs:
+        print(run_table(args.manifest, args.runs).to_string(index=False))
+        return 0
+    if not args.model:
+        ap.error("give --model NAME=CHECKPOINT (one or more) or --runs")
     models = dict(m.split("=", 1) for m in args.model)
     try:
         result = cross_corpus(args.manifest, models)

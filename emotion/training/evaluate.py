@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine or --compare)")
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     ap.add_argument("--out", help="write the metrics JSON here")
+    ap.add_argument("--oof", help="with --folds: write each clip's out-of-fold probabilities here (the app's "
+                    "oof_predictions.csv format: id, actor, fold, emotion, one column per label)")
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
     ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
@@ -92,6 +94,12 @@ def main(argv=None) -> int:
         metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
         cv = metrics["cross_validation"]
         print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
+        if args.oof:
+            probs = torch.softmax(torch.as_tensor(logits) / predictor.temperature, dim=1).numpy()
+            table = frame[["id", "actor"]].assign(fold=fold_ids, emotion=frame["emotion"].to_numpy())
+            table = pd.concat([table.reset_index(drop=True),
+                               pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1)
+            table.sort_values("id").to_csv(args.oof, index=False)
     return _report(metrics, labels, logits, args.out)
 
 
