@@ -20,15 +20,30 @@ TOO_BIG = (f"This file is over the {MAX_FILE_SIZE.upper()} upload limit, so it w
 
 
 def upload_limit_js() -> str:
-    """A <script> for launch(head=...): Gradio refuses a file over max_file_size in the browser,
-    with a bare "exceed the maximum allowed size"; this writes what to do into #upload-hint."""
+    """A <script> for launch(head=...) that refuses a file over max_file_size in the browser before
+    Gradio sees it (Gradio's own refusal leaves a bare red "Error" pill in the audio box and a
+    pop-up), and says what to do above the upload hint. The message goes with the next file that
+    fits, a recording, or a clear: it never stays beside a file that was sent."""
     limit = gr.utils._parse_file_size(MAX_FILE_SIZE)
-    return ("<script>document.addEventListener('change', (e) => {"
-            "const t = e.target; if (!t || !t.matches || !t.matches('#speech-input input[type=file]')) return;"
-            f"const big = Array.from(t.files || []).some((f) => f.size > {limit});"
-            "const hint = document.querySelector('#upload-hint'); if (!hint || !big) return;"
-            f"hint.innerHTML = '<p class=\"upload-too-big\" style=\"color:var(--error-text-color,#b91c1c)\">' + {json.dumps(TOO_BIG)} + '</p>';"
-            "}, true);</script>")
+    return ("<script>(() => {"
+            f"const LIMIT = {limit}, MSG = {json.dumps(TOO_BIG)};"
+            "const box = (t) => t && t.closest && t.closest('#speech-input');"
+            "const hint = () => document.querySelector('#upload-hint .md') || document.querySelector('#upload-hint');"
+            "const say = (on) => { const h = hint(); if (!h) return;"
+            "  if (h.dataset.hint === undefined) h.dataset.hint = h.innerHTML;"
+            "  h.innerHTML = on ? '<p class=\"upload-too-big\" style=\"color:var(--error-text-color,#b91c1c)\">'"
+            "    + MSG + '</p>' + h.dataset.hint : h.dataset.hint; };"
+            "const big = (files) => Array.from(files || []).some((f) => f.size > LIMIT);"
+            "document.addEventListener('change', (e) => { const t = e.target;"
+            "  if (!box(t) || !t.matches('input[type=file]')) return;"
+            "  if (big(t.files)) { e.stopImmediatePropagation(); t.value = ''; say(true); } else say(false); }, true);"
+            "document.addEventListener('drop', (e) => { if (!box(e.target) || !e.dataTransfer) return;"
+            "  if (big(e.dataTransfer.files)) { e.preventDefault(); e.stopImmediatePropagation(); say(true); }"
+            "  else say(false); }, true);"
+            # another source (the microphone) or the clear button: the refused file is no longer the question
+            "document.addEventListener('click', (e) => { const b = e.target.closest && e.target.closest('button');"
+            "  if (box(b) && !/upload/i.test(b.getAttribute('aria-label') || '')) say(false); }, true);"
+            "})();</script>")
 
 
 def error(message: str, title: str = "Cannot analyse this audio") -> gr.Error:
@@ -46,7 +61,9 @@ def intro(resources) -> str:
     predictor = resources.predictor
     labels = ", ".join(predictor.labels)
     if ravdess_labels(predictor):
-        trained_on, labels = "a model trained on the RAVDESS corpus", f"eight acted emotions ({labels})"
+        from .crosscorpus import trained_on_text  # the corpora its speakers come from
+        speakers = trained_on_text(predictor.checkpoint_info.get("train_actors")) or "the RAVDESS corpus"
+        trained_on, labels = f"a model trained on {speakers}", f"eight acted emotions ({labels})"
     else:  # a checkpoint trained on a manifest: its own labels and corpus
         corpus = ((resources.metrics or {}).get("split") or {}).get("corpus")
         trained_on = f"a model trained on `{corpus}`" if corpus else "the model"
