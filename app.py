@@ -17,7 +17,7 @@ import gc
 import gradio as gr
 
 from ui import analyze, examples, live, metrics, settings
-from ui.common import intro, upload_limit_js
+from ui.common import PAGE_CSS, intro, upload_limit_js
 
 settings.tune_process()
 
@@ -29,8 +29,9 @@ if __name__ == "__main__":  # command-line choices; on import (Spaces) the envir
     settings.configure(checkpoint=_args.checkpoint, data_dir=_args.data_dir)
 
 RESOURCES = settings.resources()
-# head: a script that says what to do when a file is over the upload limit (ui/common.py)
-LAUNCH_KWARGS = {**settings.launch_kwargs(), "head": upload_limit_js()}
+# head: a script that says what to do when a file is over the upload limit; css: the layout at
+# phone and laptop widths (both in ui/common.py)
+LAUNCH_KWARGS = {**settings.launch_kwargs(), "head": upload_limit_js(), "css": PAGE_CSS}
 # The bundled clips and the dataset folder are served in place, not copied into Gradio's cache:
 # DELETE_CACHE would delete such copies while gr.Examples and the Examples tab still point at them.
 gr.set_static_paths(RESOURCES.allowed_paths)

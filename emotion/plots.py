@@ -50,6 +50,11 @@ def label_colors(labels: Sequence[str]) -> dict:
 # Readable at phone width (390 px): the PNGs are WIDTH inches at DPI (500 px), scaled to their
 # column, so text is sized for a ~320-px one (12 pt = 17 px in the PNG: ~11 px there).
 WIDTH = 5.0
+# The emotion timeline spans a whole panel (about 1,200 px on a laptop): a 5-in figure there was a
+# 300-px strip in which minutes of windows became a barcode. On a phone the page lets it scroll
+# sideways inside its box at no less than TIMELINE_MIN_PX (ui/common.py CSS), text >= 10 px.
+TIMELINE_WIDTH = 12.0
+TIMELINE_MIN_PX = 860
 TEXT, TITLE, SMALL = 12, 12, 11
 RC = {"font.size": TEXT, "axes.titlesize": TITLE, "axes.labelsize": TEXT, "xtick.labelsize": TEXT,
       "ytick.labelsize": TEXT, "legend.fontsize": SMALL}
@@ -183,13 +188,14 @@ def _envelope(wave, sr: int):
 
 @_readable
 def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] = None,
-             title: str = "Emotion over time") -> Figure:
+             title: str = "Emotion over time", width: float = WIDTH) -> Figure:
     """Probabilities over time, stacked (one colour per emotion), under the waveform envelope.
 
     frame : rows as Predictor.timeline returns them: start, end (s), a probability column per
         emotion (NaN rows: no speech, left blank), emotion. Overlapping windows share their overlap.
     wave : optional, the whole signal (samples,) at `sr`, or its envelope (times, low, high).
     xlim : the time range shown (default: the whole wave, or the rows).
+    width : inches (at DPI); the margins stay the same, the time axis gets the rest.
     """
     # the probability columns: those between end and emotion, in the predictor's label order
     labels = [c for c in frame.columns if c not in ("start", "end", "duration") and getattr(frame[c].dtype, "kind", "") == "f"]
@@ -198,7 +204,7 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     ends = frame["end"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
     probs = frame[labels].to_numpy(dtype=float) if len(frame) else np.zeros((0, len(labels)))
     height = 2.9 if wave is not None else 2.2
-    fig = _figure(WIDTH, height + 0.3, left=0.7, right=1.35, bottom=0.5, top=0.3)
+    fig = _figure(width, height + 0.3, left=0.7, right=1.35, bottom=0.5, top=0.3)
     if wave is not None:
         gs = fig.add_gridspec(2, 1, height_ratios=(1, 2.6), hspace=0.08)
         ax_wave = fig.add_subplot(gs[0])

@@ -75,3 +75,39 @@ def test_a_refused_upload_says_why_and_the_next_file_clears_it(page, too_big):
     expect(hint).to_contain_text("Upload limit")
     expect(page.locator("#speech-input")).not_to_contain_text("Error")
     no_sideways_scroll(page)
+
+
+@pytest.fixture(scope="module")
+def long_recording(tmp_path_factory) -> Path:
+    """Six bundled sentences joined by 1-s pauses (~28 s): a timeline of several windows."""
+    from emotion import audio
+    clips = sorted((ROOT / "assets" / "ravdess").glob("03-01-*.flac"))[:6]
+    pause = np.zeros(16000, np.float32)
+    path = tmp_path_factory.mktemp("long") / "six_sentences.wav"
+    sf.write(path, np.concatenate([pause] + [x for f in clips for x in (audio.load_audio(f), pause)]), 16000)
+    return path
+
+
+def analyze_file(page, path):
+    page.get_by_label("Upload file").click()
+    page.locator("#speech-input input[type=file]").first.set_input_files(str(path))
+    expect(page.locator("#speech-input audio[src]")).to_have_count(1)
+    page.get_by_role("button", name="Analyze", exact=True).click()
+
+
+def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recording):
+    from emotion import plots
+    analyze_file(page, long_recording)
+    img = page.locator("#timeline-plot img[src^='data:image/png']")
+    expect(img).to_be_visible()
+    box = img.bounding_box()
+    panel = page.locator("#timeline-plot").bounding_box()
+    natural = img.evaluate("i => i.naturalWidth")
+    # the figure's text (plots.TEXT pt at plots.DPI) is shown at least 10 px tall at either width
+    assert plots.TEXT * plots.DPI / 72 * box["width"] / natural >= 10, (box, natural)
+    if page.width >= 1000:  # the issue: a 300-px plot in a 1,200-px panel
+        assert box["width"] >= 0.9 * panel["width"] - 40, (box, panel)
+    else:  # on a phone: wider than the screen, scrolled inside its own box, never the page
+        scroller = page.locator("#timeline-plot .matplotlib")
+        assert scroller.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX == 'auto'")
+    no_sideways_scroll(page)

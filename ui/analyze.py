@@ -181,7 +181,8 @@ def _timeline_outputs(frame, audio_path: str):
     except Exception:  # not readable block by block: draw the probabilities alone
         wave = None
     n = len(frame)
-    fig = plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)")
+    fig = plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
+                         width=plots.TIMELINE_WIDTH)  # the panel's width (plots.TIMELINE_WIDTH)
     shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
     return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
 

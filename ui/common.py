@@ -8,6 +8,7 @@ import json
 
 import gradio as gr
 
+from emotion.plots import TIMELINE_MIN_PX
 from emotion.report import summary_text
 
 from .settings import MAX_FILE_SIZE, ravdess_labels
@@ -17,6 +18,15 @@ UPLOAD_HINT = (f"Upload limit {MAX_FILE_SIZE.upper()}: about 10 min of 16 kHz mo
                "`python -m emotion.predict --timeline FILE` on your own machine (no limit but 30 min).")
 TOO_BIG = (f"This file is over the {MAX_FILE_SIZE.upper()} upload limit, so it was not sent. Trim it "
            "(or save it as MP3), or run <code>python -m emotion.predict --timeline FILE</code> on your own machine.")
+
+
+# launch(css=...): what Gradio's defaults lay out badly at 390 px or 1366 px (issue 24).
+PAGE_CSS = f"""
+/* the emotion timeline fills its panel; on a phone it keeps readable text and scrolls inside its box */
+#timeline-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
+#timeline-plot .matplotlib img {{ width: 100%; min-width: min({TIMELINE_MIN_PX}px, 100%); max-width: none; }}
+@media (max-width: 700px) {{ #timeline-plot .matplotlib img {{ min-width: {TIMELINE_MIN_PX}px; }} }}
+"""
 
 
 def upload_limit_js() -> str:
