@@ -24,8 +24,14 @@ from emotion.timeline import file_envelope
 
 from . import transcript as transcript_box
 from . import caveats
-from .common import UPLOAD_HINT, error, failure_panel
+from .common import UPLOAD_HINT, described_plot, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
+
+
+# Said in the API docs: gradio_client refuses a larger file itself, before sending, with its own words
+API_LIMITS = (f"Files up to {MAX_FILE_SIZE.upper()} (gradio_client refuses a larger one before sending it: "
+              "'exceeds the maximum file size'). Trim it, save it as MP3, or run "
+              "`python -m emotion.predict --timeline FILE` locally (no limit but 30 min).")
 
 
 def clear_analysis():
@@ -215,9 +221,12 @@ def build() -> SimpleNamespace:
     notes = gr.Markdown(render=False, elem_id="analysis-caveats")  # caveats: no clear emotion, ...
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
-    wave_plot = gr.Plot(label="Waveform", format="png", show_label=False, render=False)
-    bars_plot = gr.Plot(label="All probabilities", format="png", show_label=False, render=False)
-    spec_plot = gr.Plot(label="What the model heard", format="png", show_label=False, render=False)
+    wave_plot = described_plot(label="Waveform", format="png", show_label=False, render=False,
+                              description="Waveform of the recording, shaded where the model listened:")
+    bars_plot = described_plot(label="All probabilities", format="png", show_label=False, render=False,
+                              description="Bar chart of the probability of every emotion:")
+    spec_plot = described_plot(label="What the model heard", format="png", show_label=False, render=False,
+                              description="Spectrogram of what the model heard, highlighted where it drove the top emotion:")
     analysis_outputs = [top3, wave_plot, spec_plot, bars_plot, note]
     with gr.Tab("Analyze", id="analyze"):
         with gr.Row():
@@ -245,7 +254,8 @@ def build() -> SimpleNamespace:
                 f"{TIMELINE_MAX_SECONDS / 60:.0f} min or the {MAX_FILE_SIZE} upload limit. "
                 "Analyze shows it by itself for recordings longer than one sentence.")
             timeline_btn = gr.Button("Timeline of the whole recording", size="sm")
-            timeline_plot = gr.Plot(label="Emotion over time", format="png", show_label=False,
+            timeline_plot = described_plot(label="Emotion over time", format="png", show_label=False,
+                                          description="Emotion over time, window by window of speech:",
                                     elem_id="timeline-plot")
             timeline_table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False,
                                           max_height=260)
@@ -273,11 +283,11 @@ def build() -> SimpleNamespace:
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
-    api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict")
-    api_btn.click(probabilities, audio_in, api_json, api_name="probabilities")
+    api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
+    api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
     # The Timeline button (inside the accordion): any recording, up to TIMELINE_MAX_SECONDS.
     timeline_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
-        .then(timeline, audio_in, timeline_outputs, api_name="timeline",
+        .then(timeline, audio_in, timeline_outputs, api_name="timeline", api_description=API_LIMITS,
               concurrency_limit=TIMELINE_CONCURRENCY_LIMIT, concurrency_id="timeline")
     return SimpleNamespace(audio_in=audio_in, analyze_btn=analyze_btn, top3=top3, note=note, message=message,
                            wave_plot=wave_plot, spec_plot=spec_plot, bars_plot=bars_plot, timeline_box=timeline_box,

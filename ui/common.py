@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Literal
 
 import gradio as gr
+from gradio.components.plot import PlotData
 
 from emotion.plots import TIMELINE_MIN_PX
 from emotion.report import summary_text
@@ -26,7 +28,49 @@ PAGE_CSS = f"""
 #timeline-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
 #timeline-plot .matplotlib img {{ width: 100%; min-width: min({TIMELINE_MIN_PX}px, 100%); max-width: none; }}
 @media (max-width: 700px) {{ #timeline-plot .matplotlib img {{ min-width: {TIMELINE_MIN_PX}px; }} }}
+/* phones: tables of many columns (.compact-table) show them all: small type, tight cells, headers
+   written upwards; plots of fine print (.wide-plot) keep their size and scroll inside their box */
+@media (max-width: 700px) {{
+  .compact-table table, .compact-table .virtual-table-viewport {{ font-size: 11px; }}
+  .compact-table th {{ padding: 2px 1px !important; }}
+  .compact-table .cell-wrap {{ padding: 0 1px !important; }}
+  .compact-table .body-cell, .compact-table .body-cell > div {{ padding: 0 1px !important; text-overflow: clip !important;
+    font-size: 11px !important; }}
+  .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }}
+  .compact-table .cell-menu-button {{ display: none; }}
+  .wide-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
+  .wide-plot .matplotlib img {{ max-width: none; width: auto; }}
+}}
 """
+
+
+class _DescribedPlotData(PlotData):
+    chart: str  # the page's <img> alt text is "{chart} plot visualising provided data"
+    type: Literal["matplotlib"] = "matplotlib"  # type: ignore
+
+
+class DescribedPlot(gr.Plot):
+    """gr.Plot (the same page component) whose matplotlib image has alt text saying what it
+    shows: Gradio 6.31 writes "{value.chart} plot visualising provided data" and leaves `chart`
+    undefined for matplotlib ("undefined plot visualising provided data"). Build it with
+    described_plot (no __init__ of its own: Gradio reads the component's props from gr.Plot's)."""
+    is_template = True
+    description = "Figure"
+
+    def postprocess(self, value):
+        data = super().postprocess(value)
+        if data is None or data.type != "matplotlib":
+            return data
+        return _DescribedPlotData(plot=data.plot, chart=self.description)
+
+
+def described_plot(value=None, *, description: str = "", **kwargs) -> DescribedPlot:
+    """A DescribedPlot; description: a noun phrase for the alt text (default: the label)."""
+    plot = DescribedPlot(**kwargs)
+    plot.description = description or kwargs.get("label") or "Figure"
+    if value is not None:  # the initial figure, described as well
+        plot.value = plot.postprocess(value).model_dump()  # as Component.__init__ stores it
+    return plot
 
 
 def upload_limit_js() -> str:

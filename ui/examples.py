@@ -12,11 +12,25 @@ from typing import Optional
 import gradio as gr
 
 from emotion import EMOTIONS, AudioError
-from emotion.clips import ANY, SCORED, ClipError
+from emotion.clips import ANY, NO_AUDIO, SCORED, ClipError
 from emotion.ravdess import STATEMENTS
 
-from .common import error
+from .common import error, failure_panel
 from .settings import resources
+
+# The table's columns as shown: the verdict first (on a phone the first columns are what shows),
+# then the clip id (a click on a row reads it from here) and the rest.
+SHOWN_COLUMNS = ["true emotion", "predicted", "result", "probability", "id", "actor", "sex", "intensity",
+                 "statement", "channel", "audio"]
+ID_COLUMN = SHOWN_COLUMNS.index("id")
+AUDIO_HERE = "audio here"  # not "▶ here": a click selects the row, it plays nothing by itself
+
+
+def shown_table(rows):
+    """ExampleLibrary.table in SHOWN_COLUMNS order, the audio column in words."""
+    table = resources().library.table(rows)[SHOWN_COLUMNS]
+    return table.assign(audio=table["audio"].where(table["audio"] == NO_AUDIO, AUDIO_HERE))
+
 
 # The filters, in the order filter_examples takes them.
 FILTER_NAMES = ("emotion", "predicted", "actor", "sex", "intensity", "statement", "channel",
@@ -37,7 +51,7 @@ def results(rows, heading: str = ""):
     library = resources().library
     choices = library.choices(rows)
     first = choices[0][1] if choices else None
-    return gr.update(choices=choices, value=first), count_text(rows, heading), library.table(rows)
+    return gr.update(choices=choices, value=first), count_text(rows, heading), shown_table(rows)
 
 
 def filter_examples(emotion=ANY, predicted=ANY, actor=ANY, sex=ANY, intensity=ANY, statement=ANY,
@@ -101,6 +115,15 @@ def show_example(clip_id: Optional[str]):
     return r.path, text, r.probabilities
 
 
+def show_example_page(clip_id: Optional[str]):
+    """show_example for the page: a clip id that is mistyped or unknown empties the player and the
+    top 3 and says why in the verdict (not a red "Error" in each of the three over the last clip)."""
+    try:
+        return show_example(clip_id)
+    except gr.Error as exc:
+        return None, failure_panel(exc), None
+
+
 def build() -> SimpleNamespace:
     """The tab's layout and events, inside the current gr.Blocks; returns its components
     (filters, clip, count, table) for app.py to wire the confusion matrix to."""
@@ -137,21 +160,26 @@ def build() -> SimpleNamespace:
                 clip_audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="example-audio")
                 verdict = gr.Markdown(elem_id="example-verdict", label="True emotion against the model")
             clip_label = gr.Label(num_top_classes=3, label="Model's top 3")
-        table = gr.Dataframe(library.table(first_rows), interactive=False, max_height=360,
-                             label="Matching clips (click a row to choose it)", elem_id="example-table")
+        table = gr.Dataframe(shown_table(first_rows), interactive=False, max_height=360,
+                             label="Matching clips (click a row to load it in the player above)",
+                             elem_id="example-table", elem_classes=["compact-table"])
+        # /example takes the id as text: the dropdown's 1,200 ids made view_api() 35 KB of literals
+        api_id = gr.Textbox(visible=False, label="RAVDESS clip id, such as 03-01-05-02-01-01-12")
+        api_btn = gr.Button(visible=False)
 
     # .input, not .change: open_cell sets the filters itself, and must not set off a search each.
     for f in filters:
         f.input(filter_examples, filters, [clip_dd, count_md, table], api_visibility="private")
     table.select(pick_row, None, clip_dd, api_visibility="private")
-    clip_dd.change(show_example, clip_dd, [clip_audio, verdict, clip_label], api_name="example")
+    clip_dd.change(show_example_page, clip_dd, [clip_audio, verdict, clip_label], api_visibility="private")
+    api_btn.click(show_example, api_id, [clip_audio, verdict, clip_label], api_name="example")
     return SimpleNamespace(filters=filters, clip=clip_dd, count=count_md, table=table)
 
 
 def pick_row(evt: gr.SelectData):
     """A click in the table chooses that row's clip in the dropdown."""
     row = evt.row_value or []
-    return gr.update(value=row[0]) if row else gr.update()
+    return gr.update(value=row[ID_COLUMN]) if len(row) > ID_COLUMN else gr.update()
 
 
 def wire_confusion(heatmap: gr.Dataframe, audio_only: gr.State, tabs: gr.Tabs, tab: SimpleNamespace) -> None:

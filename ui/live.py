@@ -12,6 +12,7 @@ from emotion import AudioError, plots
 from emotion.audio import CLIP_SECONDS
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 
+from .common import described_plot
 from .settings import (LIVE_CHUNK_SECONDS, LIVE_CONCURRENCY_LIMIT, LIVE_TIME_LIMIT, LIVE_UPDATE_SECONDS,
                        LIVE_WORKERS, resources)
 
@@ -79,7 +80,7 @@ def build() -> None:
                 live_in = gr.Audio(sources=["microphone"], streaming=True, type="numpy",
                                    label="Microphone (live)", elem_id="live-input")
                 live_label = gr.Label(num_top_classes=3, label="Now (the last 3 s)", elem_id="live-label")
-            live_plot = gr.Plot(label="Rolling timeline", format="png", show_label=False, scale=2,
+            live_plot = described_plot(label="Rolling timeline", format="png", show_label=False, scale=2,
                                 elem_id="live-plot")
         live_state = gr.State(None)
 

@@ -16,7 +16,7 @@ from emotion.report import confusion_frame, per_actor_table, per_class_table, sp
 from emotion.scoring import recompute_metrics
 
 from . import crosscorpus
-from .common import error
+from .common import described_plot, error
 from .settings import RECOMPUTE_CONCURRENCY_LIMIT, ravdess_labels, resources
 
 SHIPPED_SOURCE = "shipped"
@@ -53,8 +53,27 @@ def headline(metrics: dict, source: str) -> str:
             f"macro precision {metrics['macro_precision']:.3f} · macro recall "
             f"{metrics['macro_recall']:.3f} · n = {metrics['n']} clips · chance "
             f"{1 / len(metrics['labels']):.1%}\n\n"
-            f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
-            f"temperature scaling (T = {metrics['temperature']:.2f}).")
+            f"{calibration_text(metrics, source)}")
+
+
+def calibration_text(metrics: dict, source: str) -> str:
+    """The calibration line: the shipped ensemble's figures and temperature (the one the app
+    applies) where metrics.json has them; a single fold model's T is not the app's."""
+    applied = resources().predictor.temperature
+    ensemble = metrics.get("ensemble_calibration") if source == SHIPPED_SOURCE else None
+    if ensemble:
+        text = (f"Calibration of the shipped ensemble (the mean of the fold heads, as the app runs it): ECE "
+                f"{ensemble['ece']:.3f} before, {ensemble['ece_calibrated']:.3f} after temperature scaling "
+                f"(T = {ensemble['temperature']:.2f}). One fold model alone (the diagram): ECE {metrics['ece']:.3f} "
+                f"before, {metrics['ece_calibrated']:.3f} after (T = {metrics['temperature']:.2f}).")
+        shown = ensemble["temperature"]
+    else:
+        text = (f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
+                f"temperature scaling (T = {metrics['temperature']:.2f}).")
+        shown = metrics["temperature"]
+    if round(shown, 2) != round(applied, 2):
+        text += f" The app applies T = {applied:.2f} (the checkpoint's)."
+    return text
 
 
 def metrics_outputs(metrics: Optional[dict], status: str = "", source: str = SHIPPED_SOURCE,
@@ -81,6 +100,23 @@ def metrics_outputs(metrics: Optional[dict], status: str = "", source: str = SHI
         status,
         source != SHIPPED_SOURCE,
     )
+
+
+def confusion_widths(n: int) -> list:
+    """Column widths of the counts table (true emotion, n predicted, total), in % of the panel:
+    equal count columns, so that all fit at phone width as at laptop width."""
+    count = 72 // (n + 1)
+    return [f"{100 - count * (n + 1)}%"] + [f"{count}%"] * (n + 1)
+
+
+def cell_hint() -> str:
+    """Under the counts table: what a click does, and how many of the clips can play here."""
+    library = resources().library
+    scored = library.frame[library.frame["predicted"] != ""]
+    here = int(scored["audio"].sum())
+    return (f"Click a cell to list its clips in the *Examples* tab (a true emotion's name or total: all its "
+            f"clips). **{here} of the {len(scored)} clips have audio here** and play; the others show "
+            "their prediction only (start the app with `--data-dir` to hear all of them).")
 
 
 def recompute_source() -> str:
@@ -116,21 +152,26 @@ def build() -> SimpleNamespace:
         # Built from metrics.json once, at start: the tab shows at once, with no request.
         (summary0, heat0, norm0, table0, split0, rel0, actors0, _, _) = metrics_outputs(resources().metrics)
         m_summary = gr.Markdown(summary0, elem_id="metrics-headline", label="Headline figures and their source")
+        # the counts table has a row of its own: beside a plot at 1366 px it lost "surprised"
+        # and "total"; on a phone .compact-table fits all its columns (ui/common.py PAGE_CSS)
+        n = len((resources().metrics or {}).get("labels") or [])
+        m_heat = gr.Dataframe(heat0, interactive=False, elem_id="confusion-counts", elem_classes=["compact-table"],
+                              label="Confusion matrix (counts; rows true, columns predicted)",
+                              column_widths=confusion_widths(n) if n else None)
+        gr.Markdown(cell_hint(), elem_id="confusion-hint")
         with gr.Row():
-            with gr.Column(scale=3):
-                m_heat = gr.Dataframe(heat0, interactive=False, elem_id="confusion-counts",
-                                      label="Confusion matrix (counts; rows true, columns predicted)")
-                gr.Markdown("Click a cell to hear its clips: the *Examples* tab opens on exactly "
-                            "those clips (a true emotion's name or total: all its clips).")
-            m_norm = gr.Plot(norm0, label="Confusion matrix (row-normalised)", format="png", show_label=False,
-                             elem_id="confusion-normalised", scale=2)
+            m_norm = described_plot(norm0, label="Confusion matrix (row-normalised)", format="png", show_label=False,
+                             elem_id="confusion-normalised", elem_classes=["wide-plot"], min_width=300)
+            m_rel = described_plot(rel0, label="Reliability diagram", format="png", show_label=False,
+                            elem_classes=["wide-plot"], min_width=300)
         with gr.Row():
-            with gr.Column(scale=3):
-                m_table = gr.Dataframe(table0, label="Per class", interactive=False)
-                m_split = gr.Markdown(split0, label="Evaluation split")
-            m_rel = gr.Plot(rel0, label="Reliability diagram", format="png", show_label=False, scale=2)
-        m_actors = gr.Plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
-                           elem_id="per-actor")
+            with gr.Column(min_width=300):
+                m_table = gr.Dataframe(table0, label="Per class", interactive=False, elem_id="per-class",
+                                       elem_classes=["compact-table"])
+            with gr.Column(min_width=300):
+                m_split = gr.Markdown(split0, label="Evaluation split", elem_id="metrics-split")
+        m_actors = described_plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
+                           elem_id="per-actor", elem_classes=["wide-plot"])
         crosscorpus.section()  # speakers and corpora never heard (crosscorpus.json beside the checkpoint)
         # a recompute scores RAVDESS clips: only for a checkpoint with the RAVDESS labels
         with gr.Row(visible=ravdess_labels(resources().predictor)):
