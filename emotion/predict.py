@@ -29,6 +29,12 @@ DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
 PREDICT_MAX_SECONDS = 60.0
 
 
+def _speakers(speakers) -> list:
+    """Speakers as the library compares them: RAVDESS actors as ints ("03" is actor 3), others as text.
+    A joint checkpoint stores every speaker as text ("03", "emodb-08")."""
+    return [int(a) if str(a).isdigit() else str(a) for a in speakers]
+
+
 def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
     """The spectrogram a backbone reads: (batch, N_SAMPLES) 16 kHz -> (batch, n_mels, n_frames)."""
     if backbone == "cnn":
@@ -70,8 +76,9 @@ class Predictor:
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
         # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
-        self.train_actors = [int(a) if str(a).isdigit() else str(a) for a in checkpoint.get("train_actors", [])]
-        self.folds = checkpoint.get("folds", [])
+        self.train_actors = _speakers(checkpoint.get("train_actors", []))
+        self.folds = [{**f, **{k: _speakers(f[k]) for k in ("train_actors", "val_actors") if k in f}}
+                      for f in checkpoint.get("folds", [])]
         self.familiarity = Familiarity.from_checkpoint(checkpoint) if self.encoder is not None else None
 
     @property

@@ -32,18 +32,17 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
 
 
 def _actors(actors: Sequence) -> str:
-    """[1, 2, 3, 5] -> '1-3, 5'; speakers named by text (a manifest's) are listed as they are."""
-    if not all(isinstance(a, int) or str(a).isdigit() for a in actors):
-        return ", ".join(str(a) for a in actors) if actors else "none"
-    actors = sorted(int(a) for a in actors)
+    """[1, 2, 3, 5] -> '1-3, 5'; speakers named by text (a manifest's, another corpus's) follow as they are."""
+    numbers = sorted(int(a) for a in actors if isinstance(a, int) or str(a).isdigit())
+    names = [str(a) for a in actors if not (isinstance(a, int) or str(a).isdigit())]
     parts, i = [], 0
-    while i < len(actors):
+    while i < len(numbers):
         j = i
-        while j + 1 < len(actors) and actors[j + 1] == actors[j] + 1:
+        while j + 1 < len(numbers) and numbers[j + 1] == numbers[j] + 1:
             j += 1
-        parts.append(str(actors[i]) if i == j else f"{actors[i]}-{actors[j]}")
+        parts.append(str(numbers[i]) if i == j else f"{numbers[i]}-{numbers[j]}")
         i = j + 1
-    return ", ".join(parts) if parts else "none"
+    return ", ".join(parts + names) if parts or names else "none"
 
 
 def split_text(metrics: dict) -> str:

@@ -37,7 +37,7 @@ import torch
 
 from ..predict import DEFAULT_CHECKPOINT, Predictor
 from ..ravdess import index_dataset
-from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, write_metrics
+from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
 from .compare import _combine_main, _compare_main, combine_oof, compare_oof  # noqa: F401 (the CLI's --combine/--compare)
 
 
@@ -149,11 +149,9 @@ def _manifest_main(args) -> int:
     if frame.empty:
         print("Nothing to score fairly: every speaker was heard by every model.", file=sys.stderr)
         return 1
-    split = dict(kind=f"manifest rows (split={args.split}) scored by models that never heard their speaker",
-                 corpus=Path(args.manifest).name, excluded_actors=[str(a) for a in excluded],
-                 unseen_actors=sorted({str(a) for a in frame["actor"][fold_ids < 0]}),
-                 folds=[dict(train_actors=predictor.folds[k]["train_actors"], val_actors=predictor.folds[k]["val_actors"])
-                        for k in sorted({int(f) for f in fold_ids if f >= 0})])
+    split = split_record(predictor, frame, fold_ids, [str(a) for a in excluded], channel="all",
+                         kind=f"manifest rows (split={args.split}) scored by models that never heard their speaker")
+    split["corpus"] = Path(args.manifest).name
     labels = frame["label"].to_numpy()
     metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels)
     return _report(metrics, labels, logits, args.out)
@@ -174,11 +172,9 @@ def out_of_fold(predictor, frame, args):
     K fold models trained here with the checkpoint's recipe."""
     if len(predictor.folds) == args.folds:
         logits, frame, fold_ids, excluded = out_of_fold_logits(predictor, frame)
-        split = dict(kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models",
-                     folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in predictor.folds],
-                     channel=args.channel)
-        if excluded:
-            split["excluded_actors"] = excluded
+        # a joint checkpoint's folds also hold out another corpus's speakers: list only those scored here
+        split = split_record(predictor, frame, fold_ids, excluded, channel=args.channel,
+                             kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models")
         return logits, split, frame, fold_ids
     if predictor.backbone != "cnn":
         raise SystemExit(f"The checkpoint's {len(predictor.folds)} fold heads do not give --folds {args.folds}; train "
