@@ -2,8 +2,9 @@
 
 The margin is chosen from the checkpoint's out-of-fold probabilities by
 `python -m emotion.training.near_tie` (checkpoints/oof_predictions.csv -> checkpoints/near_tie.json:
-the largest margin below which the top emotion is right at most half the time; 0.25 for the
-shipped model, firing on 13.9% of the 1,200 out-of-fold clips, whose rest are right 81.2%).
+the largest margin below which the top emotion is right at most half the time; 0.30 for the
+shipped model, firing on 15.4% of the 1,200 RAVDESS out-of-fold clips, whose rest are right 79.9%;
+0.25 for the RAVDESS-only model in checkpoints/ravdess-only).
 Rerun it after retraining; tests/test_clarity.py checks that the JSON matches the CSV.
 
     load_margin(checkpoint_path)    -> the margin in near_tie.json beside it (DEFAULT_MARGIN if none)
@@ -16,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Dict, Optional
 
-DEFAULT_MARGIN = 0.25  # checkpoints/near_tie.json of 2026-12-03, for a checkpoint without one
+DEFAULT_MARGIN = 0.25  # checkpoints/ravdess-only/near_tie.json, for a checkpoint without one
 NEAR_TIE_FILE = "near_tie.json"
 
 

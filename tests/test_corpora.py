@@ -246,3 +246,32 @@ def test_evaluate_oof_reproduces_the_shipped_out_of_fold_table(tmp_path):
     assert len(mine) == 160 and (mine["fold"] == shipped["fold"]).all()
     assert np.abs(mine[list(EMOTIONS)].to_numpy() - shipped[list(EMOTIONS)].to_numpy()).max() < 2e-3
     assert np.allclose(mine[list(EMOTIONS)].sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_the_page_names_the_corpora_a_checkpoint_trained_on():
+    from ui.crosscorpus import trained_on_text, training_speakers
+    joint = list(range(1, 21)) + [f"emodb-{s:02d}" for s in (3, 8, 9, 10, 11, 12, 13, 14, 15, 16)]
+    assert {k: len(v) for k, v in training_speakers(joint).items()} == {"ravdess": 20, "emodb": 10}
+    assert trained_on_text(joint) == ("RAVDESS actors 01–20 (North-American English) and EmoDB's 10 speakers "
+                                      "(German)")
+    assert trained_on_text([1, 2, 5]) == "RAVDESS actors 01, 02, 05 (North-American English)"
+    assert trained_on_text([]) == ""
+
+
+def test_across_corpora_tables_carry_the_stored_figures():
+    """The Metrics tab's tables are the crosscorpus.json figures: one row per (model, corpus), F1 per
+    emotion in columns (blank where the corpus lacks the emotion), narrow enough for a laptop."""
+    import json
+    from ui.crosscorpus import per_class_table, summary_table
+    result = json.loads((Path(__file__).resolve().parents[1] / "checkpoints" / "crosscorpus.json").read_text())
+    summary, classes = summary_table(result), per_class_table(result)
+    assert len(summary) == len(classes) == len(result["results"])
+    assert list(classes.columns) == ["model → corpus", *EMOTIONS]
+    for (_, row), r in zip(classes.iterrows(), result["results"]):
+        for emotion in EMOTIONS:
+            stored = r["per_class"].get(emotion)
+            assert row[emotion] == (f"{stored['f1']:.2f}" if stored else "")
+    assert list(summary["accuracy"]) == [f"{r['accuracy']:.1%}" for r in result["results"]]
+    tested = {(r["model"], r["corpus"]): r["test"] for r in result["results"]}
+    assert tested[("RAVDESS only", "emodb")] == "corpus never heard"
+    assert tested[("RAVDESS + EmoDB (shipped)", "ravdess")] == "speakers never heard"

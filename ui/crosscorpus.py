@@ -16,6 +16,33 @@ from .settings import resources
 CORPUS_NAMES = dict(ravdess="RAVDESS (English)", emodb="EmoDB (German)")
 
 
+def training_speakers(speakers) -> dict:
+    """Speakers per corpus, by the manifests' naming (emotion.training.corpora): RAVDESS actors are
+    numbers ("01".."20" or 1..20), other corpora's speakers are "CORPUS-ID" (e.g. "emodb-03")."""
+    out: dict = {}
+    for s in speakers or []:
+        text = str(s)
+        corpus = "ravdess" if text.isdigit() else text.split("-")[0].lower()
+        out.setdefault(corpus, []).append(text)
+    return out
+
+
+def trained_on_text(speakers) -> str:
+    """'RAVDESS actors 01–20 (English) and EmoDB's 10 speakers (German)' from a checkpoint's
+    train_actors; empty when it holds none."""
+    parts = []
+    for corpus, names in training_speakers(speakers).items():
+        if corpus == "ravdess":
+            ids = sorted(int(n) for n in names)
+            span = f"{ids[0]:02d}–{ids[-1]:02d}" if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(f"{i:02d}" for i in ids)
+            parts.append(f"RAVDESS actors {span} (North-American English)")
+        else:
+            name = CORPUS_NAMES.get(corpus, corpus)
+            base, _, lang = name.partition(" ")
+            parts.append(f"{base}'s {len(names)} speakers {lang}".strip())
+    return " and ".join(parts)
+
+
 def _load(name: str) -> Optional[dict]:
     path = Path(resources().checkpoint).with_name(name)
     try:
@@ -37,13 +64,17 @@ def summary_table(result: dict) -> pd.DataFrame:
 
 
 def per_class_table(result: dict) -> pd.DataFrame:
-    """F1 per emotion (rows) for every (model, corpus) pair (columns); blank where the corpus lacks it."""
-    columns = {}
+    """F1 per emotion (columns) for every (model, corpus) pair (rows); blank where the corpus lacks the
+    emotion. Rows, not columns, per pair: the long pair names would push the table past a laptop screen."""
+    rows = []
     for r in result["results"]:
-        key = f"{r['model']} → {r['corpus']}"
-        columns[key] = {k: f"{v['f1']:.2f}" for k, v in r["per_class"].items()}
-    frame = pd.DataFrame(columns).fillna("")
-    return frame.rename_axis("F1").reset_index()
+        corpus = CORPUS_NAMES.get(r["corpus"], r["corpus"]).split(" ")[0]
+        row = {"model → corpus": f"{r['model']} → {corpus}"}
+        row.update({k: f"{v['f1']:.2f}" for k, v in r["per_class"].items()})
+        rows.append(row)
+    labels = [label for r in result["results"] for label in r.get("labels", r["per_class"])]
+    order = ["model → corpus"] + list(dict.fromkeys(labels))
+    return pd.DataFrame(rows).reindex(columns=order).fillna("")
 
 
 def familiarity_text(summary: Optional[dict]) -> str:
@@ -80,6 +111,6 @@ def section() -> None:
                     "are left out when an EmoDB-only model scores RAVDESS.")
         gr.Dataframe(summary_table(result), interactive=False, wrap=True, label="Accuracy across corpora",
                      elem_id="cross-corpus-table")
-        gr.Dataframe(per_class_table(result), interactive=False, label="F1 per emotion, model → corpus",
+        gr.Dataframe(per_class_table(result), interactive=False, wrap=True, label="F1 per emotion, model → corpus",
                      elem_id="cross-corpus-classes")
         gr.Markdown(familiarity_text(_load("familiarity.json")), elem_id="familiarity-summary")

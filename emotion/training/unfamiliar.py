@@ -182,11 +182,12 @@ def main(argv: Sequence[str] = None) -> int:
         return 0
     tables = {Path(t).stem: pd.read_csv(t) for t in args.tables}
     fam.gamma = fit_gamma(list(tables.values())) if tables else 0.0
-    foreign = pd.concat([t[t["role"] == "foreign"] for t in tables.values()]) if tables else table.iloc[:0]
-    flagged = foreign[foreign["distance"] > foreign["threshold"]]
-    right = probabilities(flagged, 0.0).argmax(1) == flagged["label"].to_numpy()
-    fam.accuracy = float(right.mean()) if len(flagged) else None
-    fam.note = (f"accuracy of {len(flagged)} clips flagged unfamiliar when a model met a corpus it never heard "
+    right = []  # table by table: each model has its own label columns
+    for t in tables.values():
+        flagged = t[(t["role"] == "foreign") & (t["distance"] > t["threshold"])].dropna(axis=1, how="all")
+        right.extend(probabilities(flagged, 0.0).argmax(1) == flagged["label"].to_numpy())
+    fam.accuracy = float(np.mean(right)) if right else None
+    fam.note = (f"accuracy of {len(right)} clips flagged unfamiliar when a model met a corpus it never heard "
                 f"({', '.join(tables)})")
     summary = dict(threshold=fam.threshold, gamma=fam.gamma, components=int(fam.components.shape[0]),
                    quantile=QUANTILE, accuracy_when_unfamiliar=fam.accuracy, note=fam.note,
