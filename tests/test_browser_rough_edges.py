@@ -153,6 +153,25 @@ def test_metrics_tables_show_every_column_and_the_charts_keep_their_text(page):
     no_sideways_scroll(page)
 
 
+def test_across_corpora_tables_show_every_column(page):
+    """The Metrics tab's cross-corpus tables: its F1 table ran off a 1366-px screen (one column per
+    model and corpus); now a row each, every header in view at both widths, no cell cut off."""
+    import json
+    result = json.loads((ROOT / "checkpoints" / "crosscorpus.json").read_text())
+    page.get_by_role("tab", name="Metrics").click()
+    classes = page.locator("#cross-corpus-classes")
+    classes.scroll_into_view_if_needed()
+    expect(classes.locator("[data-testid=cell-0-1]")).to_be_visible()
+    shown = headers_in_view(page, "#cross-corpus-classes")
+    labels = {label for r in result["results"] for label in r["per_class"]}
+    assert {"model → corpus", *labels} <= set(shown) and all(shown.values()), shown
+    summary = headers_in_view(page, "#cross-corpus-table")
+    assert {"model", "test", "accuracy", "macro-F1"} <= set(summary) and all(summary.values()), summary
+    for table in ("#cross-corpus-classes", "#cross-corpus-table"):
+        assert clipped_cells(page, table) == [], table
+    no_sideways_scroll(page)
+
+
 def test_examples_table_shows_the_verdict_columns(page):
     page.get_by_role("tab", name="Examples").click()
     expect(page.locator("#example-table [data-testid=cell-0-0]")).to_be_visible()

@@ -270,7 +270,7 @@ def test_across_corpora_tables_carry_the_stored_figures():
     for (_, row), r in zip(classes.iterrows(), result["results"]):
         for emotion in EMOTIONS:
             stored = r["per_class"].get(emotion)
-            assert row[emotion] == (f"{stored['f1']:.2f}" if stored else "")
+            assert row[emotion] == (f"{100 * stored['f1']:.0f}" if stored else "")
     assert list(summary["accuracy"]) == [f"{r['accuracy']:.1%}" for r in result["results"]]
     tested = {(r["model"], r["corpus"]): r["test"] for r in result["results"]}
     assert tested[("RAVDESS only", "emodb")] == "corpus never heard"

@@ -36,6 +36,8 @@ PAGE_CSS = f"""
   .compact-table .cell-wrap {{ padding: 0 1px !important; }}
   .compact-table .body-cell, .compact-table .body-cell > div {{ padding: 0 1px !important; text-overflow: clip !important;
     font-size: 11px !important; }}
+  .compact-table .body-cell, .compact-table .body-cell * {{ word-break: normal !important; overflow-wrap: normal !important; }}
+  #cross-corpus-table .body-cell, #cross-corpus-table .body-cell > div {{ font-size: 9.5px !important; }}
   .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }}
   .compact-table .cell-menu-button {{ display: none; }}
   .wide-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}

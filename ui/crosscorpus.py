@@ -52,25 +52,34 @@ def _load(name: str) -> Optional[dict]:
 
 
 def summary_table(result: dict) -> pd.DataFrame:
-    """One row per (model, corpus): what trained it, the kind of test, n, accuracy and macro-F1."""
+    """One row per (model, corpus): the kind of test, n, accuracy and macro-F1 (what trained each
+    model is in speakers_text). Short cells: the table must fit a phone's screen."""
     rows = []
     for r in result["results"]:
-        trained = ", ".join(f"{CORPUS_NAMES.get(c, c).split(' ')[0]} {n}" for c, n in r["trained_on"].items() if n)
-        rows.append({"model": r["model"], "trained on (speakers)": trained,
-                     "scored on": CORPUS_NAMES.get(r["corpus"], r["corpus"]), "test": r["test"], "n": r["n"],
-                     "accuracy": f"{r['accuracy']:.1%}", "macro-F1": f"{r['macro_f1']:.3f}",
-                     "accuracy, corpus's labels only": f"{r['accuracy_corpus_labels']:.1%}"})
+        rows.append({"model": r["model"], "scored on": CORPUS_NAMES.get(r["corpus"], r["corpus"]).split(" ")[0],
+                     "test": r["test"], "n": r["n"], "accuracy": f"{r['accuracy']:.1%}",
+                     "macro-F1": f"{r['macro_f1']:.3f}", "accuracy on its labels": f"{r['accuracy_corpus_labels']:.1%}"})
     return pd.DataFrame(rows)
 
 
+def speakers_text(result: dict) -> str:
+    """'RAVDESS only: RAVDESS 20 speakers; ...': which speakers trained each model."""
+    seen = {}
+    for r in result["results"]:
+        seen[r["model"]] = " + ".join(f"{CORPUS_NAMES.get(c, c).split(' ')[0]} ({n} speakers)"
+                                      for c, n in r["trained_on"].items() if n)
+    return "; ".join(f"*{m}* trained on {t}" for m, t in seen.items())
+
+
 def per_class_table(result: dict) -> pd.DataFrame:
-    """F1 per emotion (columns) for every (model, corpus) pair (rows); blank where the corpus lacks the
-    emotion. Rows, not columns, per pair: the long pair names would push the table past a laptop screen."""
+    """F1 x 100 per emotion (columns) for every (model, corpus) pair (rows); blank where the corpus
+    lacks the emotion. Rows, not columns, per pair: the long pair names would push the table past a
+    laptop screen; whole numbers, so that eight columns fit a phone's."""
     rows = []
     for r in result["results"]:
         corpus = CORPUS_NAMES.get(r["corpus"], r["corpus"]).split(" ")[0]
         row = {"model → corpus": f"{r['model']} → {corpus}"}
-        row.update({k: f"{v['f1']:.2f}" for k, v in r["per_class"].items()})
+        row.update({k: f"{100 * v['f1']:.0f}" for k, v in r["per_class"].items()})
         rows.append(row)
     labels = [label for r in result["results"] for label in r.get("labels", r["per_class"])]
     order = ["model → corpus"] + list(dict.fromkeys(labels))
@@ -108,9 +117,13 @@ def section() -> None:
         gr.Markdown("Every clip is scored by a model that never heard its speaker: a fold model that held "
                     "the speaker out (*speakers never heard*), or, for a corpus a model never trained on, the "
                     "whole model (*corpus never heard*). EmoDB has no *calm* or *surprised*: those RAVDESS clips "
-                    "are left out when an EmoDB-only model scores RAVDESS.")
+                    "are left out when an EmoDB-only model scores RAVDESS. " + speakers_text(result) + ".")
+        # .compact-table (ui/common.py): every column stays on a phone's screen
         gr.Dataframe(summary_table(result), interactive=False, wrap=True, label="Accuracy across corpora",
-                     elem_id="cross-corpus-table")
-        gr.Dataframe(per_class_table(result), interactive=False, wrap=True, label="F1 per emotion, model → corpus",
-                     elem_id="cross-corpus-classes")
+                     elem_id="cross-corpus-table", elem_classes=["compact-table"],
+                     column_widths=["17%", "17%", "19%", "10%", "12%", "12%", "13%"])
+        classes = per_class_table(result)
+        gr.Dataframe(classes, interactive=False, wrap=True, label="F1 × 100 per emotion, model → corpus",
+                     elem_id="cross-corpus-classes", elem_classes=["compact-table"],
+                     column_widths=["36%"] + [f"{64 // (len(classes.columns) - 1)}%"] * (len(classes.columns) - 1))
         gr.Markdown(familiarity_text(_load("familiarity.json")), elem_id="familiarity-summary")
