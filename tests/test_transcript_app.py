@@ -53,15 +53,16 @@ def test_browser_shows_the_transcript_and_its_srt(served_app, long_upload):
     with chromium() as browser, app_page(browser, served_app, TIMEOUT_MS) as page:
         page.get_by_label("Upload file").click()
         page.locator("#speech-input input[type=file]").first.set_input_files(str(long_upload))
-        expect(page.locator("#speech-input audio[src]")).to_have_count(1)
+        expect(page.locator("#speech-input audio[src]")).to_have_count(1, timeout=TIMEOUT_MS)
         page.get_by_role("button", name="Analyze", exact=True).click()
         segments = page.locator("#transcript .transcript-segment")
-        expect(segments.first).to_be_visible()
+        # expect()'s own 5-s default, not the page's: transcribing 25 s on 2 busy cores takes longer
+        expect(segments.first).to_be_visible(timeout=TIMEOUT_MS)
         texts = segments.all_inner_texts()
         assert len(texts) >= 3 and all("] " in t for t in texts), texts  # "[angry 0.81] words"
         assert " ".join(texts).lower().count("door") >= 5, texts  # the six sentences' words
         link = page.locator("#transcript-files a[href*='.srt']").first
-        expect(link).to_be_attached()
+        expect(link).to_be_attached(timeout=TIMEOUT_MS)
         href = link.get_attribute("href")
         url = href if href.startswith("http") else served_app.rstrip("/") + "/" + href.lstrip("/")
         srt = urllib.request.urlopen(url, timeout=30).read().decode("utf-8")
