@@ -144,6 +144,12 @@ def test_app_never_shares():
     assert not re.search(r"server_name\s*=\s*['\"]0\.0\.0\.0", source)  # loopback unless the env says otherwise
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT handled by default and not blocked (both are inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 class Server:
     """`python app.py` in a subprocess, on 127.0.0.1, with its own GRADIO_TEMP_DIR."""
 
@@ -155,9 +161,12 @@ class Server:
         self.log = folder / "app.log"
         env = dict(os.environ, EMOTION_CHECKPOINT=str(CHECKPOINT), GRADIO_TEMP_DIR=str(self.temp_dir),
                    GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
-                   GRADIO_ANALYTICS_ENABLED="False", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+                   GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        # SIGINT back to its default in the child: a process that inherits it ignored (as pytest's
+        # does after Ray has run in it) never turns Ctrl+C into Gradio's clean shutdown
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=folder, env=env,
-                                     stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+                                     stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+                                     preexec_fn=_default_sigint)
         deadline = time.time() + 120
         while True:
             try:
@@ -554,4 +563,5 @@ def test_uploads_are_deleted_at_shutdown(quiet_server, after_batch):
     quiet_server.stop()
     assert quiet_server.proc.returncode is not None
     left = [p.name for p in _files(quiet_server.temp_dir) if p.name.startswith("upload_")]
-    assert not left, f"{len(left)} uploads left in {quiet_server.temp_dir} after a {time.time() - t:.1f}-s shutdown"
+    assert not left, (f"{len(left)} uploads left in {quiet_server.temp_dir} after a {time.time() - t:.1f}-s shutdown "
+                      f"(exit {quiet_server.proc.returncode}); the app said:\n{quiet_server.output()[-2000:]}")
