@@ -99,9 +99,9 @@ def wer(args) -> None:
         print(f"  {e} errors  {name}: {hyp!r}")
 
 
-def write_sentences(path: Path, clips, seconds: float, pause: float = 1.0) -> float:
+def write_sentences(path: Path, clips, seconds: float, pause: float = 1.0) -> tuple:
     """Clips joined by `pause` s of silence until `seconds` are reached (16 kHz WAV; over 60 s cut
-    there, else whole clips); returns the duration. write_sentences.used: how many clips went in."""
+    there, else whole clips); returns (the duration, how many clips went in)."""
     from emotion import audio
     gap = np.zeros(int(pause * 16000), np.float32)
     parts, n, i = [gap], len(gap), 0
@@ -111,8 +111,7 @@ def write_sentences(path: Path, clips, seconds: float, pause: float = 1.0) -> fl
         n, i = n + len(w) + len(gap), i + 1
     wave = np.concatenate(parts)[: int(seconds * 16000)] if seconds > 60 else np.concatenate(parts)
     sf.write(path, wave, 16000, subtype="PCM_16")
-    write_sentences.used = i
-    return len(wave) / 16000
+    return len(wave) / 16000, i
 
 
 SPEED_CHILD = r"""
@@ -134,7 +133,7 @@ def speed(args) -> None:
     clips = [p for p, _ in corpus(name)][::3]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.wav"
-        seconds = write_sentences(path, clips, args.minutes * 60, pause=0.5)
+        seconds, _ = write_sentences(path, clips, args.minutes * 60, pause=0.5)
         out = subprocess.run([sys.executable, "-c", SPEED_CHILD.format(threads=args.threads), str(path)],
                              cwd=ROOT, capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -152,8 +151,8 @@ def cli(args) -> None:
     clips = sorted((DATA / "ravdess" / "speech" / f"Actor_{actor}").glob("*.flac"))[::args.step]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sentences.wav"
-        seconds = write_sentences(path, clips[:13], 50, pause=1.0)
-        clips = clips[:write_sentences.used]  # the reference is the sentences that fit (11 of 13 for actor 17)
+        seconds, used = write_sentences(path, clips[:13], 50, pause=1.0)
+        clips = clips[:used]  # the reference is the sentences that fit (11 of 13 for actor 17)
         t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-m", "emotion.predict", str(path), "--transcript", "--format", "json"],
                              cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ,
@@ -190,7 +189,7 @@ def memory(args) -> None:
     clips = [p for p, _ in corpus("ravdess")][::20]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "minute.wav"
-        seconds = write_sentences(path, clips, 60, pause=1.0)
+        seconds, _ = write_sentences(path, clips, 60, pause=1.0)
         out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], cwd=ROOT, capture_output=True,
                              text=True, check=True)
     loaded, peak = out.stdout.split()[-2:]

@@ -22,6 +22,7 @@ require_chromium()
 from playwright.sync_api import expect  # noqa: E402
 
 from emotion import audio  # noqa: E402
+from emotion.long_input import covered_seconds  # noqa: E402
 from emotion.clarity import clarity, load_margin  # noqa: E402
 from emotion.predict import Predictor  # noqa: E402
 from support import CHECKPOINT, ROOT  # noqa: E402
@@ -80,15 +81,6 @@ def recordings(tmp_path_factory):
     return folder / "long.wav", folder / "short.wav"
 
 
-def union_and_sum(windows) -> tuple:
-    """Seconds covered by (start, end) windows counted once, and their plain sum."""
-    windows, covered, end_so_far = list(windows), 0.0, -np.inf
-    for start, end in sorted(windows):
-        covered += max(0.0, end - max(start, end_so_far))
-        end_so_far = max(end_so_far, end)
-    return covered, sum(end - start for start, end in windows)
-
-
 def test_the_fake_microphones_beeps_get_no_emotion(browser, served_app, width):
     with app_page(browser, served_app, TIMEOUT_MS, width=width, microphone=True) as page:
         page.get_by_label("Record audio").click()
@@ -117,7 +109,8 @@ def test_a_near_tie_says_no_clear_emotion_with_both_candidates(browser, served_a
 def test_shaded_seconds_and_a_short_file_after_a_long_one(browser, served_app, width, recordings, predictor):
     long_path, short_path = recordings
     table = predictor.timeline(str(long_path))
-    covered, added = union_and_sum(zip(table["start"], table["end"]))
+    windows = list(zip(table["start"], table["end"]))
+    covered, added = covered_seconds(windows), sum(end - start for start, end in windows)
     assert added - covered > 1.5  # the windows overlap: the old sum would read seconds more
     with app_page(browser, served_app, TIMEOUT_MS, width=width) as page:
         upload(page, long_path)

@@ -16,6 +16,11 @@ from .settings import resources
 CORPUS_NAMES = dict(ravdess="RAVDESS (English)", emodb="EmoDB (German)")
 
 
+def short_name(corpus: str) -> str:
+    """"RAVDESS" for "ravdess": a corpus's name without its language."""
+    return CORPUS_NAMES.get(corpus, corpus).split(" ")[0]
+
+
 def training_speakers(speakers) -> dict:
     """Speakers per corpus, by the manifests' naming (emotion.training.corpora): RAVDESS actors are
     numbers ("01".."20" or 1..20), other corpora's speakers are "CORPUS-ID" (e.g. "emodb-03")."""
@@ -56,7 +61,7 @@ def summary_table(result: dict) -> pd.DataFrame:
     model is in speakers_text). Short cells: the table must fit a phone's screen."""
     rows = []
     for r in result["results"]:
-        rows.append({"model": r["model"], "scored on": CORPUS_NAMES.get(r["corpus"], r["corpus"]).split(" ")[0],
+        rows.append({"model": r["model"], "scored on": short_name(r["corpus"]),
                      "test": r["test"], "n": r["n"], "accuracy": f"{r['accuracy']:.1%}",
                      "macro-F1": f"{r['macro_f1']:.3f}", "accuracy on its labels": f"{r['accuracy_corpus_labels']:.1%}"})
     return pd.DataFrame(rows)
@@ -66,7 +71,7 @@ def speakers_text(result: dict) -> str:
     """'RAVDESS only: RAVDESS 20 speakers; ...': which speakers trained each model."""
     seen = {}
     for r in result["results"]:
-        seen[r["model"]] = " + ".join(f"{CORPUS_NAMES.get(c, c).split(' ')[0]} ({n} speakers)"
+        seen[r["model"]] = " + ".join(f"{short_name(c)} ({n} speakers)"
                                       for c, n in r["trained_on"].items() if n)
     return "; ".join(f"*{m}* trained on {t}" for m, t in seen.items())
 
@@ -77,8 +82,7 @@ def per_class_table(result: dict) -> pd.DataFrame:
     laptop screen; whole numbers, so that eight columns fit a phone's."""
     rows = []
     for r in result["results"]:
-        corpus = CORPUS_NAMES.get(r["corpus"], r["corpus"]).split(" ")[0]
-        row = {"model → corpus": f"{r['model']} → {corpus}"}
+        row = {"model → corpus": f"{r['model']} → {short_name(r['corpus'])}"}
         row.update({k: f"{100 * v['f1']:.0f}" for k, v in r["per_class"].items()})
         rows.append(row)
     labels = [label for r in result["results"] for label in r.get("labels", r["per_class"])]
