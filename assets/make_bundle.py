@@ -52,8 +52,12 @@ def main(argv=None) -> int:
     ap.add_argument("--source", type=Path, default=SOURCE, help="speech/ folder of the 16 kHz FLAC copy")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--check", action="store_true", help="compare, write nothing")
-    ap.add_argument("--verify", action="store_true", help="--check, then score the bundled clips with the "
-                    "checkpoint's fold models and compare with its out-of-fold table")
+    ap.add_argument(
+        "--verify",
+        action="store_true",
+        help="--check, then score the bundled clips with the "
+        "checkpoint's fold models and compare with its out-of-fold table",
+    )
     args = ap.parse_args(argv)
     args.check = args.check or args.verify
     ids = selection()
@@ -74,8 +78,10 @@ def main(argv=None) -> int:
         print(f"not in the selection: {name}")
     size = sum(p.stat().st_size for p in args.out.glob("*.flac"))
     count = Counter((i.split("-")[2], i.split("-")[3]) for i in ids)
-    print(f"{len(ids)} clips, {size / 1e6:.2f} MB in {args.out}; (emotion, intensity) counts: "
-          + ", ".join(f"{e}/{k}: {n}" for (e, k), n in sorted(count.items())))
+    print(
+        f"{len(ids)} clips, {size / 1e6:.2f} MB in {args.out}; (emotion, intensity) counts: "
+        + ", ".join(f"{e}/{k}: {n}" for (e, k), n in sorted(count.items()))
+    )
     if args.verify:
         bad += verify(args.out, ids) > 0.01
     return 1 if bad or extra else 0
@@ -104,8 +110,10 @@ def verify(folder: Path, ids: list) -> float:
     table = oof.loc[frame["id"], list(predictor.labels)].to_numpy(dtype=float)
     diff = np.abs(probs - table).max()
     same = (probs.argmax(axis=1) == table.argmax(axis=1)).mean()
-    print(f"{len(frame)} bundled clips scored out of fold: max |p - p_oof| = {diff:.5f} "
-          f"(oof table rounded to 4 decimals); same top emotion for {same:.1%}")
+    print(
+        f"{len(frame)} bundled clips scored out of fold: max |p - p_oof| = {diff:.5f} "
+        f"(oof table rounded to 4 decimals); same top emotion for {same:.1%}"
+    )
     return float(diff)
 
 

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import machine, free_port
+from common import free_port, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,17 +43,29 @@ def peak_rss_mb(pid: int) -> float:
 def cold_start(checkpoint, threads: int, clip: Path):
     """(seconds to /config, seconds to the first answered /predict, peak RSS MB)."""
     from gradio_client import Client, handle_file
+
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="emotion_cold_") as tmp:
-        env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-                   GRADIO_TEMP_DIR=tmp, GRADIO_ANALYTICS_ENABLED="False",
-                   OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        env = dict(
+            os.environ,
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_SERVER_PORT=str(port),
+            GRADIO_TEMP_DIR=tmp,
+            GRADIO_ANALYTICS_ENABLED="False",
+            OMP_NUM_THREADS=str(threads),
+            MKL_NUM_THREADS=str(threads),
+        )
         if checkpoint:
             env["EMOTION_CHECKPOINT"] = str(Path(checkpoint).resolve())
         url = f"http://127.0.0.1:{port}/"
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             while True:
                 try:
@@ -79,6 +91,7 @@ def cold_start(checkpoint, threads: int, clip: Path):
 
 def percentiles(ms):
     import numpy as np
+
     return np.percentile(ms, 50), np.percentile(ms, 95)
 
 
@@ -95,25 +108,29 @@ def main(argv=None) -> int:
 
     import soundfile as sf
     import torch
+
     torch.set_num_threads(args.threads)
 
     print(f"app benchmark · {machine()} · torch threads {args.threads}")
     with tempfile.TemporaryDirectory(prefix="emotion_bench_app_") as tmp:
         x, sr = sf.read(SOURCE, dtype="int16")
         clip = Path(tmp) / "clip_4s_48k.wav"
-        sf.write(clip, x[:4 * sr], sr, subtype="PCM_16")
+        sf.write(clip, x[: 4 * sr], sr, subtype="PCM_16")
 
         rows = []
         for i in range(args.cold_starts):
             t_config, t_first, peak = cold_start(args.checkpoint, args.threads, clip)
             rows.append((f"cold start {i + 1}: to /config", f"{t_config:.2f} s", ""))
-            rows.append((f"cold start {i + 1}: to first /predict answer", f"{t_first:.2f} s",
-                         f"peak RSS {peak:.0f} MB"))
+            rows.append(
+                (f"cold start {i + 1}: to first /predict answer", f"{t_first:.2f} s", f"peak RSS {peak:.0f} MB")
+            )
 
         t = time.perf_counter()
         import app  # the same module `python app.py` runs: checkpoint, library, layout
+
         rows.append(("import app (in this process, warm disk cache)", f"{time.perf_counter() - t:.2f} s", ""))
         from ui import analyze as analyze_tab
+
         a = app.ANALYZE
         outputs = [a.top3, a.wave_plot, a.spec_plot, a.bars_plot]
 
@@ -124,8 +141,10 @@ def main(argv=None) -> int:
             values = analyze_tab.analyze(str(clip))
             return [c.postprocess(v) for c, v in zip(outputs, values[:4])]
 
-        for name, fn in (("analyze (predict + 3 figures)", handler),
-                         ("analyze + Gradio postprocess (PNGs)", server_side)):
+        for name, fn in (
+            ("analyze (predict + 3 figures)", handler),
+            ("analyze + Gradio postprocess (PNGs)", server_side),
+        ):
             for _ in range(3):
                 fn()
             ms = []
@@ -136,7 +155,9 @@ def main(argv=None) -> int:
             p50, p95 = percentiles(ms)
             rows.append((f"{name}, {args.runs} runs", f"p50 {p50:.0f} ms", f"p95 {p95:.0f} ms"))
         full_p95 = p95
-        rows.append(("peak RSS of this process", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", ""))
+        rows.append(
+            ("peak RSS of this process", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", "")
+        )
 
     width = max(len(r[0]) for r in rows)
     for name, a, b in rows:

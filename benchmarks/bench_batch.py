@@ -46,15 +46,19 @@ def main(argv=None) -> int:
     from emotion.labels import EMOTIONS
     from emotion.predict import expand_paths
 
-    files = expand_paths([args.data_dir])[:args.limit]
+    files = expand_paths([args.data_dir])[: args.limit]
     if not files:
         print(f"no audio under {args.data_dir}", file=sys.stderr)
         return 1
-    configs = [("local, 1 process", "local", 1, 1), ("local, 1 process", "local", 1, 2),
-               ("local --workers 2", "local", 2, 1)]
+    configs = [
+        ("local, 1 process", "local", 1, 1),
+        ("local, 1 process", "local", 1, 2),
+        ("local --workers 2", "local", 2, 1),
+    ]
     if not args.skip_ray:
         try:
             import ray
+
             configs.append(("ray, 2 actors", "ray", 2, 1))
         except ImportError:
             print(f"Ray not installed ({batch.PIP_HINT}): its row is skipped", file=sys.stderr)
@@ -66,8 +70,15 @@ def main(argv=None) -> int:
             if engine == "ray":
                 ray.init(num_cpus=2, include_dashboard=False)
             try:
-                stats = batch.run([str(manifest)], Path(tmp) / f"out{i}", engine=engine, checkpoint=args.checkpoint,
-                                  workers=workers, threads=threads, progress=False)
+                stats = batch.run(
+                    [str(manifest)],
+                    Path(tmp) / f"out{i}",
+                    engine=engine,
+                    checkpoint=args.checkpoint,
+                    workers=workers,
+                    threads=threads,
+                    progress=False,
+                )
             finally:
                 if engine == "ray":
                     ray.shutdown()
@@ -77,14 +88,22 @@ def main(argv=None) -> int:
             rows.append((name, workers, threads, stats, diff))
             print(f"{name}: {stats}", file=sys.stderr)
 
-    print(f"\n{machine()}\ncheckpoint: {args.checkpoint or os.environ.get('EMOTION_CHECKPOINT') or 'checkpoints/emotion.pt'}"
-          f"; {len(files)} clips from {args.data_dir}\n")
-    print("| engine | workers x threads | wall s | files/s all-in | first result s | files/s after it | failed | max abs diff |")
+    print(
+        f"\n{machine()}\ncheckpoint: "
+        f"{args.checkpoint or os.environ.get('EMOTION_CHECKPOINT') or 'checkpoints/emotion.pt'}"
+        f"; {len(files)} clips from {args.data_dir}\n"
+    )
+    print(
+        "| engine | workers x threads | wall s | files/s all-in | first result s | files/s after it "
+        "| failed | max abs diff |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, workers, threads, s, diff in rows:
         warm = (s["scored"] - s["first_files"]) / max(s["seconds"] - s["first_s"], 1e-9)
-        print(f"| {name} | {workers} x {threads} | {s['seconds']:.1f} | {s['scored'] / s['seconds']:.1f} | "
-              f"{s['first_s']:.1f} | {warm:.1f} | {s['failed']} | {diff:.1e} |")
+        print(
+            f"| {name} | {workers} x {threads} | {s['seconds']:.1f} | {s['scored'] / s['seconds']:.1f} | "
+            f"{s['first_s']:.1f} | {warm:.1f} | {s['failed']} | {diff:.1e} |"
+        )
     return 0
 
 

@@ -38,14 +38,17 @@ def main(argv=None) -> int:
 
     import numpy as np
     import torch
+
     torch.set_num_threads(args.threads)
     from emotion import Predictor, audio
     from emotion.ravdess import index_dataset, load_waves
 
     checkpoint = args.checkpoint or os.environ.get("EMOTION_CHECKPOINT") or None
     predictor = Predictor.from_checkpoint(checkpoint)
-    print(f"batch evaluation · {machine()} · torch {torch.__version__}, {args.threads} thread(s) · "
-          f"{len(predictor.models)} model(s) in the checkpoint")
+    print(
+        f"batch evaluation · {machine()} · torch {torch.__version__}, {args.threads} thread(s) · "
+        f"{len(predictor.models)} model(s) in the checkpoint"
+    )
 
     t = time.perf_counter()
     frame = index_dataset(args.data_dir)
@@ -59,7 +62,7 @@ def main(argv=None) -> int:
     t_load = t_batch = t_model = 0.0
     logits = []
     for start in range(0, n, args.batch_size):
-        paths = list(frame["path"][start:start + args.batch_size])
+        paths = list(frame["path"][start : start + args.batch_size])
         t = time.perf_counter()
         waves = load_waves(paths)
         t_load += time.perf_counter() - t
@@ -84,14 +87,17 @@ def main(argv=None) -> int:
     print(f"  {'stage':<38} {'seconds':>8} {'clips/s':>9}")
     for name, s, rate in rows:
         print(f"  {name:<38} {s:>8.2f} {'' if rate is None else f'{rate:9.1f}'}")
-    print(f"  real-time factor {total / seconds:.4f} · peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB · top-1 = file label on "
-          f"{agree:.0%} (includes clips of actors the model trained on: not an accuracy)")
+    print(
+        f"  real-time factor {total / seconds:.4f} · peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB · top-1 = file label on "
+        f"{agree:.0%} (includes clips of actors the model trained on: not an accuracy)"
+    )
     return 0
 
 
 def audio_info_seconds(path) -> float:
     import soundfile as sf
+
     return sf.info(str(path)).duration
 
 

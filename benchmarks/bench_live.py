@@ -42,25 +42,26 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     import os
+
     from emotion import Predictor, audio, plots
     from emotion.explain import saliency
-    from emotion.live import LiveSession, HISTORY_SECONDS
+    from emotion.live import HISTORY_SECONDS, LiveSession
 
     checkpoint = args.checkpoint or os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt"
     predictor = Predictor.from_checkpoint(checkpoint)
     if args.models:
-        predictor.models = (predictor.models * args.models)[:args.models]
+        predictor.models = (predictor.models * args.models)[: args.models]
     data, sr = sf.read(sorted((ROOT / "assets" / "examples").glob("*.wav"))[0], dtype="int16")
     pause = np.zeros(int(1.5 * sr), np.int16)
     one = np.concatenate([data, pause])
-    stream = np.tile(one, int(np.ceil(args.seconds * sr / len(one))))[:int(args.seconds * sr)]
+    stream = np.tile(one, int(np.ceil(args.seconds * sr / len(one))))[: int(args.seconds * sr)]
     step = int(args.chunk * sr)
 
     session = LiveSession(predictor)
     feeding, judged, silent, drawing = [], [], [], []
     for i in range(0, len(stream), step):
         t = time.perf_counter()
-        session.feed(stream[i:i + step], sr)
+        session.feed(stream[i : i + step], sr)
         feeding.append(time.perf_counter() - t)
         if not session.due():
             continue
@@ -70,8 +71,10 @@ def main(argv=None) -> int:
         end = max(update.time, HISTORY_SECONDS)
         plots.to_png(plots.timeline(session.history_frame(), session.envelope(), xlim=(end - HISTORY_SECONDS, end)))
         drawing.append(time.perf_counter() - t)
-    print(f"checkpoint {checkpoint}: {len(predictor.models)} model(s), torch threads {torch.get_num_threads()}, "
-          f"{args.chunk:g}-s chunks at {sr} Hz, an update per {session.update_every:g} s of audio")
+    print(
+        f"checkpoint {checkpoint}: {len(predictor.models)} model(s), torch threads {torch.get_num_threads()}, "
+        f"{args.chunk:g}-s chunks at {sr} Hz, an update per {session.update_every:g} s of audio"
+    )
     print(f"  buffer a chunk            {stats(feeding)}")
     print(f"  update with a prediction  {stats(judged)}")
     if silent:

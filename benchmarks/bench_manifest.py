@@ -24,6 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import machine  # noqa: E402
+
 from emotion.training import heads, train  # noqa: E402
 from emotion.training.manifest import layout_manifest  # noqa: E402
 
@@ -49,21 +50,37 @@ def main(argv=None) -> int:
         t_manifest = time.perf_counter() - t0
         heads.CACHE_DIR = tmp / "cache"  # an empty cache: the encoding is part of the time
         t1 = time.perf_counter()
-        rc = train.main(["--manifest", str(tmp / "manifest.csv"), "--out", str(tmp / "run" / "emotion.pt"),
-                         "--threads", str(args.threads), *args.extra])
+        rc = train.main(
+            [
+                "--manifest",
+                str(tmp / "manifest.csv"),
+                "--out",
+                str(tmp / "run" / "emotion.pt"),
+                "--threads",
+                str(args.threads),
+                *args.extra,
+            ]
+        )
         t_train = time.perf_counter() - t1
         if rc:
             return rc
         metrics = json.loads((tmp / "run" / "metrics.json").read_text())
     total = t_manifest + t_train
-    print(f"\n{len(table)} clips, {len(actors)} speakers, {len(metrics['labels'])} labels, "
-          f"{args.threads} torch threads, train flags {args.extra or 'default'}")
+    print(
+        f"\n{len(table)} clips, {len(actors)} speakers, {len(metrics['labels'])} labels, "
+        f"{args.threads} torch threads, train flags {args.extra or 'default'}"
+    )
     print("| stage | seconds |\n|---|---|")
     print(f"| manifest written | {t_manifest:.1f} |")
-    print(f"| train --manifest (checks, audio, encoder cache, {len(metrics['folds'])} fold heads, files) | {t_train:.1f} |")
+    print(
+        f"| train --manifest (checks, audio, encoder cache, {len(metrics['folds'])} fold heads, files) "
+        f"| {t_train:.1f} |"
+    )
     print(f"| **end to end** | **{total:.1f}** ({total / 60:.2f} min; target < 5 min) |")
-    print(f"out-of-fold accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
-          f"(chance {1 / len(metrics['labels']):.3f})")
+    print(
+        f"out-of-fold accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+        f"(chance {1 / len(metrics['labels']):.3f})"
+    )
     return 0 if total < 300 else 1
 
 

@@ -6,6 +6,7 @@ Loops a real 48 kHz RAVDESS clip to 4 s, writes a 16-bit WAV, times Predictor.pr
 (decoding included) for checkpoints/cnn/emotion.pt, the Whisper checkpoint in fp32 and in bf16,
 round-robin so load on a shared machine hits all three alike; prints p50/p95 and ratios to the CNN.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     w, sr = sf.read(args.clip, dtype="float32")
     w = w.mean(1) if w.ndim > 1 else w
-    w = np.tile(w, 4 * sr // len(w) + 1)[:4 * sr]
+    w = np.tile(w, 4 * sr // len(w) + 1)[: 4 * sr]
     path = str(Path(tempfile.mkdtemp()) / "clip4s.wav")
     sf.write(path, w, sr, subtype="PCM_16")
-    ps = {"cnn": Predictor.from_checkpoint("checkpoints/cnn/emotion.pt"),
-          "fp32": Predictor.from_checkpoint(precision="fp32"), "bf16": Predictor.from_checkpoint(precision="bf16")}
+    ps = {
+        "cnn": Predictor.from_checkpoint("checkpoints/cnn/emotion.pt"),
+        "fp32": Predictor.from_checkpoint(precision="fp32"),
+        "bf16": Predictor.from_checkpoint(precision="bf16"),
+    }
     for p in ps.values():
         p.predict(path), p.predict(path)
     ts = {k: [] for k in ps}
@@ -45,8 +49,10 @@ def main(argv=None) -> int:
             ts[k].append((time.perf_counter() - t) * 1e3)
     cnn = np.median(ts["cnn"])
     for k in ps:
-        print(f"{k:5s} p50 {np.median(ts[k]):6.1f} ms  p95 {np.percentile(ts[k], 95):6.1f} ms  "
-              f"x CNN {np.median(ts[k]) / cnn:.2f}")
+        print(
+            f"{k:5s} p50 {np.median(ts[k]):6.1f} ms  p95 {np.percentile(ts[k], 95):6.1f} ms  "
+            f"x CNN {np.median(ts[k]) / cnn:.2f}"
+        )
     return 0
 
 

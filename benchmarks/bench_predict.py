@@ -22,8 +22,10 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from emotion import Predictor  # noqa: E402
-from emotion import audio  # noqa: E402
+from emotion import (
+    Predictor,  # noqa: E402
+    audio,  # noqa: E402
+)
 
 SOURCE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "03-01-05-02-01-01-05.wav"
 
@@ -43,7 +45,7 @@ def make_clip(seconds: float, folder: Path) -> Path:
     a quarter second of its own silence on each side (as a user's recording would be)."""
     data, sr = sf.read(SOURCE, dtype="int16", always_2d=True)
     start, end = (i * sr // audio.SAMPLE_RATE for i in audio.speech_bounds(audio.load_audio(SOURCE)))
-    speech, quiet = data[start:end], data[:sr // 4]
+    speech, quiet = data[start:end], data[: sr // 4]
     n = int(seconds * sr) - 2 * len(quiet)
     data = np.concatenate([quiet, np.tile(speech, (int(np.ceil(n / len(speech))), 1))[:n], quiet])
     path = folder / f"clip_{seconds:g}s_48k.wav"
@@ -58,8 +60,10 @@ def main(argv=None) -> int:
     ap.add_argument("--int8", action="store_true", help="Whisper backbone: int8 dynamic quantization of the encoder")
     args = ap.parse_args(argv)
     predictor = Predictor.from_checkpoint(args.checkpoint, int8=True if args.int8 else None)
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; {predictor.description}")
+    print(
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; {predictor.description}"
+    )
     print(f"{'clip':>6} {'stage':<22} {'p50 ms':>8} {'p95 ms':>8} {'RTF':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for seconds in (1.0, 4.0, 10.0):

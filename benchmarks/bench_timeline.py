@@ -27,7 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 def write_long(path: Path, minutes: float, sr: int = 48000) -> None:
     from emotion import audio
-    clips = [audio.resample(audio.load_audio(p), 16000, sr) for p in sorted((ROOT / "assets/ravdess").glob("03-01-*.flac"))]
+
+    clips = [
+        audio.resample(audio.load_audio(p), 16000, sr) for p in sorted((ROOT / "assets/ravdess").glob("03-01-*.flac"))
+    ]
     gap = np.zeros(sr, np.float32)
     total, i = int(minutes * 60 * sr), 0
     with sf.SoundFile(path, "w", sr, 1, subtype="PCM_16") as f:
@@ -41,6 +44,7 @@ def write_long(path: Path, minutes: float, sr: int = 48000) -> None:
 
 def run_one(path: str, checkpoint) -> dict:
     from emotion import Predictor
+
     predictor = Predictor.from_checkpoint(checkpoint)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
@@ -59,7 +63,10 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(run_one(args.child, args.checkpoint)))
         return 0
-    print(f"{'audio':>8} {'file MB':>8} {'time s':>8} {'x realtime':>11} {'rows':>6} {'peak RSS MB':>12} {'after load MB':>14}")
+    print(
+        f"{'audio':>8} {'file MB':>8} {'time s':>8} {'x realtime':>11} {'rows':>6} "
+        f"{'peak RSS MB':>12} {'after load MB':>14}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
             path = Path(tmp) / f"long_{minutes:g}min.wav"
@@ -67,9 +74,13 @@ def main(argv=None) -> int:
             cmd = [sys.executable, __file__, "--child", str(path)]
             if args.checkpoint:
                 cmd += ["--checkpoint", args.checkpoint]
-            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-            print(f"{minutes:>6g} m {path.stat().st_size / 1e6:>8.0f} {r['seconds']:>8.2f} "
-                  f"{minutes * 60 / r['seconds']:>11.0f} {r['rows']:>6} {r['peak_mb']:>12.0f} {r['model_mb']:>14.0f}")
+            r = json.loads(
+                subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            )
+            print(
+                f"{minutes:>6g} m {path.stat().st_size / 1e6:>8.0f} {r['seconds']:>8.2f} "
+                f"{minutes * 60 / r['seconds']:>11.0f} {r['rows']:>6} {r['peak_mb']:>12.0f} {r['model_mb']:>14.0f}"
+            )
             path.unlink()
     return 0
 

@@ -3,9 +3,9 @@
     python benchmarks/bench_train.py [--threads 2] [--steps 30] [--batch-size 32]
 
 A step is what train.py does per batch: log-mel of 3-s waveforms, then emotion.training.cnn.train_step
-(forward pass with the loss, backward pass, gradient clipping, AdamW update). Variants: float32 (the default), --bf16 (bfloat16 autocast of the
-forward pass), --pool-first (Conv -> MaxPool -> BN -> GELU), and both. Prints ms per step
-(median over the steps, after warm-up) and the implied minutes for the 5-fold recipe
+(forward pass with the loss, backward pass, gradient clipping, AdamW update). Variants: float32 (the default),
+--bf16 (bfloat16 autocast of the forward pass), --pool-first (Conv -> MaxPool -> BN -> GELU),
+and both. Prints ms per step (median over the steps, after warm-up) and the implied minutes for the 5-fold recipe
 (50 steps per epoch).
 """
 
@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import machine  # noqa: E402
+
 from emotion import audio  # noqa: E402
 from emotion.features import log_mel_spectrogram  # noqa: E402
 from emotion.model import EmotionNet, ModelConfig  # noqa: E402
@@ -54,8 +55,12 @@ def main() -> int:
     print(machine(), f"· torch {torch.__version__} · {args.threads} threads")
     print(f"{'variant':<24}{'ms/step p50':>12}{'p90':>8}{'vs float32':>12}{'5 folds x 100 epochs':>24}")
     base = None
-    for name, pool_first, bf16 in [("float32", False, False), ("--bf16", False, True),
-                                   ("--pool-first", True, False), ("--pool-first --bf16", True, True)]:
+    for name, pool_first, bf16 in [
+        ("float32", False, False),
+        ("--bf16", False, True),
+        ("--pool-first", True, False),
+        ("--pool-first --bf16", True, True),
+    ]:
         t = step_times(pool_first, bf16, args.steps, args.batch_size)
         p50 = float(np.median(t))
         base = base or p50

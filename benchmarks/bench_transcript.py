@@ -73,9 +73,11 @@ def corpus(name: str):
 
 def wer(args) -> None:
     import torch
+
     torch.set_num_threads(args.threads)
     from emotion import transcript as T
-    items = corpus(args.corpus)[:args.limit]
+
+    items = corpus(args.corpus)[: args.limit]
     if not items:
         sys.exit(f"no {args.corpus} clips under {DATA}")
     model = T.load_model(args.threads)
@@ -92,9 +94,11 @@ def wer(args) -> None:
             worst.append((e, path.name, hyp))
     seconds = time.perf_counter() - t0
     print(machine())
-    print(f"{args.corpus}: {len(items)} clips, WER {errors / total:.2%} ({errors} word errors / {total} words), "
-          f"{sum(1 for _ in worst)} clips with an error; languages detected {languages}; "
-          f"{seconds:.0f} s ({seconds / len(items):.2f} s per clip, {args.threads} threads)")
+    print(
+        f"{args.corpus}: {len(items)} clips, WER {errors / total:.2%} ({errors} word errors / {total} words), "
+        f"{sum(1 for _ in worst)} clips with an error; languages detected {languages}; "
+        f"{seconds:.0f} s ({seconds / len(items):.2f} s per clip, {args.threads} threads)"
+    )
     for e, name, hyp in sorted(worst, reverse=True)[:8]:
         print(f"  {e} errors  {name}: {hyp!r}")
 
@@ -103,6 +107,7 @@ def write_sentences(path: Path, clips, seconds: float, pause: float = 1.0) -> tu
     """Clips joined by `pause` s of silence until `seconds` are reached (16 kHz WAV; over 60 s cut
     there, else whole clips); returns (the duration, how many clips went in)."""
     from emotion import audio
+
     gap = np.zeros(int(pause * 16000), np.float32)
     parts, n, i = [gap], len(gap), 0
     while n < seconds * 16000 and i < 10 * len(clips):
@@ -134,41 +139,56 @@ def speed(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.wav"
         seconds, _ = write_sentences(path, clips, args.minutes * 60, pause=0.5)
-        out = subprocess.run([sys.executable, "-c", SPEED_CHILD.format(threads=args.threads), str(path)],
-                             cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", SPEED_CHILD.format(threads=args.threads), str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     r = json.loads(out.stdout.strip().splitlines()[-1])
     print(machine())
-    print(f"{seconds / 60:.1f} min of {name} sentences (0.5-s pauses), {args.threads} threads: transcript + emotions "
-          f"{r['transcript_s']:.1f} s ({r['transcript_s'] / seconds:.3f} x real time), {r['segments']} segments "
-          f"({r['judged']} judged), language {r['language']}; loading both models {r['load_s']:.1f} s; "
-          f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(
+        f"{seconds / 60:.1f} min of {name} sentences (0.5-s pauses), {args.threads} threads: transcript + emotions "
+        f"{r['transcript_s']:.1f} s ({r['transcript_s'] / seconds:.3f} x real time), {r['segments']} segments "
+        f"({r['judged']} judged), language {r['language']}; loading both models {r['load_s']:.1f} s; "
+        f"peak RSS {r['peak_rss_mb']:.0f} MB"
+    )
 
 
 def cli(args) -> None:
     """The issue's check: ~50 s of RAVDESS sentences of actors whose clips are not bundled in assets/."""
     bundled = {p.name.split("-")[-1].split(".")[0] for p in (ROOT / "assets" / "ravdess").glob("*.flac")}
     actor = next(a for a in ("19", "17", "13", "20") if a not in bundled)
-    clips = sorted((DATA / "ravdess" / "speech" / f"Actor_{actor}").glob("*.flac"))[::args.step]
+    clips = sorted((DATA / "ravdess" / "speech" / f"Actor_{actor}").glob("*.flac"))[:: args.step]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sentences.wav"
         seconds, used = write_sentences(path, clips[:13], 50, pause=1.0)
         clips = clips[:used]  # the reference is the sentences that fit (11 of 13 for actor 17)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "emotion.predict", str(path), "--transcript", "--format", "json"],
-                             cwd=ROOT, capture_output=True, text=True, env={**__import__("os").environ,
-                                                                           "OMP_NUM_THREADS": str(args.threads)})
+        out = subprocess.run(
+            [sys.executable, "-m", "emotion.predict", str(path), "--transcript", "--format", "json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "OMP_NUM_THREADS": str(args.threads)},
+        )
         wall = time.perf_counter() - t0
     if out.returncode:
         sys.exit(out.stderr)
     result = json.loads(out.stdout)
     ref = " ".join(RAVDESS_TEXT[c.name.split("-")[4]] for c in clips)
     hyp = " ".join(s["text"] for s in result["segments"])
-    argmax = all(s["emotion"] == max(s["probabilities"], key=s["probabilities"].get)
-                 for s in result["segments"] if s["emotion"])
+    argmax = all(
+        s["emotion"] == max(s["probabilities"], key=s["probabilities"].get) for s in result["segments"] if s["emotion"]
+    )
     print(machine())
-    print(f"{seconds:.1f} s of actor {actor}'s sentences ({len(clips[:13])}, 1-s pauses): the CLI took {wall:.1f} s "
-          f"({wall / seconds:.2f} x the audio, loading included); WER {edit_distance(words(ref), words(hyp)) / len(words(ref)):.2%}; "
-          f"{len(result['segments'])} segments, emotion = argmax of its probabilities: {argmax}")
+    print(
+        f"{seconds:.1f} s of actor {actor}'s sentences ({len(clips[:13])}, 1-s pauses): the CLI took {wall:.1f} s "
+        f"({wall / seconds:.2f} x the audio, loading included); "
+        f"WER {edit_distance(words(ref), words(hyp)) / len(words(ref)):.2%}; "
+        f"{len(result['segments'])} segments, emotion = argmax of its probabilities: {argmax}"
+    )
     for s in result["segments"]:
         print(f"  {s['start']:6.2f}-{s['end']:6.2f}  [{s['emotion']}]  {s['text']}")
 
@@ -190,12 +210,15 @@ def memory(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "minute.wav"
         seconds, _ = write_sentences(path, clips, 60, pause=1.0)
-        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], cwd=ROOT, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, str(path)], cwd=ROOT, capture_output=True, text=True, check=True
+        )
     loaded, peak = out.stdout.split()[-2:]
     print(machine())
-    print(f"app (emotion model + UI) with the transcript model loaded: peak RSS {loaded} MB; after the transcript "
-          f"of {seconds:.0f} s of speech: {peak} MB")
+    print(
+        f"app (emotion model + UI) with the transcript model loaded: peak RSS {loaded} MB; after the transcript "
+        f"of {seconds:.0f} s of speech: {peak} MB"
+    )
 
 
 def main() -> None:
@@ -205,7 +228,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N clips (wer)")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--step", type=int, default=3, help="cli: every STEP-th clip of the actor (4: the same statement each time)")
+    ap.add_argument(
+        "--step", type=int, default=3, help="cli: every STEP-th clip of the actor (4: the same statement each time)"
+    )
     args = ap.parse_args()
     dict(wer=wer, speed=speed, cli=cli, memory=memory)[args.what](args)
 

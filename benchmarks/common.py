@@ -10,9 +10,11 @@ import socket
 
 def machine() -> str:
     """One line naming when and on what a benchmark ran."""
-    return (f"{datetime.datetime.now().isoformat(timespec='seconds')} · {platform.platform()} · "
-            f"{platform.processor() or platform.machine()} · nproc {os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}) · python {platform.python_version()}")
+    return (
+        f"{datetime.datetime.now().isoformat(timespec='seconds')} · {platform.platform()} · "
+        f"{platform.processor() or platform.machine()} · nproc {os.cpu_count()} "
+        f"(usable {len(os.sched_getaffinity(0))}) · python {platform.python_version()}"
+    )
 
 
 def free_port() -> int:

@@ -32,8 +32,9 @@ from emotion import audio
 
 def old_audio(rev: str):
     """emotion/audio.py as it was at `rev`, imported as a module of its own."""
-    source = subprocess.run(["git", "show", f"{rev}:emotion/audio.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{rev}:emotion/audio.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     spec = importlib.util.spec_from_file_location("audio_before", f.name)
@@ -63,11 +64,20 @@ def main(argv=None) -> dict:
     for p, w in zip(paths, waves):
         old, new = bounds(before, w), bounds(audio, w)
         if old != new:
-            moved = (None if isinstance(old, str) or isinstance(new, str)
-                     else max(abs(a - b) for a, b in zip(old, new)) / audio.SAMPLE_RATE)
+            moved = (
+                None
+                if isinstance(old, str) or isinstance(new, str)
+                else max(abs(a - b) for a, b in zip(old, new)) / audio.SAMPLE_RATE
+            )
             changed.append({"clip": p.stem, "before": old, "after": new, "largest_shift_s": moved})
-    result = {"machine": machine(), "command": f"python benchmarks/cut_changes.py --before {args.before}",
-              "before": args.before, "clips": len(paths), "changed": len(changed), "changes": changed}
+    result = {
+        "machine": machine(),
+        "command": f"python benchmarks/cut_changes.py --before {args.before}",
+        "before": args.before,
+        "clips": len(paths),
+        "changed": len(changed),
+        "changes": changed,
+    }
     if changed:
         result["accuracy"] = accuracy_before_after(paths, waves, before, changed)
     print(f"{len(changed)} of {len(paths)} clean clips cut differently from {args.before}")
@@ -81,6 +91,7 @@ def main(argv=None) -> dict:
 def accuracy_before_after(paths, waves, before, changed) -> dict:
     """Out-of-fold accuracy over all clips with the old and the new cut (a refused clip counts wrong)."""
     from emotion.predict import Predictor
+
     predictor = Predictor.from_checkpoint()
     labels = np.array([int(p.stem.split("-")[2]) - 1 for p in paths])
     actors = np.array([int(p.stem.split("-")[6]) for p in paths])
@@ -91,7 +102,7 @@ def accuracy_before_after(paths, waves, before, changed) -> dict:
             for i in np.flatnonzero(np.isin(actors, fold["val_actors"])):
                 b = bounds(module, waves[i])
                 if not isinstance(b, str):
-                    clip = audio.clip_batch([waves[i][b[0]:b[1]]])
+                    clip = audio.clip_batch([waves[i][b[0] : b[1]]])
                     correct[i] = int(predictor.logits(clip, models=[k]).argmax()) == labels[i]
         out[name] = round(float(correct.mean()), 4)
     return out

@@ -34,10 +34,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import machine, free_port
-
 import numpy as np
 import psutil
+from common import free_port, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = sorted((ROOT / "assets" / "examples").glob("*.wav")) + sorted((ROOT / "assets" / "ravdess").glob("*.flac"))
@@ -47,15 +46,22 @@ TOLERANCE = 1e-6
 
 def start_server(checkpoint, threads: int, temp_dir: Path, log: Path, wait_s: float = 180, arenas: int = 0):
     port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_TEMP_DIR=str(temp_dir), GRADIO_ANALYTICS_ENABLED="False",
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_TEMP_DIR=str(temp_dir),
+        GRADIO_ANALYTICS_ENABLED="False",
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+    )
     if arenas:
         env["MALLOC_ARENA_MAX"] = str(arenas)
     if checkpoint:
         env["EMOTION_CHECKPOINT"] = str(Path(checkpoint).resolve())
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=temp_dir, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], cwd=temp_dir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + wait_s
     while True:
@@ -81,7 +87,7 @@ def stop_server(proc):
 
 def rss_mb(pid: int) -> float:
     p = psutil.Process(pid)
-    return (p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))) / 2 ** 20
+    return (p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))) / 2**20
 
 
 def label_of(result) -> dict:
@@ -91,8 +97,11 @@ def label_of(result) -> dict:
 
 
 def same(a: dict, b: dict) -> bool:
-    return (a["label"] == b["label"] and set(a["confidences"]) == set(b["confidences"])
-            and all(abs(a["confidences"][k] - b["confidences"][k]) <= TOLERANCE for k in a["confidences"]))
+    return (
+        a["label"] == b["label"]
+        and set(a["confidences"]) == set(b["confidences"])
+        and all(abs(a["confidences"][k] - b["confidences"][k]) <= TOLERANCE for k in a["confidences"])
+    )
 
 
 def main(argv=None) -> int:
@@ -101,10 +110,15 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=25, help="requests per client")
     ap.add_argument("--timeout", type=float, default=900.0, help="overall limit for the concurrent phase (s)")
     ap.add_argument("--checkpoint", default=None, help="default: $EMOTION_CHECKPOINT or checkpoints/emotion.pt")
-    ap.add_argument("--server-threads", type=int, default=1,
-                    help="OMP_NUM_THREADS of the server (1: polite on a shared machine)")
-    ap.add_argument("--malloc-arena-max", type=int, default=0,
-                    help="MALLOC_ARENA_MAX for the server (glibc; 0: leave the default, 8 per core)")
+    ap.add_argument(
+        "--server-threads", type=int, default=1, help="OMP_NUM_THREADS of the server (1: polite on a shared machine)"
+    )
+    ap.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        default=0,
+        help="MALLOC_ARENA_MAX for the server (glibc; 0: leave the default, 8 per core)",
+    )
     args = ap.parse_args(argv)
 
     from gradio_client import Client, handle_file
@@ -114,11 +128,14 @@ def main(argv=None) -> int:
     proc = None
     try:
         t0 = time.perf_counter()
-        proc, url = start_server(args.checkpoint, args.server_threads, temp_dir, temp_dir / "app.log",
-                                 arenas=args.malloc_arena_max)
-        print(f"server pid {proc.pid} on {url} (started in {time.perf_counter() - t0:.1f} s, "
-              f"OMP_NUM_THREADS={args.server_threads}"
-              f"{f', MALLOC_ARENA_MAX={args.malloc_arena_max}' if args.malloc_arena_max else ''}); {len(CLIPS)} clips")
+        proc, url = start_server(
+            args.checkpoint, args.server_threads, temp_dir, temp_dir / "app.log", arenas=args.malloc_arena_max
+        )
+        print(
+            f"server pid {proc.pid} on {url} (started in {time.perf_counter() - t0:.1f} s, "
+            f"OMP_NUM_THREADS={args.server_threads}"
+            f"{f', MALLOC_ARENA_MAX={args.malloc_arena_max}' if args.malloc_arena_max else ''}); {len(CLIPS)} clips"
+        )
 
         # warm-up, single user: each clip's reference answer
         single = Client(url, verbose=False)

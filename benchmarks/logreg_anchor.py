@@ -26,8 +26,13 @@ from emotion.training.heads import HeadRecipe, cached_states  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--layers", type=int, nargs="+", action="append",
-                    help="layers pooled into one feature vector; repeat the flag to compare sets")
+    ap.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        action="append",
+        help="layers pooled into one feature vector; repeat the flag to compare sets",
+    )
     ap.add_argument("--no-song", action="store_true")
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()

@@ -8,6 +8,7 @@ in fp32 and in bf16, then prints accuracy, macro-F1 and ECE for each and the sha
 top label is the same. Issue 25's tolerance: accuracy and macro-F1 within 0.3 points, top label
 equal on at least 99% of clips, ECE unchanged.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     frame = index_dataset(Path(args.data_dir), channels=("speech",))
     if args.limit:
-        frame = frame.iloc[:args.limit]
+        frame = frame.iloc[: args.limit]
     result = {"checkpoint": args.checkpoint or "checkpoints/emotion.pt", "clips": int(len(frame))}
     preds = {}
     for precision in ("fp32", "bf16"):
@@ -46,14 +47,20 @@ def main(argv=None) -> int:
         m = metrics_report(labels, logits, predictor.temperature, names=predictor.labels)
         probs = torch.softmax(logits / predictor.temperature, dim=-1).numpy()
         preds[precision] = probs.argmax(1)
-        result[precision] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                             "ece": expected_calibration_error(probs, labels), "seconds": round(seconds, 1)}
+        result[precision] = {
+            "accuracy": m["accuracy"],
+            "macro_f1": m["macro_f1"],
+            "ece": expected_calibration_error(probs, labels),
+            "seconds": round(seconds, 1),
+        }
         print(precision, json.dumps(result[precision]), flush=True)
     result["top_label_agreement"] = float(np.mean(preds["fp32"] == preds["bf16"]))
     a, b = result["fp32"], result["bf16"]
-    result["within_tolerance"] = bool(abs(a["accuracy"] - b["accuracy"]) <= 0.003
-                                      and abs(a["macro_f1"] - b["macro_f1"]) <= 0.003
-                                      and result["top_label_agreement"] >= 0.99)
+    result["within_tolerance"] = bool(
+        abs(a["accuracy"] - b["accuracy"]) <= 0.003
+        and abs(a["macro_f1"] - b["macro_f1"]) <= 0.003
+        and result["top_label_agreement"] >= 0.99
+    )
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

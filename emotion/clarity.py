@@ -36,5 +36,9 @@ def clarity(probabilities: Dict[str, float], margin: float = DEFAULT_MARGIN) -> 
     under margin. candidates: the top two as [label, probability]."""
     (a, pa), (b, pb) = sorted(probabilities.items(), key=lambda kv: -kv[1])[:2]
     gap = pa - pb
-    return dict(clear=bool(gap >= margin), margin=round(float(margin), 4), gap=round(float(gap), 4),
-                candidates=[[a, round(float(pa), 4)], [b, round(float(pb), 4)]])
+    return dict(
+        clear=bool(gap >= margin),
+        margin=round(float(margin), 4),
+        gap=round(float(gap), 4),
+        candidates=[[a, round(float(pa), 4)], [b, round(float(pb), 4)]],
+    )

@@ -25,8 +25,7 @@ from .labels import EMOTIONS
 from .predict import AUDIO_SUFFIXES, Predictor, expand_paths, top_k
 
 
-def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False,
-                 progress: bool = True):
+def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False, progress: bool = True):
     """One row per file (or per analysed segment with timeline=True); unreadable files get a
     row with their error message instead of stopping the batch. Returns a pandas DataFrame."""
     rows = []
@@ -62,6 +61,7 @@ def format_table(frame, timeline: bool, labels: Sequence[str] = EMOTIONS) -> str
 def transcript_output(predictor: Predictor, files: Sequence[Path], fmt: str, language=None) -> int:
     """--transcript: each file's transcript in the chosen format; SRT and WebVTT take one file."""
     from .transcript import TranscriptError
+
     if fmt in ("srt", "vtt") and len(files) != 1:
         print(f"--format {fmt} writes the subtitles of one file; give one file (got {len(files)}).", file=sys.stderr)
         return 2
@@ -83,13 +83,22 @@ def transcript_output(predictor: Predictor, files: Sequence[Path], fmt: str, lan
         sys.stdout.write(subtitles.srt(frame) if fmt == "srt" else subtitles.vtt(frame))
     elif fmt == "json":
         out = [{"file": str(p), "error": e} if e else {"file": str(p), **subtitles.as_json(f)} for p, f, e in results]
-        print(json.dumps({k: v for k, v in out[0].items() if k != "file"} if len(out) == 1 and not failed else out,
-                         indent=1, ensure_ascii=False))
+        print(
+            json.dumps(
+                {k: v for k, v in out[0].items() if k != "file"} if len(out) == 1 and not failed else out,
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
     elif fmt == "csv":
-        parts = [pd.DataFrame([{"file": str(p), "error": e}]) if e else f.assign(file=str(p), language=f.attrs["language"])
-                 for p, f, e in results]
+        parts = [
+            pd.DataFrame([{"file": str(p), "error": e}]) if e else f.assign(file=str(p), language=f.attrs["language"])
+            for p, f, e in results
+        ]
         table = pd.concat(parts, ignore_index=True)
-        sys.stdout.write(table[["file", *[c for c in table.columns if c != "file"]]].to_csv(index=False, float_format="%.4f"))
+        sys.stdout.write(
+            table[["file", *[c for c in table.columns if c != "file"]]].to_csv(index=False, float_format="%.4f")
+        )
     else:
         for path, frame, err in results:
             if err:
@@ -106,17 +115,31 @@ def transcript_output(predictor: Predictor, files: Sequence[Path], fmt: str, lan
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m emotion.predict",
-        description="Emotion of each audio file (files or folders, searched recursively).")
+        description="Emotion of each audio file (files or folders, searched recursively).",
+    )
     ap.add_argument("paths", nargs="+", help="audio files or folders")
     ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--precision", choices=["fp32", "bf16", "auto"], default=None,
-                    help="encoder precision (default EMOTION_PRECISION, else fp32; auto: bf16 on CPUs with native bf16)")
-    ap.add_argument("--format", choices=["table", "csv", "json", "srt", "vtt"], default="table",
-                    help="table: top-3 per line; csv/json: every probability; srt/vtt: subtitles (--transcript)")
+    ap.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        default=None,
+        help="encoder precision (default EMOTION_PRECISION, else fp32; auto: bf16 on CPUs with native bf16)",
+    )
+    ap.add_argument(
+        "--format",
+        choices=["table", "csv", "json", "srt", "vtt"],
+        default="table",
+        help="table: top-3 per line; csv/json: every probability; srt/vtt: subtitles (--transcript)",
+    )
     ap.add_argument("--timeline", action="store_true", help="one row per speech segment, for long recordings")
-    ap.add_argument("--transcript", action="store_true",
-                    help="what was said and how: one row per utterance with its words and emotion")
-    ap.add_argument("--language", default=None, help="--transcript: the language's code (e.g. en, de); default: detected")
+    ap.add_argument(
+        "--transcript",
+        action="store_true",
+        help="what was said and how: one row per utterance with its words and emotion",
+    )
+    ap.add_argument(
+        "--language", default=None, help="--transcript: the language's code (e.g. en, de); default: detected"
+    )
     args = ap.parse_args(argv)
     if args.format in ("srt", "vtt") and not args.transcript:
         ap.error(f"--format {args.format} writes a transcript's subtitles: add --transcript")

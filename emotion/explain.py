@@ -67,8 +67,9 @@ def explain_features(predictor, mel: torch.Tensor, target: Optional[str] = None,
         (grad,) = torch.autograd.grad(logp[k], x)  # only w.r.t. the input: no parameter grads
     attribution = (grad * (mel - floor)).clamp(min=0.0)  # gradient × (input - silence), evidence for
     fh, fw = SMOOTH
-    smooth = F.avg_pool2d(attribution[None], (fh, fw), stride=1, padding=(fh // 2, fw // 2),
-                          count_include_pad=False)[0, 0]
+    smooth = F.avg_pool2d(attribution[None], (fh, fw), stride=1, padding=(fh // 2, fw // 2), count_include_pad=False)[
+        0, 0
+    ]
     top = float(smooth.max())
     out = smooth / top if top > 0 else torch.zeros_like(smooth)
     return logp.detach(), out.clamp(0.0, 1.0).numpy().astype(np.float32)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 
 
@@ -46,15 +45,26 @@ class Familiarity:
         stats = checkpoint.get("familiarity")
         if not stats:
             return None
-        return cls(mean=torch.as_tensor(stats["mean"], dtype=torch.float32),
-                   components=torch.as_tensor(stats["components"], dtype=torch.float32),
-                   precision=torch.as_tensor(stats["precision"], dtype=torch.float32),
-                   threshold=float(stats["threshold"]), gamma=float(stats.get("gamma", 0.0)),
-                   accuracy=stats.get("accuracy"), note=str(stats.get("note", "")))
+        return cls(
+            mean=torch.as_tensor(stats["mean"], dtype=torch.float32),
+            components=torch.as_tensor(stats["components"], dtype=torch.float32),
+            precision=torch.as_tensor(stats["precision"], dtype=torch.float32),
+            threshold=float(stats["threshold"]),
+            gamma=float(stats.get("gamma", 0.0)),
+            accuracy=stats.get("accuracy"),
+            note=str(stats.get("note", "")),
+        )
 
     def to_checkpoint(self) -> dict:
-        return dict(mean=self.mean, components=self.components, precision=self.precision,
-                    threshold=self.threshold, gamma=self.gamma, accuracy=self.accuracy, note=self.note)
+        return dict(
+            mean=self.mean,
+            components=self.components,
+            precision=self.precision,
+            threshold=self.threshold,
+            gamma=self.gamma,
+            accuracy=self.accuracy,
+            note=self.note,
+        )
 
     def distance(self, states: torch.Tensor) -> torch.Tensor:
         """Mahalanobis distance of each clip from the training clips: states (batch, layers, T', D)
@@ -68,6 +78,9 @@ class Familiarity:
 
     def describe(self, distance: float) -> dict:
         """What a result says about it (the API's "familiarity")."""
-        return dict(distance=round(float(distance), 2), threshold=round(self.threshold, 2),
-                    unfamiliar=bool(distance > self.threshold),
-                    accuracy_when_unfamiliar=None if self.accuracy is None else round(float(self.accuracy), 3))
+        return dict(
+            distance=round(float(distance), 2),
+            threshold=round(self.threshold, 2),
+            unfamiliar=bool(distance > self.threshold),
+            accuracy_when_unfamiliar=None if self.accuracy is None else round(float(self.accuracy), 3),
+        )

@@ -28,8 +28,14 @@ TOP_DB = 70.0  # floor: anything more than 70 dB below the loudest bin is set to
 N_FRAMES = N_SAMPLES // HOP_LENGTH + 1  # 301 frames in a 3-second clip (centred STFT)
 
 FEATURE_CONFIG = dict(
-    sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH, hop_length=HOP_LENGTH,
-    n_mels=N_MELS, f_min=F_MIN, f_max=F_MAX, top_db=TOP_DB,
+    sample_rate=SAMPLE_RATE,
+    n_fft=N_FFT,
+    win_length=WIN_LENGTH,
+    hop_length=HOP_LENGTH,
+    n_mels=N_MELS,
+    f_min=F_MIN,
+    f_max=F_MAX,
+    top_db=TOP_DB,
 )
 
 
@@ -38,13 +44,20 @@ def _mel(device: str = "cpu") -> torchaudio.transforms.MelSpectrogram:
     """The mel filterbank and window, built once per device (training on a GPU computes the
     features there)."""
     return torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=WIN_LENGTH, hop_length=HOP_LENGTH,
-        f_min=F_MIN, f_max=F_MAX, n_mels=N_MELS, power=2.0, norm="slaney", mel_scale="slaney",
+        sample_rate=SAMPLE_RATE,
+        n_fft=N_FFT,
+        win_length=WIN_LENGTH,
+        hop_length=HOP_LENGTH,
+        f_min=F_MIN,
+        f_max=F_MAX,
+        n_mels=N_MELS,
+        power=2.0,
+        norm="slaney",
+        mel_scale="slaney",
     ).to(device)
 
 
-def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor],
-                        sample_rate: Optional[int] = None) -> torch.Tensor:
+def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None) -> torch.Tensor:
     """Log-mel spectrogram in dB relative to its maximum, in [-TOP_DB, 0].
 
     audio : a path (loaded with load_audio), or a 16 kHz mono signal as a numpy array or

@@ -53,6 +53,7 @@ TOO_NOISY = "too noisy"
 @dataclass
 class LiveUpdate:
     """What one update found about the window ending `time` seconds into the stream."""
+
     time: float  # seconds of audio received when the update began: the end of the judged window
     probabilities: Optional[Dict[str, float]]  # every label -> probability; None: no emotion judged
     message: str  # the top emotion, LISTENING (less than FIRST_SECONDS so far), NO_SPEECH or TOO_NOISY
@@ -76,8 +77,8 @@ class RingBuffer:
         x = x[-cap:]  # more than fits: only the end matters
         pos = (self.pos + n - len(x)) % cap
         first = min(len(x), cap - pos)
-        self.data[pos:pos + first] = x[:first]
-        self.data[:len(x) - first] = x[first:]
+        self.data[pos : pos + first] = x[:first]
+        self.data[: len(x) - first] = x[first:]
         self.pos = (pos + len(x)) % cap
         self.total += n
 
@@ -91,9 +92,15 @@ class RingBuffer:
 class LiveSession:
     """One listener's stream: a ring buffer of recent 16-kHz audio and a bounded history."""
 
-    def __init__(self, predictor, update_every: float = UPDATE_SECONDS, window_seconds: float = WINDOW_SECONDS,
-                 first_seconds: float = FIRST_SECONDS, history_seconds: float = HISTORY_SECONDS,
-                 max_history: int = MAX_HISTORY):
+    def __init__(
+        self,
+        predictor,
+        update_every: float = UPDATE_SECONDS,
+        window_seconds: float = WINDOW_SECONDS,
+        first_seconds: float = FIRST_SECONDS,
+        history_seconds: float = HISTORY_SECONDS,
+        max_history: int = MAX_HISTORY,
+    ):
         self.predictor = predictor
         self.update_every = float(update_every)
         self._last_update: Optional[float] = None  # `received` when the last update began
@@ -180,8 +187,9 @@ class LiveSession:
         for u in self.history:
             start = max(0.0, u.time - self.window / SAMPLE_RATE)
             probs = u.probabilities or {e: np.nan for e in self.predictor.labels}
-            rows.append(dict(start=round(start, 3), end=round(u.time, 3), **probs,
-                             emotion=u.top if u.probabilities else None))
+            rows.append(
+                dict(start=round(start, 3), end=round(u.time, 3), **probs, emotion=u.top if u.probabilities else None)
+            )
         return pd.DataFrame(rows, columns=["start", "end", *self.predictor.labels, "emotion"])
 
     def envelope(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,7 +202,7 @@ class LiveSession:
     def _extend_envelope(self, wave: np.ndarray) -> None:
         x = np.concatenate([self._env_carry, wave])
         n = len(x) // ENVELOPE_HOP
-        blocks = x[:n * ENVELOPE_HOP].reshape(n, ENVELOPE_HOP)
+        blocks = x[: n * ENVELOPE_HOP].reshape(n, ENVELOPE_HOP)
         self.env_low.extend(blocks.min(axis=1).tolist())
         self.env_high.extend(blocks.max(axis=1).tolist())
-        self._env_carry = x[n * ENVELOPE_HOP:]
+        self._env_carry = x[n * ENVELOPE_HOP :]

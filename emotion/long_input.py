@@ -110,7 +110,7 @@ def read_seconds(source, sample_rate: Optional[int], start: float, end: float) -
     for the display of one window of a recording too long to hold whole."""
     if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
         wave = audio.load_audio(source, sample_rate, max_seconds=float("inf"))
-        return wave[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]
+        return wave[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
     file = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
     with sf.SoundFile(file) as f:
         f.seek(min(f.frames, int(start * f.samplerate)))

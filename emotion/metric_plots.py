@@ -36,20 +36,25 @@ def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Opt
         for j in range(values.shape[1]):
             v = values[i, j]
             text = f"{v:.2f}" if normalize else f"{v:.0f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if v > 0.55 * vmax else "black")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if v > 0.55 * vmax else "black")
     ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(n), labels, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix (counts)"),
-                 fontsize=10)
+    ax.set_title(
+        title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix (counts)"), fontsize=10
+    )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     return fig
 
 
-def reliability(rel: Mapping, before: Optional[Mapping] = None, ece: Optional[float] = None,
-                ece_before: Optional[float] = None, title: str = "Reliability diagram") -> Figure:
+def reliability(
+    rel: Mapping,
+    before: Optional[Mapping] = None,
+    ece: Optional[float] = None,
+    ece_before: Optional[float] = None,
+    title: str = "Reliability diagram",
+) -> Figure:
     """Accuracy per confidence bin (bars) against perfect calibration (the diagonal).
 
     rel : {"edges": [b+1 floats], "accuracy": [b], "confidence": [b], "count": [b]} with None

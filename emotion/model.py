@@ -59,10 +59,12 @@ class EmotionNet(nn.Module):
         self.register_buffer("mean", torch.zeros(config.n_mels))  # training-set statistics
         self.register_buffer("std", torch.ones(config.n_mels))
         chans = (1,) + tuple(config.channels)
-        self.convs = nn.Sequential(*[
-            ConvBlock(chans[i], chans[i + 1], config.time_pools[i], config.conv_dropout, config.pool_first)
-            for i in range(4)
-        ])
+        self.convs = nn.Sequential(
+            *[
+                ConvBlock(chans[i], chans[i + 1], config.time_pools[i], config.conv_dropout, config.pool_first)
+                for i in range(4)
+            ]
+        )
         lstm_in = config.channels[-1] * (config.n_mels // 16)
         self.lstm = nn.LSTM(lstm_in, config.lstm_hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(2 * config.lstm_hidden, 1)
@@ -139,8 +141,9 @@ class EncoderHead(nn.Module):
         self.lstm = nn.LSTM(config.proj_dim, config.lstm_hidden, batch_first=True, bidirectional=True)
         self.attention = nn.Linear(2 * config.lstm_hidden, 1)
         self.drop = nn.Dropout(config.dropout)
-        self.fc = nn.Linear(2 * config.lstm_hidden + (2 * config.proj_dim if config.stats_pool else 0),
-                            config.n_classes)
+        self.fc = nn.Linear(
+            2 * config.lstm_hidden + (2 * config.proj_dim if config.stats_pool else 0), config.n_classes
+        )
 
     def select(self, states: torch.Tensor) -> torch.Tensor:
         """All encoder states (n_layers + 1, B, T, D) -> this head's layers, time-pooled,

@@ -33,12 +33,28 @@ MAX_POINTS = 4000  # longer waves are drawn as a min/max envelope of this many c
 SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
 # One colour per emotion, in the order of emotion.EMOTIONS (calm/sad cool, angry/happy warm).
 EMOTION_COLORS = {
-    "neutral": "#9e9e9e", "calm": "#8fd3e8", "happy": "#f2c12e", "sad": "#3b6fb6",
-    "angry": "#d62728", "fearful": "#8c5fb5", "disgust": "#5a9e4b", "surprised": "#f28e2b",
+    "neutral": "#9e9e9e",
+    "calm": "#8fd3e8",
+    "happy": "#f2c12e",
+    "sad": "#3b6fb6",
+    "angry": "#d62728",
+    "fearful": "#8c5fb5",
+    "disgust": "#5a9e4b",
+    "surprised": "#f28e2b",
 }
 # Labels of other checkpoints (a manifest's own label set) get these, in the checkpoint's order.
-OTHER_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c",
-                "#ccb974", "#64b5cd")
+OTHER_COLORS = (
+    "#4c72b0",
+    "#dd8452",
+    "#55a868",
+    "#c44e52",
+    "#8172b3",
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+    "#64b5cd",
+)
 
 
 def label_colors(labels: Sequence[str]) -> dict:
@@ -56,8 +72,14 @@ WIDTH = 5.0
 TIMELINE_WIDTH = 12.0
 TIMELINE_MIN_PX = 860
 TEXT, TITLE, SMALL = 12, 12, 11
-RC = {"font.size": TEXT, "axes.titlesize": TITLE, "axes.labelsize": TEXT, "xtick.labelsize": TEXT,
-      "ytick.labelsize": TEXT, "legend.fontsize": SMALL}
+RC = {
+    "font.size": TEXT,
+    "axes.titlesize": TITLE,
+    "axes.labelsize": TEXT,
+    "xtick.labelsize": TEXT,
+    "ytick.labelsize": TEXT,
+    "legend.fontsize": SMALL,
+}
 
 
 def _readable(draw):
@@ -68,22 +90,29 @@ def _readable(draw):
     def wrapper(*args, **kwargs):
         with matplotlib.rc_context(RC):
             return draw(*args, **kwargs)
+
     return wrapper
 
 
-def _figure(width: float, height: float, left: float = 0.6, right: float = 0.15,
-            bottom: float = 0.45, top: float = 0.3) -> Figure:
+def _figure(
+    width: float, height: float, left: float = 0.6, right: float = 0.15, bottom: float = 0.45, top: float = 0.3
+) -> Figure:
     """A figure with fixed margins in inches (no layout engine: it costs more than the drawing)."""
     fig = Figure(figsize=(width, height), dpi=DPI)
-    fig.subplots_adjust(left=left / width, right=1 - right / width,
-                        bottom=bottom / height, top=1 - top / height)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
     return fig
 
 
 @_readable
-def waveform(wave, sr: int, speech: Optional[Sequence[int]] = None, title: str = "Waveform",
-             judged: Sequence[Sequence[float]] = (), highlight: Optional[Sequence[float]] = None,
-             xlim: Optional[Sequence[float]] = None) -> Figure:
+def waveform(
+    wave,
+    sr: int,
+    speech: Optional[Sequence[int]] = None,
+    title: str = "Waveform",
+    judged: Sequence[Sequence[float]] = (),
+    highlight: Optional[Sequence[float]] = None,
+    xlim: Optional[Sequence[float]] = None,
+) -> Figure:
     """The signal against time in seconds; `speech` = (start, end) samples is shaded, or else
     `judged` = [(start, end) s, ...]: what the model heard, with `highlight` (s) outlined.
 
@@ -117,8 +146,16 @@ def waveform(wave, sr: int, speech: Optional[Sequence[int]] = None, title: str =
     if highlight is not None:
         ax.axvspan(*highlight, facecolor="none", edgecolor=ACCENT, linewidth=1.5, label="in the spectrogram")
     if (speech is not None or judged) and n:
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.98), frameon=False, ncols=2, fontsize=SMALL - 1,
-                  handlelength=1.0, columnspacing=0.8, borderaxespad=0.0)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 0.98),
+            frameon=False,
+            ncols=2,
+            fontsize=SMALL - 1,
+            handlelength=1.0,
+            columnspacing=0.8,
+            borderaxespad=0.0,
+        )
     ax.set_xlim(*(xlim if xlim is not None else (0, max(seconds, 1e-3))))
     peak = float(np.abs(wave).max()) if n else 1.0
     ax.set_ylim(-max(peak, 1e-3) * 1.1, max(peak, 1e-3) * 1.1)
@@ -129,9 +166,14 @@ def waveform(wave, sr: int, speech: Optional[Sequence[int]] = None, title: str =
 
 
 @_readable
-def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: Optional[float] = None,
-                vmax: Optional[float] = None, title: str = "What the model heard (log-mel)",
-                unit: str = "dB") -> Figure:
+def spectrogram(
+    mel: np.ndarray,
+    hop_seconds: float = 0.01,
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    title: str = "What the model heard (log-mel)",
+    unit: str = "dB",
+) -> Figure:
     """A log-mel spectrogram, shape = (n_mels, n_frames), time in seconds along x; the colour
     range is the spectrogram's own unless vmin/vmax are given (the CNN's log-mel is dB in
     [-70, 0], Whisper's log10 power scaled to about [-1.5, 1.5])."""
@@ -139,8 +181,16 @@ def spectrogram(mel: np.ndarray, hop_seconds: float = 0.01, vmin: Optional[float
     n_mels, n_frames = mel.shape
     fig = _figure(WIDTH, 2.5, left=0.7, right=1.0, bottom=0.5)
     ax = fig.add_subplot()
-    im = ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
-                   extent=(0.0, n_frames * hop_seconds, 0, n_mels), interpolation="nearest")
+    im = ax.imshow(
+        mel,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=vmin,
+        vmax=vmax,
+        extent=(0.0, n_frames * hop_seconds, 0, n_mels),
+        interpolation="nearest",
+    )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel bin")
     ax.set_title(title)
@@ -187,8 +237,14 @@ def _envelope(wave, sr: int):
 
 
 @_readable
-def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] = None,
-             title: str = "Emotion over time", width: float = WIDTH) -> Figure:
+def timeline(
+    frame,
+    wave=None,
+    sr: int = 16000,
+    xlim: Optional[Sequence[float]] = None,
+    title: str = "Emotion over time",
+    width: float = WIDTH,
+) -> Figure:
     """Probabilities over time, stacked (one colour per emotion), under the waveform envelope.
 
     frame : rows as Predictor.timeline returns them: start, end (s), a probability column per
@@ -198,7 +254,9 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     width : inches (at DPI); the margins stay the same, the time axis gets the rest.
     """
     # the probability columns: those between end and emotion, in the predictor's label order
-    labels = [c for c in frame.columns if c not in ("start", "end", "duration") and getattr(frame[c].dtype, "kind", "") == "f"]
+    labels = [
+        c for c in frame.columns if c not in ("start", "end", "duration") and getattr(frame[c].dtype, "kind", "") == "f"
+    ]
     colors = label_colors(labels)
     starts = frame["start"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
     ends = frame["end"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
@@ -224,14 +282,22 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
         ax.set_title(title)
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
+
     left, right = window_spans(starts, ends)
     keep = np.isfinite(probs).all(axis=1)  # rows without speech stay blank
     left, right, probs = left[keep], right[keep], probs[keep]
     tops = np.cumsum(probs, axis=1)
     for k, name in enumerate(labels):  # one collection of rectangles per emotion (fast to draw)
         low = tops[:, k] - probs[:, k]
-        verts = np.stack([np.stack([left, low], 1), np.stack([right, low], 1),
-                          np.stack([right, tops[:, k]], 1), np.stack([left, tops[:, k]], 1)], axis=1)
+        verts = np.stack(
+            [
+                np.stack([left, low], 1),
+                np.stack([right, low], 1),
+                np.stack([right, tops[:, k]], 1),
+                np.stack([left, tops[:, k]], 1),
+            ],
+            axis=1,
+        )
         ax.add_collection(PolyCollection(verts, facecolors=colors[name], linewidths=0))
     if xlim is None:
         xlim = (float(starts.min()), float(ends.max())) if len(frame) else (0.0, 1.0)
@@ -240,15 +306,28 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     ax.set_yticks([0, 0.5, 1.0], ["0", "50%", "100%"])
     ax.set_xlabel("time (s)")
     handles = [Patch(color=colors[name], label=name) for name in reversed(labels)]  # stacking order
-    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=SMALL - 1, frameon=False,
-              handlelength=1.0)
+    ax.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=SMALL - 1,
+        frameon=False,
+        handlelength=1.0,
+    )
     return fig
 
 
 @_readable
-def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01, vmin: Optional[float] = None,
-                     vmax: Optional[float] = None, title: str = "What the model heard; highlighted: what drove the prediction",
-                     t0: float = 0.0, xlim: Optional[Sequence[float]] = None) -> Figure:
+def saliency_overlay(
+    mel: np.ndarray,
+    sal: np.ndarray,
+    hop_seconds: float = 0.01,
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    title: str = "What the model heard; highlighted: what drove the prediction",
+    t0: float = 0.0,
+    xlim: Optional[Sequence[float]] = None,
+) -> Figure:
     """The log-mel spectrogram (grey) with a saliency map in [0, 1] over it (opaque = salient).
 
     mel, sal : shape = (n_mels, n_frames), the same for both. t0: the time (s) of the first frame,
@@ -264,10 +343,15 @@ def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01
     lo = float(mel.min()) if vmin is None else vmin
     hi = float(mel.max()) if vmax is None else vmax
     grey = np.clip((mel - lo) / max(hi - lo, 1e-9), 0.0, 1.0)[..., None]  # the spectrogram in grey
-    alpha = (0.9 * sal ** 0.75)[..., None]  # a little stronger than linear: the salient parts stand out
+    alpha = (0.9 * sal**0.75)[..., None]  # a little stronger than linear: the salient parts stand out
     # composited here ("over", as two stacked images would be) and drawn as one RGB image: half the rendering
-    ax.imshow(grey * (1.0 - alpha) + np.asarray(SALIENT) * alpha, origin="lower", aspect="auto",
-              extent=extent, interpolation="nearest")
+    ax.imshow(
+        grey * (1.0 - alpha) + np.asarray(SALIENT) * alpha,
+        origin="lower",
+        aspect="auto",
+        extent=extent,
+        interpolation="nearest",
+    )
     if xlim is not None:
         ax.set_xlim(*xlim)
     ax.set_xlabel("time (s)")
@@ -275,15 +359,18 @@ def saliency_overlay(mel: np.ndarray, sal: np.ndarray, hop_seconds: float = 0.01
     ax.set_title(title)
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import LinearSegmentedColormap, Normalize
+
     cmap = LinearSegmentedColormap.from_list("saliency", [(0.5, 0.5, 0.5), SALIENT])
-    fig.colorbar(ScalarMappable(Normalize(0, 1), cmap), ax=ax, label="saliency", pad=0.015, fraction=0.05,
-                 ticks=[0, 0.5, 1])
+    fig.colorbar(
+        ScalarMappable(Normalize(0, 1), cmap), ax=ax, label="saliency", pad=0.015, fraction=0.05, ticks=[0, 0.5, 1]
+    )
     return fig
 
 
 def to_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (for tests and saving); the figure stays usable."""
     import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -4,6 +4,7 @@
 only faster where the CPU has native bf16 (AVX-512 BF16 or AMX); "auto" picks bf16 there and fp32
 elsewhere. Chosen by the Predictor argument, else the EMOTION_PRECISION environment variable.
 """
+
 import contextlib
 import os
 from typing import Optional

@@ -1,6 +1,6 @@
 """Predictor: the single entry point to inference (the app and the command-line programs use it).
 
-    python -m emotion.predict FILE... [--checkpoint P]   # top-3 emotions per file
+python -m emotion.predict FILE... [--checkpoint P]   # top-3 emotions per file
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from . import checkpoint as checkpoint_format
 from .analysis import Analysis
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
-from .timeline import SINGLE_WINDOW_SECONDS, timeline as _timeline
 from .familiarity import Familiarity
 from .features import log_mel_spectrogram
 from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
+from .timeline import SINGLE_WINDOW_SECONDS
+from .timeline import timeline as _timeline
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
@@ -40,6 +41,7 @@ def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
     if backbone == "cnn":
         return log_mel_spectrogram(waves)
     from . import encoder
+
     return encoder.features(waves)
 
 
@@ -50,6 +52,7 @@ class Predictor:
         """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says);
         precision: fp32/bf16/auto for the encoder (default EMOTION_PRECISION, else fp32)."""
         from .precision import resolve
+
         self.precision = resolve(precision)
         self.backbone = checkpoint_format.validate(checkpoint)
         self.labels = tuple(checkpoint["labels"])
@@ -60,7 +63,10 @@ class Predictor:
             build = EmotionNet
         else:
             from . import encoder
-            self.config = HeadConfig(**{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])})
+
+            self.config = HeadConfig(
+                **{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])}
+            )
             if int8 is None:
                 int8 = bool(checkpoint["encoder"].get("int8", False))
             self.int8 = bool(int8)
@@ -77,8 +83,10 @@ class Predictor:
         self.temperature = float(checkpoint.get("temperature", 1.0))
         # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
         self.train_actors = _speakers(checkpoint.get("train_actors", []))
-        self.folds = [{**f, **{k: _speakers(f[k]) for k in ("train_actors", "val_actors") if k in f}}
-                      for f in checkpoint.get("folds", [])]
+        self.folds = [
+            {**f, **{k: _speakers(f[k]) for k in ("train_actors", "val_actors") if k in f}}
+            for f in checkpoint.get("folds", [])
+        ]
         self.familiarity = Familiarity.from_checkpoint(checkpoint) if self.encoder is not None else None
 
     @property
@@ -87,14 +95,17 @@ class Predictor:
         n = len(self.models)
         if self.backbone == "cnn":
             return f"CNN-BiLSTM on a 64-band log-mel, trained from scratch ({n} fold models)"
-        return (f"frozen Whisper-base encoder (layers {', '.join(map(str, self.config.layers))}) "
-                f"+ BiLSTM head ({n} fold heads)")
+        return (
+            f"frozen Whisper-base encoder (layers {', '.join(map(str, self.config.layers))}) "
+            f"+ BiLSTM head ({n} fold heads)"
+        )
 
     @classmethod
     def from_checkpoint(cls, path=None, int8: Optional[bool] = None, precision: Optional[str] = None) -> "Predictor":
         """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
-        return cls(checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8,
-                   precision=precision)
+        return cls(
+            checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8, precision=precision
+        )
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
@@ -113,8 +124,10 @@ class Predictor:
         enc = self.encoder
         if torch.is_grad_enabled():  # saliency: int8 layers have no gradient, the float encoder has
             from .encoder import load_encoder
+
             enc = load_encoder(int8=False)
         from .precision import context  # saliency (gradients on) stays fp32
+
         with context(self.precision if not torch.is_grad_enabled() else "fp32"):
             states = enc(mel, n_layers=self.config.n_layers)
         x = chosen[0].select(states.float())
@@ -142,8 +155,9 @@ class Predictor:
         probs = torch.softmax(logits / self.scale(dist), dim=-1)
         return (probs, dist) if distances else probs
 
-    def analyze(self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False,
-                display: bool = True) -> Analysis:
+    def analyze(
+        self, source: AudioSource, sample_rate: Optional[int] = None, explain: bool = False, display: bool = True
+    ) -> Analysis:
         """Predict one recording and keep the intermediate signals for display; explain=True
         also computes the saliency map (emotion.explain) from the same forward pass.
         display=False (predict, the JSON API): for long input no clip or mel (one more model pass).
@@ -163,8 +177,17 @@ class Predictor:
         clip = audio.pad_or_trim(wave[start:end])
         probs, mel, sal, dist = self._judge(clip, explain)
         judged = long_input.judged_span(start / audio.SAMPLE_RATE, end / audio.SAMPLE_RATE)
-        return Analysis(probabilities=dict(zip(self.labels, probs)), wave=wave, speech=(start, end), clip=clip,
-                        mel=mel, saliency=sal, judged=(judged,), seconds=seconds, familiarity=self._familiar(dist))
+        return Analysis(
+            probabilities=dict(zip(self.labels, probs)),
+            wave=wave,
+            speech=(start, end),
+            clip=clip,
+            mel=mel,
+            saliency=sal,
+            judged=(judged,),
+            seconds=seconds,
+            familiarity=self._familiar(dist),
+        )
 
     def _familiar(self, distance, weights=None) -> Optional[dict]:  # long input: the windows' weighted mean
         ok = distance is not None and self.familiarity is not None
@@ -176,6 +199,7 @@ class Predictor:
         sal, info = None, {}
         if explain and not self.int8:
             from .explain import explain_features
+
             logp, sal = explain_features(self, mel, info=info)
             probs, dist = logp.double().exp(), info.get("distance")
         else:
@@ -184,11 +208,13 @@ class Predictor:
                 probs = torch.softmax(logits / self.scale(dist), dim=-1)[0].double()
             if explain:  # an int8 encoder has no gradient: the map comes from the float one
                 from .explain import explain_features
+
                 sal = explain_features(self, mel)[1]
         return (probs / probs.sum()).tolist(), mel[0].numpy(), sal, None if dist is None else float(dist[0])
 
-    def _analyze_long(self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float,
-                      display: bool = True) -> Analysis:
+    def _analyze_long(
+        self, source, sample_rate, explain: bool, wave: Optional[np.ndarray], seconds: float, display: bool = True
+    ) -> Analysis:
         """Speech longer than one window: the timeline, its speech-weighted mean, and the
         window that best shows the headline (its clip, mel and saliency for display)."""
         frame = self.timeline(source, sample_rate)
@@ -197,16 +223,30 @@ class Predictor:
         clip = mel = sal = None
         if display:
             if wave is not None:
-                segment = wave[int(round(s * audio.SAMPLE_RATE)):int(round(e * audio.SAMPLE_RATE))]
+                segment = wave[int(round(s * audio.SAMPLE_RATE)) : int(round(e * audio.SAMPLE_RATE))]
             else:
                 segment = long_input.read_seconds(source, sample_rate, s, e)
             clip = audio.pad_or_trim(segment)
             _, mel, sal, _ = self._judge(clip, explain)
-        span = (int(round(frame["start"].min() * audio.SAMPLE_RATE)), int(round(frame["end"].max() * audio.SAMPLE_RATE)))
-        return Analysis(probabilities={k: probs.get(k, 0.0) for k in self.labels}, wave=wave, speech=span,
-                        clip=clip, mel=mel, saliency=sal, judged=tuple(long_input.judged_spans(frame)),
-                        timeline=frame, window=row, seconds=seconds, familiarity=self._familiar(
-                            frame.attrs.get("distance"), long_input.speech_weights(frame["start"], frame["end"]) + 1e-9))
+        span = (
+            int(round(frame["start"].min() * audio.SAMPLE_RATE)),
+            int(round(frame["end"].max() * audio.SAMPLE_RATE)),
+        )
+        return Analysis(
+            probabilities={k: probs.get(k, 0.0) for k in self.labels},
+            wave=wave,
+            speech=span,
+            clip=clip,
+            mel=mel,
+            saliency=sal,
+            judged=tuple(long_input.judged_spans(frame)),
+            timeline=frame,
+            window=row,
+            seconds=seconds,
+            familiarity=self._familiar(
+                frame.attrs.get("distance"), long_input.speech_weights(frame["start"], frame["end"]) + 1e-9
+            ),
+        )
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
         """{label: probability} for every label of the checkpoint (Predictor.labels), summing to 1:
@@ -230,6 +270,7 @@ class Predictor:
         utterance: start, end (s), text, emotion, one probability column per label, note. Each
         utterance's probabilities are predict() of exactly its span; under 1 s it is not judged."""
         from .transcript import transcript
+
         return transcript(self, source, sample_rate, language)
 
 
@@ -254,6 +295,7 @@ def expand_paths(paths: Sequence[str]) -> List[Path]:
 def main(argv=None) -> int:
     """python -m emotion.predict: the command line, in emotion.cli."""
     from .cli import main as cli_main
+
     return cli_main(argv)
 
 

@@ -72,9 +72,15 @@ def parse_name(name: str) -> RavdessName:
     if not m:
         raise ValueError(f"Not a RAVDESS file name (MM-VV-EE-II-SS-RR-AA): {name!r}")
     p = RavdessName(*(int(g) for g in m.groups()))
-    ok = (p.modality in (1, 2, 3) and p.vocal_channel in CHANNELS and 1 <= p.emotion_code <= len(EMOTIONS)
-          and p.intensity_code in INTENSITIES and p.statement_code in STATEMENTS
-          and p.repetition in (1, 2) and 1 <= p.actor <= 24)
+    ok = (
+        p.modality in (1, 2, 3)
+        and p.vocal_channel in CHANNELS
+        and 1 <= p.emotion_code <= len(EMOTIONS)
+        and p.intensity_code in INTENSITIES
+        and p.statement_code in STATEMENTS
+        and p.repetition in (1, 2)
+        and 1 <= p.actor <= 24
+    )
     if not ok:
         raise ValueError(f"RAVDESS file name with a field out of range: {name!r}")
     return p
@@ -102,12 +108,18 @@ def index_dataset(data_dir, channels: Sequence[str] = ("speech", "song")) -> pd.
         if path.stem in rows and not in_actor_dir:
             continue
         rows[path.stem] = dict(
-            id=path.stem, path=str(path), channel=p.channel, emotion=p.emotion, label=p.label,
-            intensity=p.intensity, statement=p.statement_code, repetition=p.repetition,
-            actor=p.actor, sex=p.sex,
+            id=path.stem,
+            path=str(path),
+            channel=p.channel,
+            emotion=p.emotion,
+            label=p.label,
+            intensity=p.intensity,
+            statement=p.statement_code,
+            repetition=p.repetition,
+            actor=p.actor,
+            sex=p.sex,
         )
-    columns = ["id", "path", "channel", "emotion", "label", "intensity", "statement",
-               "repetition", "actor", "sex"]
+    columns = ["id", "path", "channel", "emotion", "label", "intensity", "statement", "repetition", "actor", "sex"]
     return pd.DataFrame(list(rows.values()), columns=columns).reset_index(drop=True)
 
 

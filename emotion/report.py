@@ -26,8 +26,15 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
     rows = []
     for label in metrics["labels"]:
         c = metrics["per_class"][label]
-        rows.append(dict(emotion=label, precision=round(c["precision"], 3),
-                         recall=round(c["recall"], 3), f1=round(c["f1"], 3), support=int(c["support"])))
+        rows.append(
+            dict(
+                emotion=label,
+                precision=round(c["precision"], 3),
+                recall=round(c["recall"], 3),
+                f1=round(c["f1"], 3),
+                support=int(c["support"]),
+            )
+        )
     return pd.DataFrame(rows, columns=["emotion", "precision", "recall", "f1", "support"])
 
 
@@ -50,20 +57,29 @@ def split_text(metrics: dict) -> str:
     split = metrics.get("split")
     if not split:
         return "The split of this evaluation is not recorded."
-    lines = [f"**Split:** {split.get('kind', 'unknown')}; channel: {split.get('channel', 'speech')}. "
-             "Speaker-independent: no clip is scored by a model that heard its actor."]
+    lines = [
+        f"**Split:** {split.get('kind', 'unknown')}; channel: {split.get('channel', 'speech')}. "
+        "Speaker-independent: no clip is scored by a model that heard its actor."
+    ]
     for k, fold in enumerate(split.get("folds", [])):
-        lines.append(f"- fold {k + 1}: scored actors {_actors(fold['val_actors'])} with the model "
-                     f"trained on actors {_actors(fold['train_actors'])}")
+        lines.append(
+            f"- fold {k + 1}: scored actors {_actors(fold['val_actors'])} with the model "
+            f"trained on actors {_actors(fold['train_actors'])}"
+        )
     if split.get("test_actors"):
-        lines.append(f"- held-out actors {_actors(split['test_actors'])}, scored by the model trained "
-                     f"on actors {_actors(split.get('train_actors', []))}")
+        lines.append(
+            f"- held-out actors {_actors(split['test_actors'])}, scored by the model trained "
+            f"on actors {_actors(split.get('train_actors', []))}"
+        )
     if split.get("unseen_actors"):
-        lines.append(f"- actors {_actors(split['unseen_actors'])} were never in training: scored by "
-                     "the shipped model (all fold models averaged)")
+        lines.append(
+            f"- actors {_actors(split['unseen_actors'])} were never in training: scored by "
+            "the shipped model (all fold models averaged)"
+        )
     if split.get("excluded_actors"):
-        lines.append(f"- left out: actors {_actors(split['excluded_actors'])} (every model of this "
-                     "checkpoint heard them)")
+        lines.append(
+            f"- left out: actors {_actors(split['excluded_actors'])} (every model of this checkpoint heard them)"
+        )
     if split.get("data_dir"):
         lines.append(f"- clips from `{Path(split['data_dir']).name}/`")
     return "\n".join(lines)
@@ -72,20 +88,26 @@ def split_text(metrics: dict) -> str:
 def summary_text(metrics: Optional[dict]) -> str:
     """One honest sentence on how good the model is (Markdown), from metrics.json."""
     if not metrics:
-        return ("**Accuracy unknown:** there is no metrics.json beside this checkpoint, so how "
-                "well it works has not been measured.")
+        return (
+            "**Accuracy unknown:** there is no metrics.json beside this checkpoint, so how "
+            "well it works has not been measured."
+        )
     chance = 1.0 / len(metrics.get("labels", EMOTIONS))
     corpus = (metrics.get("split") or {}).get("corpus")
     if corpus:  # trained on a manifest: say which, not what RAVDESS is
-        return (f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
-                f"chance is {chance:.1%}) on {metrics['n']} clips of `{corpus}` from speakers the scoring "
-                "model never heard. Expect less on recordings unlike that corpus. "
-                "Treat the output as a guess, not a measurement of how anyone feels.")
-    return (f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
-            f"chance is {chance:.1%}) on {metrics['n']} acted RAVDESS clips of speakers the scoring "
-            "model never heard. That is acted, studio-quality North-American English; expect "
-            "less on your own voice, spontaneous speech, other languages or noisy microphones. "
-            "Treat the output as a guess, not a measurement of how anyone feels.")
+        return (
+            f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
+            f"chance is {chance:.1%}) on {metrics['n']} clips of `{corpus}` from speakers the scoring "
+            "model never heard. Expect less on recordings unlike that corpus. "
+            "Treat the output as a guess, not a measurement of how anyone feels."
+        )
+    return (
+        f"**Measured accuracy: {metrics['accuracy']:.0%}** (macro-F1 {metrics['macro_f1']:.2f}; "
+        f"chance is {chance:.1%}) on {metrics['n']} acted RAVDESS clips of speakers the scoring "
+        "model never heard. That is acted, studio-quality North-American English; expect "
+        "less on your own voice, spontaneous speech, other languages or noisy microphones. "
+        "Treat the output as a guess, not a measurement of how anyone feels."
+    )
 
 
 def confusion_frame(matrix, labels: Sequence[str]) -> pd.DataFrame:
@@ -107,7 +129,6 @@ def per_actor_table(predictions: Mapping[str, str]) -> pd.DataFrame:
         r = rows.setdefault(actor, dict(actor=actor, sex="male" if actor % 2 else "female", n=0, correct=0))
         r["n"] += 1
         r["correct"] += int(predicted == truth)
-    table = pd.DataFrame(sorted(rows.values(), key=lambda r: r["actor"]),
-                         columns=["actor", "sex", "n", "correct"])
+    table = pd.DataFrame(sorted(rows.values(), key=lambda r: r["actor"]), columns=["actor", "sex", "n", "correct"])
     table["accuracy"] = (table["correct"] / table["n"].clip(lower=1)).round(3)
     return table

@@ -73,9 +73,14 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return t
 
 
-def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float = 1.0,
-                   split: Optional[dict] = None, ids: Optional[list] = None,
-                   names: Sequence[str] = EMOTIONS) -> dict:
+def metrics_report(
+    labels: np.ndarray,
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    split: Optional[dict] = None,
+    ids: Optional[list] = None,
+    names: Sequence[str] = EMOTIONS,
+) -> dict:
     """All metrics for integer labels and logits, shape = (n, len(names)), as a JSON-able dict.
 
     confusion_matrix rows are true labels, columns predicted, both in `names` order.
@@ -90,12 +95,15 @@ def metrics_report(labels: np.ndarray, logits: torch.Tensor, temperature: float 
     out = dict(
         n=int(len(labels)),
         accuracy=float((pred == labels).mean()),
-        macro_precision=float(p.mean()), macro_recall=float(r.mean()), macro_f1=float(f.mean()),
+        macro_precision=float(p.mean()),
+        macro_recall=float(r.mean()),
+        macro_f1=float(f.mean()),
         unweighted_average_recall=float(r.mean()),
         labels=names,
         confusion_matrix=confusion_matrix(labels, pred, labels=idx).tolist(),
-        per_class={names[i]: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]),
-                                     support=int(s[i])) for i in idx},
+        per_class={
+            names[i]: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i])) for i in idx
+        },
         temperature=float(temperature),
         ece=expected_calibration_error(raw, labels),
         ece_calibrated=expected_calibration_error(probs, labels),
@@ -116,12 +124,21 @@ def cv_summary(labels: np.ndarray, pred: np.ndarray, folds: np.ndarray, n_classe
     for k in sorted(set(int(f) for f in folds if f >= 0)):
         sel = folds == k
         _, r, f, _ = precision_recall_fscore_support(labels[sel], pred[sel], labels=idx, zero_division=0)
-        per_fold.append(dict(fold=k, n=int(sel.sum()), accuracy=float((labels[sel] == pred[sel]).mean()),
-                             macro_f1=float(f.mean()), uar=float(r.mean())))
+        per_fold.append(
+            dict(
+                fold=k,
+                n=int(sel.sum()),
+                accuracy=float((labels[sel] == pred[sel]).mean()),
+                macro_f1=float(f.mean()),
+                uar=float(r.mean()),
+            )
+        )
     keys = ("accuracy", "macro_f1", "uar")
-    return dict(per_fold=per_fold,
-                mean={m: float(np.mean([f[m] for f in per_fold])) for m in keys},
-                std={m: float(np.std([f[m] for f in per_fold], ddof=1)) if len(per_fold) > 1 else 0.0 for m in keys})
+    return dict(
+        per_fold=per_fold,
+        mean={m: float(np.mean([f[m] for f in per_fold])) for m in keys},
+        std={m: float(np.std([f[m] for f in per_fold], ddof=1)) if len(per_fold) > 1 else 0.0 for m in keys},
+    )
 
 
 def write_metrics(metrics: dict, path) -> None:
@@ -131,12 +148,17 @@ def write_metrics(metrics: dict, path) -> None:
 
 def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
     names = metrics.get("labels", list(EMOTIONS))
-    print(f"n={metrics['n']}  accuracy {metrics['accuracy']:.3f}  macro precision "
-          f"{metrics['macro_precision']:.3f}  macro recall {metrics['macro_recall']:.3f}  "
-          f"macro F1 {metrics['macro_f1']:.3f}  ECE {metrics['ece']:.3f} -> "
-          f"{metrics['ece_calibrated']:.3f} (T={metrics['temperature']:.2f})")
-    print(classification_report(labels, pred, labels=list(range(len(names))),
-                                target_names=names, digits=3, zero_division=0))
+    print(
+        f"n={metrics['n']}  accuracy {metrics['accuracy']:.3f}  macro precision "
+        f"{metrics['macro_precision']:.3f}  macro recall {metrics['macro_recall']:.3f}  "
+        f"macro F1 {metrics['macro_f1']:.3f}  ECE {metrics['ece']:.3f} -> "
+        f"{metrics['ece_calibrated']:.3f} (T={metrics['temperature']:.2f})"
+    )
+    print(
+        classification_report(
+            labels, pred, labels=list(range(len(names))), target_names=names, digits=3, zero_division=0
+        )
+    )
 
 
 # ----- the out-of-fold scorer --------------------------------------------------------------
@@ -161,7 +183,7 @@ def scoring_models(predictor, actor) -> Optional[tuple]:
     """The models that may score a clip of this actor (or speaker): (k,) for the fold model that
     held it out, ENSEMBLE for a speaker no model trained on, None when every model heard it."""
     key = speaker_key(actor)
-    for k, fold in enumerate(predictor.folds[:len(predictor.models)]):
+    for k, fold in enumerate(predictor.folds[: len(predictor.models)]):
         if key in {speaker_key(a) for a in fold.get("val_actors", [])}:
             return (k,)
     if key not in {speaker_key(a) for a in predictor.train_actors}:
@@ -169,8 +191,9 @@ def scoring_models(predictor, actor) -> Optional[tuple]:
     return None
 
 
-def out_of_fold_logits(predictor, frame: pd.DataFrame, batch_size: int = 32,
-                       progress: Optional[ProgressFn] = None) -> tuple:
+def out_of_fold_logits(
+    predictor, frame: pd.DataFrame, batch_size: int = 32, progress: Optional[ProgressFn] = None
+) -> tuple:
     """Logits of every clip of `frame` (columns path, actor) from models that never heard its actor.
 
     Returns (logits, shape = (n, len(labels)), of the kept rows; the kept rows of frame, reindexed;
@@ -189,7 +212,7 @@ def out_of_fold_logits(predictor, frame: pd.DataFrame, batch_size: int = 32,
     report(0.0, f"scoring {total} clips")
     for models, idx in groups.items():
         for start in range(0, len(idx), batch_size):
-            chunk = idx[start:start + batch_size]
+            chunk = idx[start : start + batch_size]
             batch = audio.clip_batch(load_waves([frame.at[i, "path"] for i in chunk]))
             logits[chunk] = predictor.logits(batch, models=list(models) or None)
             done += len(chunk)
@@ -198,17 +221,31 @@ def out_of_fold_logits(predictor, frame: pd.DataFrame, batch_size: int = 32,
     return logits, frame, fold_ids, excluded
 
 
-def split_record(predictor, frame: pd.DataFrame, fold_ids: np.ndarray, excluded: Sequence[int], kind: str,
-                 channel: str = "speech", data_dir=None) -> dict:
+def split_record(
+    predictor,
+    frame: pd.DataFrame,
+    fold_ids: np.ndarray,
+    excluded: Sequence[int],
+    kind: str,
+    channel: str = "speech",
+    data_dir=None,
+) -> dict:
     """The split of an out-of-fold scoring in words and actor lists (metrics.json's "split")."""
     actors = frame["actor"].to_numpy()
     present = set(speaker_key(a) for a in actors)
-    split = dict(kind=kind,
-                 folds=[dict(train_actors=predictor.folds[k]["train_actors"],
-                             val_actors=[a for a in predictor.folds[k]["val_actors"] if speaker_key(a) in present])
-                        for k in sorted(set(int(f) for f in fold_ids if f >= 0))],
-                 unseen_actors=sorted({plain_speaker(a) for a in actors[fold_ids < 0]}, key=speaker_key),
-                 excluded_actors=list(excluded), channel=channel)
+    split = dict(
+        kind=kind,
+        folds=[
+            dict(
+                train_actors=predictor.folds[k]["train_actors"],
+                val_actors=[a for a in predictor.folds[k]["val_actors"] if speaker_key(a) in present],
+            )
+            for k in sorted(set(int(f) for f in fold_ids if f >= 0))
+        ],
+        unseen_actors=sorted({plain_speaker(a) for a in actors[fold_ids < 0]}, key=speaker_key),
+        excluded_actors=list(excluded),
+        channel=channel,
+    )
     if data_dir is not None:
         split["data_dir"] = str(data_dir)
     return split
@@ -218,19 +255,29 @@ def recompute_metrics(predictor, data_dir, progress: Optional[ProgressFn] = None
     """Out-of-fold metrics on the speech clips of a local RAVDESS folder, without training: the
     checkpoint's fold models, each clip scored by one that never heard its actor."""
     if tuple(predictor.labels) != EMOTIONS:
-        raise ValueError(f"This checkpoint's labels ({', '.join(predictor.labels)}) are not RAVDESS's eight "
-                         "emotions, so a RAVDESS folder cannot score it; its out-of-fold metrics were "
-                         "written by its training run (metrics.json).")
+        raise ValueError(
+            f"This checkpoint's labels ({', '.join(predictor.labels)}) are not RAVDESS's eight "
+            "emotions, so a RAVDESS folder cannot score it; its out-of-fold metrics were "
+            "written by its training run (metrics.json)."
+        )
     data_dir = Path(data_dir)
     frame = index_dataset(data_dir, channels=("speech",))
     if frame.empty:
         raise FileNotFoundError(f"No RAVDESS speech clips under {data_dir}")
     logits, frame, fold_ids, excluded = out_of_fold_logits(predictor, frame, batch_size, progress)
     if frame.empty:
-        raise ValueError(f"Every actor under {data_dir} was heard by every model of this checkpoint: "
-                         "nothing can be scored fairly.")
-    split = split_record(predictor, frame, fold_ids, excluded, data_dir=data_dir,
-                         kind="out-of-fold predictions of the checkpoint's fold models (speaker-independent), "
-                              "recomputed on a local dataset")
-    return metrics_report(frame["label"].to_numpy(), logits, predictor.temperature, split,
-                          ids=list(frame["id"]), names=predictor.labels)
+        raise ValueError(
+            f"Every actor under {data_dir} was heard by every model of this checkpoint: nothing can be scored fairly."
+        )
+    split = split_record(
+        predictor,
+        frame,
+        fold_ids,
+        excluded,
+        data_dir=data_dir,
+        kind="out-of-fold predictions of the checkpoint's fold models (speaker-independent), "
+        "recomputed on a local dataset",
+    )
+    return metrics_report(
+        frame["label"].to_numpy(), logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels
+    )

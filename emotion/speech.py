@@ -78,7 +78,7 @@ def band_power(wave: np.ndarray) -> np.ndarray:
     for i in range(0, n, 4096):  # bounded memory for long blocks
         idx = np.arange(i, min(n, i + 4096))[:, None] * HOP + np.arange(FRAME)
         spectrum = np.abs(np.fft.rfft(wave[idx].astype(np.float64) * window, axis=1)) ** 2
-        out[i:i + len(idx)] = spectrum @ _band_matrix()
+        out[i : i + len(idx)] = spectrum @ _band_matrix()
     return out
 
 
@@ -100,7 +100,7 @@ def sustained_level(db: np.ndarray, seconds: float = MIN_BURST_SECONDS) -> float
     the loudest sustained sound, however short the input's speech is relative to its length.
     Clicks and other short bursts do not count."""
     k = max(1, min(len(db), round(seconds * SAMPLE_RATE / HOP)))
-    windows = np.lib.stride_tricks.sliding_window_view(db, k)[::max(1, k // 8)]
+    windows = np.lib.stride_tricks.sliding_window_view(db, k)[:: max(1, k // 8)]
     return float(np.median(windows, axis=1).max())
 
 
@@ -116,7 +116,7 @@ def speech_measures(bands: np.ndarray) -> tuple[float, float]:
     modulation = max(sustained_level(level[:, b]) - floor_db[b] for b in range(level.shape[1]))
     floor = float(np.sum(10.0 ** (floor_db / 10.0)))
     excess = np.sort(np.clip(power.sum(axis=1) - floor, 0.0, None))
-    loud = excess[-max(1, min(len(excess) // 2, SPEECH_FRAMES)):]
+    loud = excess[-max(1, min(len(excess) // 2, SPEECH_FRAMES)) :]
     snr = 10.0 * np.log10(float(loud.mean()) / max(floor, 1e-20) + 1e-12) - SNR_OFFSET_DB
     return float(modulation), float(snr)
 
@@ -175,10 +175,7 @@ def speech_span(db: np.ndarray, n_samples: int) -> tuple[int, int]:
         raise AudioError("Too little speech found: only short bursts of sound. Record a whole sentence.")
     start, end = frames_to_samples(regions[0][0], regions[-1][1], n_samples)
     if (end - start) < MIN_SPEECH_SECONDS * SAMPLE_RATE:
-        raise AudioError(
-            f"Too little speech found ({(end - start) / SAMPLE_RATE:.2f} s). "
-            "Record a whole sentence."
-        )
+        raise AudioError(f"Too little speech found ({(end - start) / SAMPLE_RATE:.2f} s). Record a whole sentence.")
     return start, end
 
 

@@ -31,9 +31,13 @@ def as_json(frame, digits: int = 4) -> dict:
     segments = []
     for row, w in zip(frame.to_dict("records"), words):
         judged = _judged(row)
-        seg = dict(start=round(float(row["start"]), 3), end=round(float(row["end"]), 3), text=row["text"],
-                   emotion=row["emotion"] if judged else None,
-                   probabilities={k: round(float(row[k]), digits) for k in labels} if judged else None)
+        seg = dict(
+            start=round(float(row["start"]), 3),
+            end=round(float(row["end"]), 3),
+            text=row["text"],
+            emotion=row["emotion"] if judged else None,
+            probabilities={k: round(float(row[k]), digits) for k in labels} if judged else None,
+        )
         if w is not None:
             seg["words"] = w
         if row.get("note"):
@@ -43,7 +47,7 @@ def as_json(frame, digits: int = 4) -> dict:
 
 
 def cue_text(row: dict) -> str:
-    """"[angry 0.81] I told you twice." (the top emotion and its probability), or "[too short] Yes."."""
+    """ "[angry 0.81] I told you twice." (the top emotion and its probability), or "[too short] Yes."."""
     if _judged(row):
         return f"[{row['emotion']} {float(row[row['emotion']]):.2f}] {row['text']}"
     note = str(row.get("note") or "not judged")

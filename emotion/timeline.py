@@ -32,14 +32,15 @@ SINGLE_WINDOW_SECONDS = 4.0  # speech up to this long is one row, centre-cropped
 BATCH = 32  # windows per model call
 
 
-def iter_blocks(source: AudioSource, sample_rate: Optional[int] = None,
-                block_seconds: float = BLOCK_SECONDS) -> Iterator[np.ndarray]:
+def iter_blocks(
+    source: AudioSource, sample_rate: Optional[int] = None, block_seconds: float = BLOCK_SECONDS
+) -> Iterator[np.ndarray]:
     """16 kHz mono float32 blocks of the input. Files are decoded block by block."""
     if isinstance(source, (np.ndarray, torch.Tensor, bytes, bytearray)):
         wave = audio.load_audio(source, sample_rate, max_seconds=float("inf"))
         step = int(block_seconds * SAMPLE_RATE)
         for i in range(0, len(wave), step):
-            yield wave[i:i + step]
+            yield wave[i : i + step]
         return
     try:
         f = sf.SoundFile(str(source))
@@ -76,7 +77,7 @@ def speech_segments(db: np.ndarray, bands: np.ndarray, n_samples: int) -> List[T
     floor = float(np.percentile(db, 10))
     segments = []
     for first, last in speech.active_regions(db, max(floor + 10.0, loud - 60.0)):
-        seg = db[first:last + 1]
+        seg = db[first : last + 1]
         fine = speech.active_regions(seg, float(seg.max()) - audio.TRIM_DB)
         if fine:
             segments.append(speech.frames_to_samples(first + fine[0][0], first + fine[-1][1], n_samples))
@@ -109,10 +110,10 @@ def decode_to(store, source, sample_rate=None) -> Tuple[np.ndarray, np.ndarray, 
         buf = np.concatenate([carry, block])
         n = (len(buf) - audio.FRAME) // HOP + 1
         if n > 0:
-            db, bands = speech.frame_levels(buf[:(n - 1) * HOP + audio.FRAME])
+            db, bands = speech.frame_levels(buf[: (n - 1) * HOP + audio.FRAME])
             levels.append(db)
             powers.append(bands)
-            carry = buf[n * HOP:]
+            carry = buf[n * HOP :]
         else:
             carry = buf
     if total < audio.MIN_SECONDS * SAMPLE_RATE:
@@ -143,7 +144,7 @@ def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) 
         spans = voiced(store, windows(speech_segments(db, bands, n_samples)))
         probs, dists = [], []
         for i in range(0, len(spans), BATCH):
-            clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i:i + BATCH]]
+            clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i : i + BATCH]]
             p, d = predictor.probabilities(torch.stack(clips), distances=True)
             probs.append(p)
             dists.append(d)

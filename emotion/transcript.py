@@ -114,8 +114,9 @@ def model_dir(root: Optional[str] = None) -> Path:
         try:
             return _lay_out(Path(tempfile.gettempdir()) / f"emotion-{name}")
         except OSError:
-            raise TranscriptError(f"Cannot write the transcription model folder ({first}); set {CACHE_ENV} "
-                                  "to a writable folder.") from None
+            raise TranscriptError(
+                f"Cannot write the transcription model folder ({first}); set {CACHE_ENV} to a writable folder."
+            ) from None
 
 
 def faster_whisper():
@@ -123,8 +124,10 @@ def faster_whisper():
     try:
         import faster_whisper as fw
     except ImportError:
-        raise TranscriptError(f"The transcript needs faster-whisper, which is not installed (the emotions "
-                              f"work without it). Add it with:\n    {PIP_FIX}") from None
+        raise TranscriptError(
+            f"The transcript needs faster-whisper, which is not installed (the emotions "
+            f"work without it). Add it with:\n    {PIP_FIX}"
+        ) from None
     return fw
 
 
@@ -141,9 +144,15 @@ def load_model(cpu_threads: int = 0):
     """faster_whisper.WhisperModel on the CPU from model_dir(), never the hub (a local folder,
     local_files_only). cpu_threads 0: as many as torch uses."""
     import torch
+
     fw = faster_whisper()
-    return fw.WhisperModel(str(model_dir()), device="cpu", compute_type=COMPUTE_TYPE,
-                           cpu_threads=cpu_threads or torch.get_num_threads(), local_files_only=True)
+    return fw.WhisperModel(
+        str(model_dir()),
+        device="cpu",
+        compute_type=COMPUTE_TYPE,
+        cpu_threads=cpu_threads or torch.get_num_threads(),
+        local_files_only=True,
+    )
 
 
 def decode(source: AudioSource, sample_rate: Optional[int] = None) -> np.ndarray:
@@ -170,6 +179,7 @@ def speech_clips(wave: np.ndarray) -> List[float]:
     """[start, end, start, end, ...] (s): the voice-activity filter's speech chunks (Silero, as
     faster-whisper's vad_filter finds them) joined into groups of at most GROUP_SECONDS."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
+
     groups: List[List[float]] = []
     for chunk in get_speech_timestamps(wave, VadOptions()):
         start, end = chunk["start"] / SAMPLE_RATE, chunk["end"] / SAMPLE_RATE
@@ -188,26 +198,39 @@ def transcribe(wave: np.ndarray, language: Optional[str] = None, model=None) -> 
     model = model or load_model()
     clips = speech_clips(wave)
     if clips:
-        segments, info = model.transcribe(wave, language=language, clip_timestamps=clips,
-                                          **{**DECODE, "vad_filter": False})
+        segments, info = model.transcribe(
+            wave, language=language, clip_timestamps=clips, **{**DECODE, "vad_filter": False}
+        )
     else:  # no speech found: faster-whisper's own filter says so (and still names a language)
         segments, info = model.transcribe(wave, language=language, **DECODE)
     out = []
     for seg in segments:  # a generator: decoding happens here
         loop = seg.compression_ratio > LOOP_COMPRESSION
-        words = [dict(word=w.word, start=round(float(w.start), 3), end=round(float(w.end), 3),
-                      probability=round(float(w.probability), 4)) for w in (seg.words or [])
-                 if w.word.strip() and not (loop and w.end <= w.start)]
+        words = [
+            dict(
+                word=w.word,
+                start=round(float(w.start), 3),
+                end=round(float(w.end), 3),
+                probability=round(float(w.probability), 4),
+            )
+            for w in (seg.words or [])
+            if w.word.strip() and not (loop and w.end <= w.start)
+        ]
         for group in utterances(words) if words else []:
-            out.append(dict(start=group[0]["start"], end=max(group[0]["start"], group[-1]["end"]),
-                            text="".join(w["word"] for w in group).strip(),
-                            words=[{**w, "word": w["word"].strip()} for w in group]))
+            out.append(
+                dict(
+                    start=group[0]["start"],
+                    end=max(group[0]["start"], group[-1]["end"]),
+                    text="".join(w["word"] for w in group).strip(),
+                    words=[{**w, "word": w["word"].strip()} for w in group],
+                )
+            )
     return dict(language=info.language, language_probability=round(float(info.language_probability), 4)), out
 
 
 def span(wave: np.ndarray, start: float, end: float) -> np.ndarray:
     """Seconds start..end of a 16 kHz wave: the samples a segment is judged on."""
-    return wave[int(round(start * SAMPLE_RATE)):int(round(end * SAMPLE_RATE))]
+    return wave[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
 
 
 def judge(predictor, wave: np.ndarray, start: float, end: float) -> Tuple[Optional[dict], str]:
@@ -221,8 +244,9 @@ def judge(predictor, wave: np.ndarray, start: float, end: float) -> Tuple[Option
     return {k: float(probs[k]) for k in predictor.labels}, ""
 
 
-def transcript(predictor, source: AudioSource, sample_rate: Optional[int] = None,
-               language: Optional[str] = None) -> pd.DataFrame:
+def transcript(
+    predictor, source: AudioSource, sample_rate: Optional[int] = None, language: Optional[str] = None
+) -> pd.DataFrame:
     """One row per transcript segment: start, end (s), text, emotion (the top label, None if
     not judged), one probability column per label (NaN if not judged), note (why not judged).
     frame.attrs: language, language_probability, words (per row: [{word, start, end, probability}]).
@@ -235,9 +259,18 @@ def transcript(predictor, source: AudioSource, sample_rate: Optional[int] = None
     for seg in segments:
         probs, note = judge(predictor, wave, seg["start"], seg["end"])
         emotion = max(probs, key=probs.get) if probs else None
-        rows.append(dict(start=seg["start"], end=seg["end"], text=seg["text"], emotion=emotion,
-                         **(probs or dict.fromkeys(labels, np.nan)), note=note))
+        rows.append(
+            dict(
+                start=seg["start"],
+                end=seg["end"],
+                text=seg["text"],
+                emotion=emotion,
+                **(probs or dict.fromkeys(labels, np.nan)),
+                note=note,
+            )
+        )
     frame = pd.DataFrame(rows, columns=["start", "end", "text", "emotion", *labels, "note"])
-    frame.attrs.update(info, words=[seg["words"] for seg in segments], labels=labels,
-                       duration=round(len(wave) / SAMPLE_RATE, 3))
+    frame.attrs.update(
+        info, words=[seg["words"] for seg in segments], labels=labels, duration=round(len(wave) / SAMPLE_RATE, 3)
+    )
     return frame

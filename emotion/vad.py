@@ -48,8 +48,7 @@ RESCUE_FLATNESS = 0.02  # speech Silero misses is harmonic: flatness <= 0.003; d
 ACTIVE_SHARE = 0.5  # ... and dense: >= 0.59 of its frames loud; Chromium's beeps 0.05-0.2
 MAX_FRAMES = 3000  # tonality reads at most this many loud frames (30 s), evenly spaced
 
-NOT_A_VOICE = ("No speech found: the recording sounds like {what}, not a voice. "
-               "Record or upload a spoken sentence.")
+NOT_A_VOICE = "No speech found: the recording sounds like {what}, not a voice. Record or upload a spoken sentence."
 
 
 @lru_cache(maxsize=1)
@@ -57,10 +56,14 @@ def _silero():
     """faster-whisper's Silero VAD, or None when it (or onnxruntime) is not installed."""
     try:
         from faster_whisper.vad import get_vad_model
+
         return get_vad_model()
     except Exception as exc:  # ImportError, or onnxruntime missing (RuntimeError)
-        log.warning("Silero VAD unavailable (%s): tones and music are judged by tonality alone. "
-                    "pip install faster-whisper to use it.", exc)
+        log.warning(
+            "Silero VAD unavailable (%s): tones and music are judged by tonality alone. "
+            "pip install faster-whisper to use it.",
+            exc,
+        )
         return None
 
 

@@ -53,16 +53,17 @@ def shared_ravdess() -> Path:
 def asset_batch(asset_flacs):
     """(paths, prepared waves (18, N_SAMPLES), log-mels (18, 64, 301), labels (18,))."""
     from emotion.audio import prepare
-    from emotion.ravdess import parse_name
     from emotion.features import log_mel_spectrogram
+    from emotion.ravdess import parse_name
 
     waves = torch.stack([torch.from_numpy(prepare(p)) for p in asset_flacs])
     labels = torch.tensor([parse_name(p.name).label for p in asset_flacs])
     return asset_flacs, waves, log_mel_spectrogram(waves), labels
 
 
-def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, snapshots=(),
-             bf16: bool = False, **config):
+def fit_tiny(
+    mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, snapshots=(), bf16: bool = False, **config
+):
     """A tiny EmotionNet trained full-batch with Adam on (mel, labels) by train.py's own
     train_step (bfloat16 autocast of the forward pass if bf16, as train.py --bf16 does).
 
@@ -88,18 +89,25 @@ def fit_tiny(mel: torch.Tensor, labels: torch.Tensor, steps: int, seed: int, sna
 @pytest.fixture(scope="session")
 def tiny_checkpoint_path(tmp_path_factory, asset_batch) -> Path:
     """A two-model checkpoint in the trainer's format, saved with torch.save."""
-    from emotion.model import ModelConfig
     from emotion.checkpoint import build as build_checkpoint
+    from emotion.model import ModelConfig
 
     paths, _, mel, labels = asset_batch
     # two ensemble members: snapshots of one run after 35 and 50 full-batch steps
     states = fit_tiny(mel, labels, steps=50, seed=0, snapshots=(35, 50))[2]
-    folds = [dict(fold=0, train_actors=list(range(1, 11)), val_actors=list(range(11, 21))),
-             dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11)))]
-    metrics = dict(n=len(paths), accuracy=0.5, macro_f1=0.5, macro_recall=0.5, ece=0.1,
-                   ece_calibrated=0.05)
-    ckpt = build_checkpoint(dict(states=states, folds=folds), ModelConfig(**TINY_CONFIG),
-                            TINY_TEMPERATURE, metrics, command="tests/conftest.py", seed=0)
+    folds = [
+        dict(fold=0, train_actors=list(range(1, 11)), val_actors=list(range(11, 21))),
+        dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11))),
+    ]
+    metrics = dict(n=len(paths), accuracy=0.5, macro_f1=0.5, macro_recall=0.5, ece=0.1, ece_calibrated=0.05)
+    ckpt = build_checkpoint(
+        dict(states=states, folds=folds),
+        ModelConfig(**TINY_CONFIG),
+        TINY_TEMPERATURE,
+        metrics,
+        command="tests/conftest.py",
+        seed=0,
+    )
     path = tmp_path_factory.mktemp("tiny_ckpt") / "tiny.pt"
     torch.save(ckpt, path)
     return path
@@ -113,6 +121,7 @@ def tiny_checkpoint(tiny_checkpoint_path) -> dict:
 @pytest.fixture(scope="session")
 def tiny_predictor(tiny_checkpoint_path):
     from emotion.predict import Predictor
+
     return Predictor.from_checkpoint(tiny_checkpoint_path)
 
 
@@ -121,6 +130,7 @@ def shipped_predictor():
     if not SHIPPED_CHECKPOINT.is_file():
         pytest.skip(f"no trained checkpoint at {SHIPPED_CHECKPOINT} yet")
     from emotion.predict import Predictor
+
     return Predictor.from_checkpoint(SHIPPED_CHECKPOINT)
 
 
@@ -135,10 +145,13 @@ def served_app():
     """The app (app.demo, as `python app.py` builds it) served on a free loopback port, once for the
     whole session; yields its URL. Skips when there is no checkpoint (app.py loads it at import)."""
     from support import free_port, require_checkpoint
+
     require_checkpoint()
     import app
-    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                                quiet=True, **app.LAUNCH_KWARGS)
+
+    _, url, _ = app.demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_KWARGS
+    )
     try:
         yield url
     finally:

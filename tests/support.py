@@ -16,8 +16,10 @@ CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" /
 def require_checkpoint() -> Path:
     """The configured checkpoint; skips the calling module when it is absent (app.py loads it at import)."""
     if not CHECKPOINT.is_file():
-        pytest.skip(f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.training.train) or set "
-                    "EMOTION_CHECKPOINT", allow_module_level=True)
+        pytest.skip(
+            f"no checkpoint at {CHECKPOINT}: train one (python -m emotion.training.train) or set EMOTION_CHECKPOINT",
+            allow_module_level=True,
+        )
     return CHECKPOINT
 
 
@@ -29,21 +31,28 @@ def free_port() -> int:
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (apt-get install chromium); never `playwright install`
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 def require_chromium() -> None:
     """Skips the calling module when the system Chromium is absent."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); the browser tests need it",
-                    allow_module_level=True)
+        pytest.skip(
+            f"{CHROMIUM} is absent (apt-get install chromium); the browser tests need it", allow_module_level=True
+        )
 
 
 @contextmanager
 def chromium(*extra_flags: str):
     """A headless Chromium (Playwright driving the system's binary) with CHROMIUM_FLAGS and extra_flags."""
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + list(extra_flags))
         try:
@@ -56,6 +65,7 @@ def chromium(*extra_flags: str):
 def app_page(browser, url: str, timeout_ms: int, width: int = 1280, height: int = 900, microphone: bool = False):
     """A fresh browser context on the served app, loaded (its tabs visible); closed afterwards."""
     from playwright.sync_api import expect
+
     context = browser.new_context(viewport={"width": width, "height": height})
     if microphone:
         context.grant_permissions(["microphone"], origin=url.rstrip("/"))

@@ -5,6 +5,7 @@ tests/test_browser_rough_edges.py.)
 
     python -m pytest -q tests/test_api_labels.py
 """
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignor
 
 def test_view_api_is_short_and_example_takes_a_clip_id_as_text(served_app):
     from gradio_client import Client
+
     client = Client(served_app, verbose=False)
     text = client.view_api(print_info=False, return_format="str")
     ids = app.RESOURCES.library.frame["id"]

@@ -6,6 +6,7 @@ check compares the app with what Predictor (or the metrics file) says.
 
     EMOTION_CHECKPOINT=/tmp/devckpt/emotion.pt python -m pytest -q tests/test_app.py
 """
+
 from __future__ import annotations
 
 import json
@@ -17,25 +18,31 @@ import time
 import urllib.request
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pandas as pd
 import pytest
-from support import free_port, require_checkpoint
 import soundfile as sf
-
-import gradio as gr
+from support import free_port, require_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()
 
-import app  # noqa: E402
 from gradio.components.label import LabelData  # noqa: E402
-from ui import caveats  # noqa: E402
-from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
+
+import app  # noqa: E402
 from emotion import EMOTIONS, Predictor, metric_plots, plots  # noqa: E402
 from emotion.clips import ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary  # noqa: E402
 from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
 from emotion.scoring import recompute_metrics  # noqa: E402
+from ui import analyze as analyze_tab  # noqa: E402,F401
+from ui import (
+    caveats,  # noqa: E402
+    settings,
+)
+from ui import examples as examples_tab
+from ui import live as live_tab
+from ui import metrics as metrics_tab
 
 # gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
@@ -63,6 +70,7 @@ def headline(probs: dict) -> str:
 
 
 # ----- configuration -----------------------------------------------------------------------
+
 
 def test_app_uses_the_configured_checkpoint():
     assert app.RESOURCES.checkpoint == CHECKPOINT.resolve()
@@ -94,6 +102,7 @@ def test_tab_titles_and_intro_report_measured_accuracy():
 
 
 # ----- Analyze -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("clip", [ASSET_CLIPS[0], EXAMPLE_WAVS[0]], ids=lambda p: p.name)
 def test_analyze_agrees_with_predictor(clip, predictor):
@@ -161,6 +170,7 @@ def test_page_writes_a_problem_in_the_result_area(tmp_path):
 
 # ----- Examples ------------------------------------------------------------------------------
 
+
 def test_filter_returns_only_matching_rows():
     lib = app.RESOURCES.library
     rows = lib.filter(emotion="angry", sex="female", channel="speech")
@@ -199,8 +209,20 @@ def test_filter_handler_updates_dropdown_and_table():
     assert set(cell["predicted"]) == {"fearful"} and f"{len(cell)} matching clips" in count
 
 
-@pytest.mark.parametrize("bad", ["03-01-01-01-01-01-99", "99-99-99-99-99-99-99", "../../etc/passwd",
-                                 "../ravdess/03-01-05-02-01-01-12", "/etc/passwd", "", "x" * 500, None, 12])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "03-01-01-01-01-01-99",
+        "99-99-99-99-99-99-99",
+        "../../etc/passwd",
+        "../ravdess/03-01-05-02-01-01-12",
+        "/etc/passwd",
+        "",
+        "x" * 500,
+        None,
+        12,
+    ],
+)
 def test_unknown_or_path_like_ids_are_rejected(bad):
     with pytest.raises(ClipError):
         app.RESOURCES.library.get(bad)
@@ -211,7 +233,11 @@ def test_unknown_or_path_like_ids_are_rejected(bad):
 
 def test_example_result_for_every_asset_clip(predictor):
     lib = app.RESOURCES.library
-    oof = pd.read_csv(app.RESOURCES.oof_path, dtype={"id": str}).set_index("id") if app.RESOURCES.oof_path.exists() else None
+    oof = (
+        pd.read_csv(app.RESOURCES.oof_path, dtype={"id": str}).set_index("id")
+        if app.RESOURCES.oof_path.exists()
+        else None
+    )
     sources = set()
     for clip_id in lib.filter(audio=True)["id"]:
         path, text, probs = examples_tab.show_example(clip_id)
@@ -229,8 +255,9 @@ def test_example_result_for_every_asset_clip(predictor):
             assert top(probs) == top(predictor.predict(path))
         elif oof is not None and clip_id in oof.index:
             assert r.source == OOF and r.note.startswith("out-of-fold prediction (model that never heard this actor)")
-            np.testing.assert_allclose([probs[e] for e in EMOTIONS], oof.loc[clip_id, list(EMOTIONS)].astype(float),
-                                       atol=1e-3)
+            np.testing.assert_allclose(
+                [probs[e] for e in EMOTIONS], oof.loc[clip_id, list(EMOTIONS)].astype(float), atol=1e-3
+            )
         else:
             assert r.source in (FOLD_LIVE, SEEN)
             if r.source == SEEN:
@@ -259,6 +286,7 @@ def test_fold_model_judges_seen_song_clip(predictor):
 
 
 # ----- Metrics -------------------------------------------------------------------------------
+
 
 def test_metrics_tab_shows_metrics_json():
     if not app.RESOURCES.metrics_path.exists():
@@ -315,7 +343,7 @@ def test_every_confusion_cell_opens_exactly_its_clips():
 def test_recompute_on_bundled_clips(predictor):
     calls = []
     metrics = recompute_metrics(predictor, ROOT / "assets" / "ravdess", progress=lambda f, d: calls.append(f))
-    covered = {a for f in predictor.folds[:len(predictor.models)] for a in f["val_actors"]}
+    covered = {a for f in predictor.folds[: len(predictor.models)] for a in f["val_actors"]}
     lib = ExampleLibrary(predictor, ROOT / "assets" / "ravdess")
     speech = lib.filter(channel="speech")
     fair = speech[speech["actor"].isin(covered) | ~speech["actor"].isin(predictor.train_actors)]
@@ -341,6 +369,7 @@ def test_recompute_handler_refreshes_tab():
 
 def test_plots_do_not_leak_figures(predictor):
     import matplotlib.pyplot as plt
+
     before = plt.get_fignums()
     a = predictor.analyze(str(ASSET_CLIPS[0]))
     m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
@@ -354,8 +383,10 @@ def test_plots_do_not_leak_figures(predictor):
 
 # ----- served app ----------------------------------------------------------------------------
 
+
 def test_end_to_end_predict_via_gradio_client(served_app, predictor):
     from gradio_client import Client, handle_file
+
     client = Client(served_app, verbose=False)
     clip = str(EXAMPLE_WAVS[0])
     result = client.predict(handle_file(clip), api_name="/predict")
@@ -372,10 +403,16 @@ def test_end_to_end_predict_via_gradio_client(served_app, predictor):
 def test_run_as_program_honours_gradio_env(tmp_path):
     """`python app.py` serves on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (read by Gradio itself)."""
     port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               EMOTION_CHECKPOINT=str(CHECKPOINT), GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        EMOTION_CHECKPOINT=str(CHECKPOINT),
+        GRADIO_ANALYTICS_ENABLED="False",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.time() + 90
         while True:
@@ -385,8 +422,9 @@ def test_run_as_program_honours_gradio_env(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise AssertionError(f"app.py did not serve on port {port}:\n"
-                                         + proc.stdout.read().decode(errors="replace")[-2000:])
+                    raise AssertionError(
+                        f"app.py did not serve on port {port}:\n" + proc.stdout.read().decode(errors="replace")[-2000:]
+                    )
                 time.sleep(0.5)
         assert config["title"] == "Speech emotion recognition"
     finally:
@@ -396,9 +434,11 @@ def test_run_as_program_honours_gradio_env(tmp_path):
 
 # ----- Timeline, saliency, live (the "Beyond one clip" features) ----------------------------
 
+
 def _write_speech_with_pauses(path: Path, seconds: float, gap: float = 1.5) -> Path:
     """Asset speech clips with `gap` s of silence between them, repeated up to `seconds`."""
     from emotion import audio as audio_io
+
     clips = [audio_io.load_audio(p) for p in ASSET_CLIPS if p.name.startswith("03-01-")][:4]
     pause = np.zeros(int(gap * 16000), np.float32)
     parts, total, i = [pause], len(pause), 0
@@ -406,7 +446,7 @@ def _write_speech_with_pauses(path: Path, seconds: float, gap: float = 1.5) -> P
         parts += [clips[i % len(clips)], pause]
         total += len(clips[i % len(clips)]) + len(pause)
         i += 1
-    sf.write(path, np.concatenate(parts)[:int(seconds * 16000)], 16000, subtype="PCM_16")
+    sf.write(path, np.concatenate(parts)[: int(seconds * 16000)], 16000, subtype="PCM_16")
     return path
 
 
@@ -420,8 +460,11 @@ def _assert_csv_is_the_timeline(csv_path, expected: pd.DataFrame):
     parsed = pd.read_csv(csv_path)
     assert list(parsed.columns) == list(expected.columns) == ["start", "end", *EMOTIONS, "emotion"]
     assert len(parsed) == len(expected)
-    np.testing.assert_allclose(parsed[["start", "end", *EMOTIONS]].to_numpy(float),
-                               expected[["start", "end", *EMOTIONS]].to_numpy(float), atol=1e-4)
+    np.testing.assert_allclose(
+        parsed[["start", "end", *EMOTIONS]].to_numpy(float),
+        expected[["start", "end", *EMOTIONS]].to_numpy(float),
+        atol=1e-4,
+    )
     assert list(parsed["emotion"]) == list(expected["emotion"])
 
 
@@ -469,6 +512,7 @@ def test_timeline_errors_are_clear(tmp_path):
 
 def test_analyze_draws_saliency_over_the_spectrogram(predictor):
     from emotion.explain import saliency
+
     label, _, spec_fig, _, note = analyze_tab.analyze(str(ASSET_CLIPS[2]))
     images = spec_fig.axes[0].images
     assert len(images) == 1  # the spectrogram in grey with the saliency composited over it
@@ -489,8 +533,9 @@ def test_live_handler_buffers_chunks_and_updates_once_a_second():
     """The browser streams 0.1-s chunks; every one is buffered, an update (label and plot) comes
     once per LIVE_UPDATE_SECONDS of audio, computed in a worker and delivered by the next call."""
     from emotion.live import LISTENING
+
     data, sr = sf.read(EXAMPLE_WAVS[0], dtype="int16")
-    chunks = [data[i:i + sr // 10] for i in range(0, len(data), sr // 10)]
+    chunks = [data[i : i + sr // 10] for i in range(0, len(data), sr // 10)]
     state, shown = None, []
     for chunk in chunks + [None]:  # None: a call with no new audio delivers the last update
         label, fig, state = live_tab.live_update(None if chunk is None else (sr, chunk), state)
@@ -513,17 +558,28 @@ def test_live_handler_buffers_chunks_and_updates_once_a_second():
 
 def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
     import matplotlib.pyplot as plt
+
     before = plt.get_fignums()
-    rows = pd.DataFrame([dict(start=0.5, end=3.5, **{e: 1 / 8 for e in EMOTIONS}, emotion="neutral"),
-                         dict(start=2.0, end=5.0, **{e: np.nan for e in EMOTIONS}, emotion=None),  # no speech
-                         dict(start=3.5, end=6.5, **{e: float(e == "angry") for e in EMOTIONS}, emotion="angry")])
+    rows = pd.DataFrame(
+        [
+            dict(start=0.5, end=3.5, **{e: 1 / 8 for e in EMOTIONS}, emotion="neutral"),
+            dict(start=2.0, end=5.0, **{e: np.nan for e in EMOTIONS}, emotion=None),  # no speech
+            dict(start=3.5, end=6.5, **{e: float(e == "angry") for e in EMOTIONS}, emotion="angry"),
+        ]
+    )
     wave = np.sin(np.arange(16000 * 7) / 10).astype(np.float32)
     t = np.arange(700) / 100
-    for fig in (plots.timeline(rows), plots.timeline(rows, wave), plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
-                plots.timeline(rows.iloc[:0]), plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301)))):
+    for fig in (
+        plots.timeline(rows),
+        plots.timeline(rows, wave),
+        plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
+        plots.timeline(rows.iloc[:0]),
+        plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301))),
+    ):
         assert plots.to_png(fig).startswith(b"\x89PNG")
     # overlapping windows share their overlap at the midpoint between their centres
     from emotion.long_input import window_spans
+
     left, right = window_spans(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0]))
     np.testing.assert_allclose(left, [0.0, 2.25, 10.0])
     np.testing.assert_allclose(right, [2.25, 4.5, 12.0])
@@ -547,6 +603,7 @@ def test_live_timeline_and_cache_settings_in_the_app():
 
 def test_end_to_end_timeline_via_gradio_client(served_app, long_recording, predictor):
     from gradio_client import Client, handle_file
+
     client = Client(served_app, verbose=False)
     plot, table, csv_path = client.predict(handle_file(str(long_recording)), api_name="/timeline")
     expected = predictor.timeline(str(long_recording))

@@ -11,8 +11,17 @@ import soundfile as sf
 import torch
 
 from emotion import audio
-from emotion.audio import (HOP, N_SAMPLES, SAMPLE_RATE, AudioError, frame_db, load_audio, pad_or_trim,
-                           prepare, speech_bounds)
+from emotion.audio import (
+    HOP,
+    N_SAMPLES,
+    SAMPLE_RATE,
+    AudioError,
+    frame_db,
+    load_audio,
+    pad_or_trim,
+    prepare,
+    speech_bounds,
+)
 from emotion.features import log_mel_spectrogram
 
 # The loud 48 kHz original used for the format variants (peak-normalised first, as a recorder
@@ -36,6 +45,7 @@ def rms_db(x: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- resampling
 
+
 @pytest.mark.parametrize("sr", [44100, 48000])
 @pytest.mark.parametrize("freq", [440.0, 3000.0])
 def test_resampling_keeps_duration_pitch_and_level(tmp_path, sr, freq):
@@ -50,11 +60,14 @@ def test_resampling_keeps_duration_pitch_and_level(tmp_path, sr, freq):
     assert abs(rms_db(inner) - rms_db(x)) < 0.1  # same level (passband gain 1)
 
 
-@pytest.mark.parametrize("freq, lo_db, hi_db", [
-    (7000.0, -0.5, 0.5),  # passband: untouched
-    (7900.0, -200.0, -30.0),  # top band: steep filter, as sox made the training FLACs
-    (10000.0, -200.0, -80.0),  # above 8 kHz: removed, not aliased down to 6 kHz
-])
+@pytest.mark.parametrize(
+    "freq, lo_db, hi_db",
+    [
+        (7000.0, -0.5, 0.5),  # passband: untouched
+        (7900.0, -200.0, -30.0),  # top band: steep filter, as sox made the training FLACs
+        (10000.0, -200.0, -80.0),  # above 8 kHz: removed, not aliased down to 6 kHz
+    ],
+)
 def test_resampling_filter_response(freq, lo_db, hi_db):
     x = sine(freq, 48000, 2.0)
     y = load_audio(x, 48000)[2000:-2000]
@@ -69,9 +82,10 @@ def test_resample_same_rate_is_identity():
 
 # --------------------------------------------------------------------------- channels, dtypes, sources
 
+
 def test_stereo_and_mono_give_identical_audio_and_features(tmp_path):
     rng = np.random.default_rng(0)
-    env = np.repeat(rng.uniform(0.05, 0.5, 20), 44100 // 10)[:2 * 44100]  # syllable-like envelope
+    env = np.repeat(rng.uniform(0.05, 0.5, 20), 44100 // 10)[: 2 * 44100]  # syllable-like envelope
     x = (sine(220, 44100, 2.0, 1.0) * env).astype(np.float32)
     sf.write(tmp_path / "mono.wav", x, 44100)
     sf.write(tmp_path / "stereo.wav", np.stack([x, x], axis=1), 44100)
@@ -96,7 +110,7 @@ def test_integer_and_float_arrays_agree(asset_flacs):
     ref = load_audio(x, sr)
     as_int = {
         "int16": (np.round(x * 32767).astype(np.int16), 1e-4),
-        "int32": (np.round(x.astype(np.float64) * (2 ** 31 - 1)).astype(np.int32), 1e-6),
+        "int32": (np.round(x.astype(np.float64) * (2**31 - 1)).astype(np.int32), 1e-6),
         "int8": (np.round(x * 127).astype(np.int8), 1 / 127),
         "uint8": (np.round(x * 127 + 128).astype(np.uint8), 1 / 127),
         "float64": (x.astype(np.float64), 1e-7),
@@ -143,6 +157,7 @@ def test_dc_offset_and_unnormalised_float_input(asset_flacs):
 
 
 # --------------------------------------------------------------------------- pad_or_trim
+
 
 def test_pad_or_trim_pads_centred_and_exact():
     x = np.arange(1, 11, dtype=np.float32)
@@ -194,6 +209,7 @@ def test_pad_or_trim_out_of_range_offset_never_returns_a_short_clip():
 
 # --------------------------------------------------------------------------- speech detection
 
+
 def test_speech_bounds_trims_the_silence_of_a_real_clip(asset_flacs):
     trimmed_both_sides = 0
     for path in asset_flacs:
@@ -216,12 +232,13 @@ def test_speech_span_finds_a_synthetic_utterance():
     """The level locator alone: a tone with syllable-rate swells between -75 dBFS room noise.
     (speech_bounds itself refuses this one: a single pure pitch is a tone, not a voice, issue 24.)"""
     from emotion.speech import frame_levels, speech_span
+
     rng = np.random.default_rng(7)
     sr = SAMPLE_RATE
     wave = rng.normal(0, 10 ** (-75 / 20), 4 * sr).astype(np.float32)  # -75 dBFS room noise
     t = np.arange(int(1.5 * sr)) / sr
     syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))  # 4 syllables per second
-    wave[sr:sr + len(t)] += (0.3 * syllables * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    wave[sr : sr + len(t)] += (0.3 * syllables * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
     start, end = speech_span(frame_levels(wave)[0], len(wave))
     pad = int(audio.PAD_SECONDS * sr)
     assert abs(start - (sr - pad)) <= 0.05 * sr
@@ -237,7 +254,7 @@ def test_speech_bounds_finds_a_real_sentence_set_in_silence(asset_flacs):
     s0, s1 = speech_bounds(w)
     sentence = w[s0:s1]
     wave = rng.normal(0, 10 ** (-75 / 20), 2 * sr + len(sentence)).astype(np.float32)
-    wave[sr:sr + len(sentence)] += sentence  # one second of room noise either side
+    wave[sr : sr + len(sentence)] += sentence  # one second of room noise either side
     start, end = speech_bounds(wave)
     # the sentence keeps its own padding; the located span sits where it was put, within 50 ms
     assert abs(start - sr) <= 0.05 * sr + (s0 > 0) * audio.PAD_SECONDS * sr
@@ -246,6 +263,7 @@ def test_speech_bounds_finds_a_real_sentence_set_in_silence(asset_flacs):
 
 
 # --------------------------------------------------------------------------- refusals
+
 
 def _write(path, data, sr=SAMPLE_RATE, **kw):
     sf.write(path, data, sr, **kw)
@@ -359,15 +377,16 @@ def test_unusable_input_raises_audio_error_with_a_message(tmp_path, case):
 
 # --------------------------------------------------------------------------- formats
 
+
 def _variant(kind: str, x: np.ndarray, sr: int, d: Path) -> Path:
     from scipy.signal import resample_poly
+
     if kind in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"):
         return _write(d / f"{kind}.wav", x, sr, subtype=kind)
     if kind in ("22050", "96000"):
         new = int(kind)
         g = np.gcd(new, sr)
-        return _write(d / f"{kind}.wav", resample_poly(x, new // g, sr // g).astype(np.float32), new,
-                      subtype="PCM_16")
+        return _write(d / f"{kind}.wav", resample_poly(x, new // g, sr // g).astype(np.float32), new, subtype="PCM_16")
     if kind == "6ch":
         return _write(d / "six.wav", np.tile(x[:, None], (1, 6)), sr, subtype="PCM_16")
     if kind == "FLAC":
@@ -443,6 +462,7 @@ def test_format_check_can_fail(example_wavs, asset_flacs, variant_reference, tin
 
 
 # --------------------------------------------------------------------------- 48 kHz originals vs FLAC twins
+
 
 def _twins(shared: Path):
     originals = sorted((shared / "original-48k").glob("*.wav"))

@@ -12,11 +12,12 @@ checkpoint) and to the app launched once for this module, with gradio_client
   it is answered correctly.
 
 A 30-minute recording (built block by block, 8 kHz FLAC) is judged by the app from all of its
-speech (the timeline's windows), and Predictor.timeline reads it in bounded memory; a file over the app's upload limit is refused
-by the server (HTTP 413) while the server keeps serving.
+speech (the timeline's windows), and Predictor.timeline reads it in bounded memory; a file over the app's upload
+limit is refused by the server (HTTP 413) while the server keeps serving.
 
     EMOTION_CHECKPOINT=/tmp/devckpt/emotion.pt python -m pytest -q tests/test_bad_input.py
 """
+
 from __future__ import annotations
 
 import html
@@ -28,16 +29,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import require_checkpoint
 import soundfile as sf
+from support import require_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()
 
 import app  # noqa: E402,F401  (loads the checkpoint once, as the served app does)
-from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
-from emotion import EMOTIONS, AudioError, Predictor  # noqa: E402
-from emotion import audio  # noqa: E402
+from emotion import (  # noqa: E402
+    EMOTIONS,
+    AudioError,
+    Predictor,
+    audio,  # noqa: E402
+)
+from ui import analyze as analyze_tab  # noqa: E402,F401
+from ui import settings
 
 # gradio's queue uses pandas options that pandas 3 deprecates: not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
@@ -61,6 +67,7 @@ def sine(freq, sr, seconds, amp=0.5):
 
 def _wav_bytes(x, sr, subtype="PCM_16") -> bytes:
     import io
+
     buf = io.BytesIO()
     sf.write(buf, x, sr, format="WAV", subtype=subtype)
     return buf.getvalue()
@@ -80,31 +87,51 @@ def _with_nan(x, value):
 
 def _truncated(x, sr, path, keep):
     data = _wav_bytes(x, sr)
-    path.write_bytes(data[:keep(len(data))])
+    path.write_bytes(data[: keep(len(data))])
 
 
 def _sentence_in_quiet_room(x, sr, path, seconds=45.0):
     y = _noise(-80, seconds, sr, seed=5)  # a quiet room: -80 dBFS
-    y[sr:sr + len(x)] += x
+    y[sr : sr + len(x)] += x
     sf.write(path, y, sr, subtype="PCM_16")
 
 
 CASES = {
     "empty file": ("empty.wav", lambda x, sr, p: p.write_bytes(b""), r"empty|0 bytes", None),
-    "WAV header without samples": ("header.wav", lambda x, sr, p: sf.write(p, np.zeros((0, 1), np.float32), sr),
-                                   r"no samples", None),
-    "10 ms": ("short.wav", lambda x, sr, p: sf.write(p, x[sr:sr + sr // 100], sr), r"too short", None),
+    "WAV header without samples": (
+        "header.wav",
+        lambda x, sr, p: sf.write(p, np.zeros((0, 1), np.float32), sr),
+        r"no samples",
+        None,
+    ),
+    "10 ms": ("short.wav", lambda x, sr, p: sf.write(p, x[sr : sr + sr // 100], sr), r"too short", None),
     "digital silence": ("silence.wav", lambda x, sr, p: sf.write(p, np.zeros(2 * sr, np.float32), sr), NO_SPEECH, None),
     "low-level noise": ("hiss.wav", lambda x, sr, p: sf.write(p, _noise(-70), sr), NO_SPEECH, None),
     "steady loud noise": ("noise.wav", lambda x, sr, p: sf.write(p, _noise(-15), sr), NO_SPEECH, None),
-    "clipped square wave": ("square.wav", lambda x, sr, p: sf.write(p, np.clip(5 * sine(200, sr, 2.0, 1.0), -1, 1), sr),
-                            NO_SPEECH, None),
-    "DC offset 0.3": ("dc.wav", lambda x, sr, p: sf.write(p, 0.6 * x / np.abs(x).max() + 0.3, sr, subtype="PCM_16"),
-                      OK, "source"),
-    "NaN in float WAV": ("nan.wav", lambda x, sr, p: sf.write(p, _with_nan(x, np.nan), sr, subtype="FLOAT"),
-                         r"invalid values \(NaN", None),
-    "Inf in float WAV": ("inf.wav", lambda x, sr, p: sf.write(p, _with_nan(x, np.inf), sr, subtype="FLOAT"),
-                         r"invalid values \(NaN or infinity", None),
+    "clipped square wave": (
+        "square.wav",
+        lambda x, sr, p: sf.write(p, np.clip(5 * sine(200, sr, 2.0, 1.0), -1, 1), sr),
+        NO_SPEECH,
+        None,
+    ),
+    "DC offset 0.3": (
+        "dc.wav",
+        lambda x, sr, p: sf.write(p, 0.6 * x / np.abs(x).max() + 0.3, sr, subtype="PCM_16"),
+        OK,
+        "source",
+    ),
+    "NaN in float WAV": (
+        "nan.wav",
+        lambda x, sr, p: sf.write(p, _with_nan(x, np.nan), sr, subtype="FLOAT"),
+        r"invalid values \(NaN",
+        None,
+    ),
+    "Inf in float WAV": (
+        "inf.wav",
+        lambda x, sr, p: sf.write(p, _with_nan(x, np.inf), sr, subtype="FLOAT"),
+        r"invalid values \(NaN or infinity",
+        None,
+    ),
     "hard-clipped speech": ("clipped.wav", lambda x, sr, p: sf.write(p, np.clip(20 * x, -1, 1), sr), VALID, None),
     "8-bit WAV": ("u8.wav", lambda x, sr, p: sf.write(p, x, sr, subtype="PCM_U8"), OK, "source"),
     "24-bit WAV": ("s24.wav", lambda x, sr, p: sf.write(p, x, sr, subtype="PCM_24"), OK, "source"),
@@ -116,23 +143,44 @@ CASES = {
     "44.1 kHz": ("44k.wav", lambda x, sr, p: sf.write(p, audio.resample(x, sr, 44100), 44100), OK, "source"),
     "96 kHz": ("96k.wav", lambda x, sr, p: sf.write(p, audio.resample(x, sr, 96000), 96000), OK, "source"),
     "stereo": ("stereo.wav", lambda x, sr, p: sf.write(p, np.stack([x, 0.5 * x], 1), sr), OK, "source"),
-    "6 channels": ("six.wav", lambda x, sr, p: sf.write(p, x[:, None] * np.array([1, .8, .6, .5, .4, .3], np.float32), sr),
-                   OK, "source"),
+    "6 channels": (
+        "six.wav",
+        lambda x, sr, p: sf.write(p, x[:, None] * np.array([1, 0.8, 0.6, 0.5, 0.4, 0.3], np.float32), sr),
+        OK,
+        "source",
+    ),
     "MP3": ("speech.mp3", lambda x, sr, p: sf.write(p, x, sr, format="MP3", subtype="MPEG_LAYER_III"), OK, "source"),
     "OGG Vorbis": ("speech.ogg", lambda x, sr, p: sf.write(p, x, sr, format="OGG", subtype="VORBIS"), OK, "source"),
     "FLAC": ("speech.flac", lambda x, sr, p: sf.write(p, x, sr, format="FLAC", subtype="PCM_16"), OK, "source"),
     # libsndfile reads what is there of a WAV cut in its data (half the sentence): a valid result
-    "WAV cut in its data": ("cut_data.wav", lambda x, sr, p: _truncated(x, sr, p, lambda n: 44 + (n - 44) // 2),
-                            VALID, None),
-    "WAV cut in its header": ("cut_header.wav", lambda x, sr, p: _truncated(x, sr, p, lambda n: 30),
-                              r"Could not read", None),
-    "random bytes named .wav": ("random.wav", lambda x, sr, p: p.write_bytes(np.random.default_rng(1).bytes(20000)),
-                                r"Could not read", None),
-    "text file": ("notes.txt", lambda x, sr, p: p.write_text("Kids are talking by the door.\n" * 200),
-                  r"Could not read", None),
+    "WAV cut in its data": (
+        "cut_data.wav",
+        lambda x, sr, p: _truncated(x, sr, p, lambda n: 44 + (n - 44) // 2),
+        VALID,
+        None,
+    ),
+    "WAV cut in its header": (
+        "cut_header.wav",
+        lambda x, sr, p: _truncated(x, sr, p, lambda n: 30),
+        r"Could not read",
+        None,
+    ),
+    "random bytes named .wav": (
+        "random.wav",
+        lambda x, sr, p: p.write_bytes(np.random.default_rng(1).bytes(20000)),
+        r"Could not read",
+        None,
+    ),
+    "text file": (
+        "notes.txt",
+        lambda x, sr, p: p.write_text("Kids are talking by the door.\n" * 200),
+        r"Could not read",
+        None,
+    ),
     # one sentence is a few percent of the frames: still found (audio.sustained_level)
     "one sentence in 45 s of quiet room noise": ("room.wav", _sentence_in_quiet_room, OK, "source"),
 }
+
 
 def case_params():
     return [pytest.param(name, id=name) for name in CASES]
@@ -147,6 +195,7 @@ def top(probs: dict) -> str:
 
 
 # ----- fixtures ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def predictor():
@@ -168,8 +217,7 @@ def references(predictor, source, tmp_path_factory):
     d = tmp_path_factory.mktemp("references")
     band_limited = d / "8k_at_16k.wav"
     sf.write(band_limited, audio.resample(audio.resample(x, sr, 8000), 8000, 16000), 16000)
-    return {"source": predictor.predict(SOURCE), "8k": predictor.predict(band_limited),
-            "good": predictor.predict(GOOD)}
+    return {"source": predictor.predict(SOURCE), "8k": predictor.predict(band_limited), "good": predictor.predict(GOOD)}
 
 
 @pytest.fixture(scope="module")
@@ -186,16 +234,19 @@ def inputs(source, tmp_path_factory):
             build(x, sr, path)
             built[name] = path
         return built[name]
+
     return get
 
 
 @pytest.fixture(scope="module")
 def client(served_app):
     from gradio_client import Client
+
     return Client(served_app, verbose=False)
 
 
 # ----- checks --------------------------------------------------------------------------------
+
 
 def assert_matches(probs: dict, ref: dict, what: str):
     """probs (all labels, or only the top 3 that the app's Label sends) agree with ref."""
@@ -206,8 +257,9 @@ def assert_matches(probs: dict, ref: dict, what: str):
     atol = U8_ATOL if what.startswith("8-bit") else ATOL
     assert diff <= atol, f"{what}: probabilities differ by {diff:.3f} from the reference"
     # the top label is the reference's, unless the reference itself has a near-tie within ATOL
-    assert top(probs) == top(ref) or ref[top(probs)] >= ref[top(ref)] - 2 * diff, \
+    assert top(probs) == top(ref) or ref[top(probs)] >= ref[top(ref)] - 2 * diff, (
         f"{what}: top label {top(probs)} instead of {top(ref)}"
+    )
 
 
 def assert_valid(probs: dict, what: str):
@@ -239,6 +291,7 @@ def app_predict(client, path):
 
 def handle_file_(path):
     from gradio_client import handle_file
+
     return handle_file(str(path))
 
 
@@ -259,6 +312,7 @@ def assert_next_request_answered(client, references):
 
 
 # ----- every case, through the Python API and through the app -----------------------------------
+
 
 @pytest.mark.parametrize("name", case_params())
 def test_api(name, predictor, inputs, references):
@@ -309,7 +363,7 @@ def write_long(path: Path, x, sr, seconds: float, every: float):
     clip = audio.resample(x, sr, LONG_RATE)
     period = int(every * LONG_RATE)
     block = np.zeros(period, np.float32)
-    block[:len(clip)] = clip
+    block[: len(clip)] = clip
     total, written, starts = int(seconds * LONG_RATE), 0, []
     with sf.SoundFile(path, "w", LONG_RATE, 1, subtype="PCM_16", format="FLAC") as f:
         while written < total:
@@ -389,9 +443,10 @@ def test_sparse_speech_in_a_long_recording_is_found(predictor, source, tmp_path)
 
 # ----- over the upload limit -------------------------------------------------------------------
 
+
 def _limit_bytes() -> int:
     number, unit = re.fullmatch(r"(\d+)\s*([kmg]?b)", settings.MAX_FILE_SIZE.lower()).groups()
-    return int(number) * {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3}[unit]
+    return int(number) * {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +459,7 @@ def oversized(source, tmp_path_factory):
         f.write(np.stack([x, x], 1))
         zeros = np.zeros((sr * 10, 2), np.float32)
         for start in range(len(x), frames, len(zeros)):
-            f.write(zeros[:frames - start])
+            f.write(zeros[: frames - start])
     assert path.stat().st_size > _limit_bytes()
     return path
 
@@ -415,10 +470,20 @@ def test_oversized_upload_refused_by_server(served_app, client, oversized, refer
         app_predict(client, oversized)
     # ... and the server refuses it when sent anyway
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.wav\"\r\n"
-            f"Content-Type: audio/wav\r\n\r\n").encode() + oversized.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(served_app + "gradio_api/upload", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.wav"\r\n'
+            f"Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + oversized.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        served_app + "gradio_api/upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=60)
     assert info.value.code == 413, info.value.read()[:300]

@@ -63,8 +63,22 @@ def check_against_predictor(frame: pd.DataFrame, files, predictor) -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_local_rows_equal_predictor(clips, tmp_path, tiny_checkpoint_path, tiny_predictor, workers):
     out = tmp_path / "results.parquet"
-    rc = batch.main([str(clips), "--out", str(out), "--checkpoint", str(tiny_checkpoint_path),
-                     "--workers", str(workers), "--threads", "1", "--part-size", "3", "--no-progress"])
+    rc = batch.main(
+        [
+            str(clips),
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(tiny_checkpoint_path),
+            "--workers",
+            str(workers),
+            "--threads",
+            "1",
+            "--part-size",
+            "3",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     frame = read(out)
     check_against_predictor(frame, list(clips.iterdir()), tiny_predictor)
@@ -100,8 +114,21 @@ def test_interrupted_run_loses_nothing(asset_flacs, tmp_path, tiny_checkpoint_pa
         for f in asset_flacs:
             os.link(f, src / f"{k}_{f.name}")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "emotion.batch", str(src), "--out", str(out), "--checkpoint",
-           str(tiny_checkpoint_path), "--threads", "1", "--part-size", "2", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emotion.batch",
+        str(src),
+        "--out",
+        str(out),
+        "--checkpoint",
+        str(tiny_checkpoint_path),
+        "--threads",
+        "1",
+        "--part-size",
+        "2",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
@@ -135,10 +162,24 @@ def test_csv_manifest_resolves_relative_paths(clips, tmp_path, tiny_checkpoint_p
     flacs = sorted(clips.glob("03-*.flac"))
     relative = os.path.relpath(flacs[0], lists)
     pd.DataFrame({"path": [relative, str(flacs[1]), "missing.wav"], "speaker": ["a", "b", "c"]}).to_csv(
-        lists / "manifest.csv", index=False)
+        lists / "manifest.csv", index=False
+    )
     out = tmp_path / "out"
-    assert batch.main([str(lists / "manifest.csv"), "--out", str(out), "--checkpoint",
-                       str(tiny_checkpoint_path), "--threads", "1", "--no-progress"]) == 0
+    assert (
+        batch.main(
+            [
+                str(lists / "manifest.csv"),
+                "--out",
+                str(out),
+                "--checkpoint",
+                str(tiny_checkpoint_path),
+                "--threads",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     frame = read(out)
     missing = str(lists / "missing.wav")  # resolved against the CSV's folder, not the cwd
     check_against_predictor(frame, [flacs[0], flacs[1], missing], tiny_predictor)
@@ -148,8 +189,22 @@ def test_csv_manifest_resolves_relative_paths(clips, tmp_path, tiny_checkpoint_p
 def test_timeline_rows(clips, tmp_path, tiny_checkpoint_path, tiny_predictor):
     files = [clips / "take_48k.wav", sorted(clips.glob("03-*.flac"))[0], clips / "broken.wav"]
     out = tmp_path / "out"
-    assert batch.main([*map(str, files), "--out", str(out), "--timeline", "--checkpoint",
-                       str(tiny_checkpoint_path), "--threads", "1", "--no-progress"]) == 0
+    assert (
+        batch.main(
+            [
+                *map(str, files),
+                "--out",
+                str(out),
+                "--timeline",
+                "--checkpoint",
+                str(tiny_checkpoint_path),
+                "--threads",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     frame = read(out)
     ok = frame[frame["error"].isna()]
     assert (ok["start"] < ok["end"]).all()
@@ -157,8 +212,9 @@ def test_timeline_rows(clips, tmp_path, tiny_checkpoint_path, tiny_predictor):
         got = ok[ok["path"] == str(f)].sort_values("start")
         expected = tiny_predictor.timeline(f)
         assert len(got) == len(expected) >= 1
-        np.testing.assert_allclose(got[["start", "end"] + PROBS].to_numpy(),
-                                   expected[["start", "end"] + PROBS].to_numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            got[["start", "end"] + PROBS].to_numpy(), expected[["start", "end"] + PROBS].to_numpy(), atol=1e-5
+        )
         assert list(got["emotion"]) == list(expected["emotion"])
     bad = frame[frame["path"] == str(files[2])]
     assert len(bad) == 1 and bad["error"].iloc[0].startswith("Could not read broken.wav")
@@ -171,8 +227,16 @@ def test_ray_engine_equals_predictor(clips, tmp_path, tiny_checkpoint_path, tiny
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         out = tmp_path / "out"
-        stats = batch.run([str(clips)], out, engine="ray", checkpoint=tiny_checkpoint_path, workers=2,
-                          threads=1, part_size=4, progress=False)
+        stats = batch.run(
+            [str(clips)],
+            out,
+            engine="ray",
+            checkpoint=tiny_checkpoint_path,
+            workers=2,
+            threads=1,
+            part_size=4,
+            progress=False,
+        )
         assert (stats["scored"], stats["failed"]) == (8, 3)
         assert ray.is_initialized()  # the engine leaves a Ray it did not start running
     finally:
@@ -182,7 +246,8 @@ def test_ray_engine_equals_predictor(clips, tmp_path, tiny_checkpoint_path, tiny
 
 def test_ray_engine_without_ray_names_the_pip_command(clips, tmp_path, tiny_checkpoint_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
-    rc = batch.main([str(clips), "--out", str(tmp_path / "out"), "--engine", "ray",
-                     "--checkpoint", str(tiny_checkpoint_path)])
+    rc = batch.main(
+        [str(clips), "--out", str(tmp_path / "out"), "--engine", "ray", "--checkpoint", str(tiny_checkpoint_path)]
+    )
     assert rc == 2
     assert "pip install -r requirements-batch.txt" in capsys.readouterr().err

@@ -7,6 +7,7 @@ audio, never with a fixed emotion. Set UPDATE_SCREENSHOT=1 to rewrite assets/scr
 
     EMOTION_CHECKPOINT=/tmp/devckpt/emotion.pt python -m pytest -q tests/test_browser.py
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import app_page, chromium, require_checkpoint, require_chromium
 import soundfile as sf
+from support import app_page, chromium, require_checkpoint, require_chromium
 
 require_chromium()
 
@@ -26,9 +27,9 @@ CHECKPOINT = require_checkpoint()
 from playwright.sync_api import expect  # noqa: E402
 
 import app  # noqa: E402
-from ui import analyze as analyze_tab, examples as examples_tab, live as live_tab, metrics as metrics_tab, settings  # noqa: E402,F401
 from emotion import EMOTIONS, AudioError, Predictor  # noqa: E402
 from emotion.audio import resample  # noqa: E402
+from ui import analyze as analyze_tab  # noqa: E402,F401
 
 UPLOAD_CLIP = ROOT / "assets" / "ravdess" / "03-01-05-02-01-01-12.flac"
 MIC_CLIP = ROOT / "assets" / "ravdess" / "03-01-04-02-01-01-10.flac"
@@ -55,8 +56,11 @@ def fake_mic(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(fake_mic):
-    with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-audio-capture={fake_mic}") as b:
+    with chromium(
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={fake_mic}",
+    ) as b:
         yield b
 
 
@@ -122,12 +126,15 @@ def test_fake_microphone_recording_is_analysed(page, predictor):
     assert label in EMOTIONS
     # The recording itself, fetched from the page, gives the same answer in Python.
     src = audio.get_attribute("src")
-    data = page.evaluate("""async (src) => {
+    data = page.evaluate(
+        """async (src) => {
         const buf = await (await fetch(src)).arrayBuffer();
         let s = ''; const b = new Uint8Array(buf);
         for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
         return btoa(s);
-    }""", src)
+    }""",
+        src,
+    )
     recording = base64.b64decode(data)
     try:
         expected = top(predictor.predict(recording))
@@ -176,7 +183,10 @@ def test_live_tab_streams_the_fake_microphone(page):
         """(labels) => {
             const el = document.querySelector('#live-label [data-testid=label-output-value]');
             return el && labels.includes(el.innerText.trim());
-        }""", arg=list(EMOTIONS), timeout=45_000)  # a content check, not a speed one: CI's 2 cores are busy
+        }""",
+        arg=list(EMOTIONS),
+        timeout=45_000,
+    )  # a content check, not a speed one: CI's 2 cores are busy
     expect(page.locator("#live-plot img[src^='data:image/png']")).to_have_count(1)
     live.get_by_role("button", name="Stop", exact=True).first.click()
     assert error_toasts(page).count() == 0

@@ -5,6 +5,7 @@ and /probabilities (JSON) through gradio_client equals Predictor.predict.
 
     python -m pytest -q tests/test_browser_analyze.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -71,7 +72,10 @@ def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentenc
         probs = shipped_predictor.predict(str(six_sentences))
         ranked = sorted(probs, key=probs.get, reverse=True)
         if clarity(probs, load_margin(CHECKPOINT))["clear"]:  # the page says what Predictor.predict says
-            assert headline == ranked[0] and headline in found, (headline, found)  # the issue: "fearful" with no fearful window
+            assert headline == ranked[0] and headline in found, (
+                headline,
+                found,
+            )  # the issue: "fearful" with no fearful window
         else:  # a near-tie: the page says so and names both candidates; the leading one is in the timeline
             assert headline == caveats.NO_CLEAR and ranked[0] in found, (ranked[:2], found)
             expect(page.get_by_text("No clear emotion").first).to_be_visible()
@@ -107,11 +111,15 @@ def test_phone_width_plots_fit_and_text_is_readable(browser, url):
 
 def test_probabilities_endpoint_equals_predictor(url, shipped_predictor, six_sentences):
     from gradio_client import Client, handle_file
+
     client = Client(url, verbose=False)
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/predict", "/probabilities", "/timeline"} <= set(api)
-    assert not any(r["label"].startswith("value_") for name in ("/predict", "/probabilities", "/timeline")
-                   for r in api[name]["returns"])  # named outputs
+    assert not any(
+        r["label"].startswith("value_")
+        for name in ("/predict", "/probabilities", "/timeline")
+        for r in api[name]["returns"]
+    )  # named outputs
     for path in (ROOT / "assets" / "examples" / "03-01-03-02-02-01-03.wav", six_sentences):
         result = client.predict(handle_file(str(path)), api_name="/probabilities")
         expected = shipped_predictor.predict(str(path))
@@ -121,4 +129,5 @@ def test_probabilities_endpoint_equals_predictor(url, shipped_predictor, six_sen
         assert 0 <= result["judged"]["start"] < result["judged"]["end"] <= result["duration"] + 1e-3
         assert ("timeline" in result) == (path == six_sentences)
     import json
+
     assert len(json.dumps(result)) < 8_000  # a few KB, no images

@@ -6,8 +6,8 @@ metrics file, never with fixed numbers.
 
     python -m pytest -q tests/test_browser_examples.py
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 from support import app_page, chromium, require_checkpoint, require_chromium

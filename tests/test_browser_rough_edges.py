@@ -5,6 +5,7 @@ Metrics and Examples tables show every column, and a mistyped clip id gets one c
 
     python -m pytest -q tests/test_browser_rough_edges.py
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,6 @@ require_checkpoint()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from ui import common  # noqa: E402
 from ui.settings import MAX_FILE_SIZE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,7 @@ def no_sideways_scroll(page):
 def too_big(tmp_path_factory) -> Path:
     """A 16-bit WAV just over the upload limit (the issue's case: a 25 MB file)."""
     import gradio as gr
+
     n = gr.utils._parse_file_size(MAX_FILE_SIZE) // 2 + 16000
     path = tmp_path_factory.mktemp("big") / "too_big.wav"
     sf.write(path, (np.random.default_rng(0).standard_normal(n) * 300).astype(np.int16), 16000)
@@ -81,6 +82,7 @@ def test_a_refused_upload_says_why_and_the_next_file_clears_it(page, too_big):
 def long_recording(tmp_path_factory) -> Path:
     """Six bundled sentences joined by 1-s pauses (~28 s): a timeline of several windows."""
     from emotion import audio
+
     clips = sorted((ROOT / "assets" / "ravdess").glob("03-01-*.flac"))[:6]
     pause = np.zeros(16000, np.float32)
     path = tmp_path_factory.mktemp("long") / "six_sentences.wav"
@@ -97,6 +99,7 @@ def analyze_file(page, path):
 
 def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recording):
     from emotion import plots
+
     analyze_file(page, long_recording)
     img = page.locator("#timeline-plot img[src^='data:image/png']")
     expect(img).to_be_visible(timeout=TIMEOUT_MS)  # the analysis of ~28 s on a busy CPU
@@ -118,7 +121,8 @@ def headers_in_view(page, table: str) -> dict:
     return page.locator(table).evaluate("""t => {
         const view = t.querySelector('.virtual-table-viewport') || t; const box = view.getBoundingClientRect();
         return Object.fromEntries([...t.querySelectorAll('th')].map(h => { const r = h.getBoundingClientRect();
-            return [h.innerText.trim(), r.left >= box.left - 1 && r.right <= box.right + 1 && r.right <= innerWidth]; }));
+            return [h.innerText.trim(),
+                    r.left >= box.left - 1 && r.right <= box.right + 1 && r.right <= innerWidth]; }));
     }""")
 
 
@@ -130,6 +134,7 @@ def clipped_cells(page, table: str) -> list:
 
 def test_metrics_tables_show_every_column_and_the_charts_keep_their_text(page):
     import app
+
     if not app.RESOURCES.metrics:
         pytest.skip("no metrics.json")
     labels = app.RESOURCES.metrics["labels"]
@@ -157,6 +162,7 @@ def test_across_corpora_tables_show_every_column(page):
     """The Metrics tab's cross-corpus tables: its F1 table ran off a 1366-px screen (one column per
     model and corpus); now a row each, every header in view at both widths, no cell cut off."""
     import json
+
     result = json.loads((ROOT / "checkpoints" / "crosscorpus.json").read_text())
     page.get_by_role("tab", name="Metrics").click()
     classes = page.locator("#cross-corpus-classes")
@@ -184,6 +190,7 @@ def test_examples_table_shows_the_verdict_columns(page):
 
 def test_a_mistyped_clip_id_gets_one_clear_message(page):
     import app
+
     lib = app.RESOURCES.library
     page.get_by_role("tab", name="Examples").click()
     clip = page.locator("#example-clip input")
@@ -208,6 +215,7 @@ def test_a_mistyped_clip_id_gets_one_clear_message(page):
 
 def test_the_confusion_hint_says_how_many_clips_can_play(page):
     import app
+
     if not app.RESOURCES.metrics:
         pytest.skip("no metrics.json")
     frame = app.RESOURCES.library.frame

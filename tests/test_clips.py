@@ -6,6 +6,7 @@ documented balanced sample whose predictions equal the out-of-fold table's.
 
     python -m pytest -q tests/test_clips.py
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -76,14 +77,17 @@ def test_table_shows_truth_prediction_and_audio(lib):
     assert (table.loc[has, "probability"].between(1 / len(EMOTIONS), 1)).all()
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(emotion="sad", mistakes=True),
-    dict(predicted="fearful"),
-    dict(emotion="happy", predicted="surprised", sex="female"),
-    dict(actor=7, intensity="strong", statement=2),
-    dict(mistakes=True, audio=True),
-    dict(emotion="angry", actor="12"),  # dropdowns may send text
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(emotion="sad", mistakes=True),
+        dict(predicted="fearful"),
+        dict(emotion="happy", predicted="surprised", sex="female"),
+        dict(actor=7, intensity="strong", statement=2),
+        dict(mistakes=True, audio=True),
+        dict(emotion="angry", actor="12"),  # dropdowns may send text
+    ],
+)
 def test_filters_select_what_the_table_says(lib, oof, kwargs):
     rows = lib.filter(**kwargs)
     expected = pd.Series(True, index=lib.frame.index)
@@ -120,8 +124,9 @@ def test_every_confusion_cell_lists_as_many_clips_as_it_counts(lib):
     assert list(table.columns) == ["true ↓ / predicted →", *metrics["labels"], "total"]
     assert table["total"].tolist() == [len(lib.filter(emotion=t, predicted=SCORED)) for t in metrics["labels"]]
     # the per-actor view adds up to the same accuracy
-    actors = per_actor_table(dict(zip(lib.frame["id"][lib.frame["predicted"] != ""],
-                                      lib.frame["predicted"][lib.frame["predicted"] != ""])))
+    actors = per_actor_table(
+        dict(zip(lib.frame["id"][lib.frame["predicted"] != ""], lib.frame["predicted"][lib.frame["predicted"] != ""]))
+    )
     assert actors["n"].sum() == metrics["n"] and list(actors["actor"]) == sorted(actors["actor"])
     assert actors["correct"].sum() / actors["n"].sum() == pytest.approx(metrics["accuracy"])
 
@@ -133,6 +138,7 @@ def test_clip_without_audio_is_judged_from_the_table(lib, oof):
 
 
 # ----- the bundle --------------------------------------------------------------------------------
+
 
 def _make_bundle():
     spec = importlib.util.spec_from_file_location("make_bundle", ROOT / "assets" / "make_bundle.py")
@@ -162,8 +168,9 @@ def test_bundled_copies_predict_like_the_out_of_fold_table(predictor, oof):
     the out-of-fold table's probabilities within 0.01 (one clip per emotion here; all 160:
     python assets/make_bundle.py --verify)."""
     torch.set_num_threads(1)
-    frame = pd.DataFrame([dict(id=p.stem, path=str(p), actor=parse_name(p.name).actor)
-                          for p in sorted(BUNDLE.glob("*.flac"))[::21]])
+    frame = pd.DataFrame(
+        [dict(id=p.stem, path=str(p), actor=parse_name(p.name).actor) for p in sorted(BUNDLE.glob("*.flac"))[::21]]
+    )
     logits, frame, _, _ = out_of_fold_logits(predictor, frame)
     probs = torch.softmax(logits / predictor.temperature, dim=-1).numpy()
     np.testing.assert_allclose(probs, oof.loc[frame["id"], list(EMOTIONS)].to_numpy(dtype=float), atol=0.01)

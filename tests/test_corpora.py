@@ -60,7 +60,7 @@ def test_sampling_weights_balance_corpora_and_labels(power):
     part = frame.assign(w=w)
     n = part.groupby("corpus").size()
     share = part.groupby("corpus")["w"].sum()
-    expected = n ** power / (n ** power).sum()
+    expected = n**power / (n**power).sum()
     assert np.allclose(share.sort_index(), expected.sort_index())
     per_label = part.groupby(["corpus", "label"])["w"].sum()
     for corpus, labels in per_label.groupby(level=0):
@@ -114,8 +114,15 @@ def test_gamma_tempers_confident_mistakes_on_a_foreign_corpus():
     logits = rng.normal(size=(n, 4))
     guess = np.where(foreign & (rng.random(n) < 0.6), (label + 1) % 4, label)  # foreign: mostly wrong
     logits[np.arange(n), guess] += 5.0
-    table = pd.DataFrame(dict(role=np.where(foreign, "foreign", "oof"), label=label, threshold=1.0, temperature=1.0,
-                              distance=np.where(foreign, 2.0, 0.5)))
+    table = pd.DataFrame(
+        dict(
+            role=np.where(foreign, "foreign", "oof"),
+            label=label,
+            threshold=1.0,
+            temperature=1.0,
+            distance=np.where(foreign, 2.0, 0.5),
+        )
+    )
     for j in range(4):
         table[f"logit_{j}"] = logits[:, j]
     gamma = fit_gamma([table])
@@ -131,10 +138,17 @@ def test_predictor_reports_and_tempers_unfamiliar_audio(shipped_predictor, tmp_p
     """The same checkpoint with a familiarity whose threshold everything exceeds: same top label,
     lower confidence, the analysis says "unfamiliar"; with a huge threshold nothing changes."""
     from emotion.predict import Predictor
+
     clip = next(Path(__file__).resolve().parents[1].glob("assets/ravdess160/**/*.flac"))
     ckpt = dict(shipped_predictor.checkpoint_info, models=[m.state_dict() for m in shipped_predictor.models])
-    base = Familiarity(mean=torch.zeros(2048), components=torch.eye(8, 2048), precision=torch.eye(8), threshold=1e9,
-                       gamma=3.0, accuracy=0.55)
+    base = Familiarity(
+        mean=torch.zeros(2048),
+        components=torch.eye(8, 2048),
+        precision=torch.eye(8),
+        threshold=1e9,
+        gamma=3.0,
+        accuracy=0.55,
+    )
     plain = Predictor({**ckpt, "familiarity": base.to_checkpoint()})
     a = plain.analyze(clip)
     far = Familiarity(**{**base.__dict__, "threshold": a.familiarity["distance"] / 1.5})  # temper 1.5 ** 3
@@ -152,6 +166,7 @@ def test_predictor_reports_and_tempers_unfamiliar_audio(shipped_predictor, tmp_p
 
 # ----- two synthetic corpora, end to end -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def two_corpora(tmp_path_factory):
     """Corpus "a" (4 speakers) and corpus "b" (4 other speakers through a darker channel: every
@@ -160,7 +175,9 @@ def two_corpora(tmp_path_factory):
     import soundfile as sf
     from scipy.signal import butter, sosfilt
     from test_manifest import _corpus
+
     from emotion.training import heads, train
+
     folder = tmp_path_factory.mktemp("two")
     a = _corpus(folder / "a").assign(corpus="a")
     a["path"] = "a/" + a["path"]
@@ -174,14 +191,48 @@ def two_corpora(tmp_path_factory):
     pd.concat([a, b]).to_csv(folder / "joint.csv", index=False)
     a.to_csv(folder / "a.csv", index=False)
     b.assign(split="test").to_csv(folder / "b-test.csv", index=False)
-    common = ["--epochs", "20", "--variants", "1", "--no-corrupt", "--batch-size", "8", "--lr", "3e-3",
-              "--proj-dim", "32", "--lstm-hidden", "16", "--select", "last", "--threads", "1", "--folds", "2"]
+    common = [
+        "--epochs",
+        "20",
+        "--variants",
+        "1",
+        "--no-corrupt",
+        "--batch-size",
+        "8",
+        "--lr",
+        "3e-3",
+        "--proj-dim",
+        "32",
+        "--lstm-hidden",
+        "16",
+        "--select",
+        "last",
+        "--threads",
+        "1",
+        "--folds",
+        "2",
+    ]
     mp = pytest.MonkeyPatch()
     mp.setattr(heads, "CACHE_DIR", folder / "cache")
     try:
-        assert train.main(["--manifest", str(folder / "joint.csv"), "--out", str(folder / "joint" / "emotion.pt"),
-                           "--balance", "--adversary", "0.5"] + common) == 0
-        assert train.main(["--manifest", str(folder / "a.csv"), "--out", str(folder / "a" / "emotion.pt")] + common) == 0
+        assert (
+            train.main(
+                [
+                    "--manifest",
+                    str(folder / "joint.csv"),
+                    "--out",
+                    str(folder / "joint" / "emotion.pt"),
+                    "--balance",
+                    "--adversary",
+                    "0.5",
+                ]
+                + common
+            )
+            == 0
+        )
+        assert (
+            train.main(["--manifest", str(folder / "a.csv"), "--out", str(folder / "a" / "emotion.pt")] + common) == 0
+        )
     finally:
         mp.undo()
     return folder
@@ -189,6 +240,7 @@ def two_corpora(tmp_path_factory):
 
 def test_joint_training_holds_out_speakers_of_both_corpora_and_learns(two_corpora):
     import json
+
     metrics = json.loads((two_corpora / "joint" / "metrics.json").read_text())
     assert metrics["n"] == 72 and metrics["accuracy"] > 0.6  # chance 1/3, speakers never heard
     for fold in metrics["split"]["folds"]:
@@ -199,8 +251,11 @@ def test_joint_training_holds_out_speakers_of_both_corpora_and_learns(two_corpor
 
 def test_crosscorpus_scores_speakers_and_corpora_never_heard(two_corpora):
     from emotion.training.crosscorpus import cross_corpus
-    result = cross_corpus(str(two_corpora / "joint.csv"), {"a only": str(two_corpora / "a" / "emotion.pt"),
-                                                           "joint": str(two_corpora / "joint" / "emotion.pt")})
+
+    result = cross_corpus(
+        str(two_corpora / "joint.csv"),
+        {"a only": str(two_corpora / "a" / "emotion.pt"), "joint": str(two_corpora / "joint" / "emotion.pt")},
+    )
     rows = {(r["model"], r["corpus"]): r for r in result["results"]}
     assert rows[("a only", "a")]["test"] == "speakers never heard"
     assert rows[("a only", "b")]["test"] == "corpus never heard" and rows[("a only", "b")]["n"] == 36
@@ -214,17 +269,45 @@ def test_crosscorpus_scores_speakers_and_corpora_never_heard(two_corpora):
 def test_unfamiliar_flags_the_corpus_a_model_never_heard_and_stores_it(two_corpora):
     from emotion.predict import Predictor
     from emotion.training import unfamiliar
+
     table_path = two_corpora / "a-to-b.csv"
-    assert unfamiliar.main(["score", "--checkpoint", str(two_corpora / "a" / "emotion.pt"), "--train",
-                            str(two_corpora / "a.csv"), "--foreign", str(two_corpora / "b-test.csv"),
-                            "--out", str(table_path)]) == 0
+    assert (
+        unfamiliar.main(
+            [
+                "score",
+                "--checkpoint",
+                str(two_corpora / "a" / "emotion.pt"),
+                "--train",
+                str(two_corpora / "a.csv"),
+                "--foreign",
+                str(two_corpora / "b-test.csv"),
+                "--out",
+                str(table_path),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(table_path)
     foreign, oof = table[table.role == "foreign"], table[table.role == "oof"]
     assert len(foreign) == 36 and len(oof) == 36
     assert (foreign.distance > foreign.threshold).mean() > (oof.distance > oof.threshold).mean()
     summary = two_corpora / "summary.json"
-    assert unfamiliar.main(["store", "--checkpoint", str(two_corpora / "a" / "emotion.pt"), "--train",
-                            str(two_corpora / "a.csv"), "--tables", str(table_path), "--out", str(summary)]) == 0
+    assert (
+        unfamiliar.main(
+            [
+                "store",
+                "--checkpoint",
+                str(two_corpora / "a" / "emotion.pt"),
+                "--train",
+                str(two_corpora / "a.csv"),
+                "--tables",
+                str(table_path),
+                "--out",
+                str(summary),
+            ]
+        )
+        == 0
+    )
     predictor = Predictor.from_checkpoint(two_corpora / "a" / "emotion.pt")  # checksum still right
     assert predictor.familiarity is not None and predictor.familiarity.gamma >= 0
     result = predictor.analyze(two_corpora / "b" / foreign["id"].iloc[0].removeprefix("b/"))
@@ -235,12 +318,27 @@ def test_evaluate_oof_reproduces_the_shipped_out_of_fold_table(tmp_path):
     """The shipped oof_predictions.csv (what the Metrics and Examples tabs show) is what
     `evaluate --folds 5 --oof` writes: here on the bundled clips, each scored by its held-out fold head."""
     from support import require_checkpoint
+
     from emotion.training import evaluate
+
     require_checkpoint()
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "oof.csv"
-    assert evaluate.main(["--data-dir", str(root / "assets" / "ravdess160"), "--folds", "5", "--channel", "speech",
-                          "--oof", str(out)]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--data-dir",
+                str(root / "assets" / "ravdess160"),
+                "--folds",
+                "5",
+                "--channel",
+                "speech",
+                "--oof",
+                str(out),
+            ]
+        )
+        == 0
+    )
     mine = pd.read_csv(out).set_index("id")
     shipped = pd.read_csv(root / "checkpoints" / "oof_predictions.csv").set_index("id").loc[mine.index]
     assert len(mine) == 160 and (mine["fold"] == shipped["fold"]).all()
@@ -250,10 +348,10 @@ def test_evaluate_oof_reproduces_the_shipped_out_of_fold_table(tmp_path):
 
 def test_the_page_names_the_corpora_a_checkpoint_trained_on():
     from ui.crosscorpus import trained_on_text, training_speakers
+
     joint = list(range(1, 21)) + [f"emodb-{s:02d}" for s in (3, 8, 9, 10, 11, 12, 13, 14, 15, 16)]
     assert {k: len(v) for k, v in training_speakers(joint).items()} == {"ravdess": 20, "emodb": 10}
-    assert trained_on_text(joint) == ("RAVDESS actors 01–20 (North-American English) and EmoDB's 10 speakers "
-                                      "(German)")
+    assert trained_on_text(joint) == ("RAVDESS actors 01–20 (North-American English) and EmoDB's 10 speakers (German)")
     assert trained_on_text([1, 2, 5]) == "RAVDESS actors 01, 02, 05 (North-American English)"
     assert trained_on_text([]) == ""
 
@@ -262,7 +360,9 @@ def test_across_corpora_tables_carry_the_stored_figures():
     """The Metrics tab's tables are the crosscorpus.json figures: one row per (model, corpus), F1 per
     emotion in columns (blank where the corpus lacks the emotion), narrow enough for a laptop."""
     import json
+
     from ui.crosscorpus import per_class_table, summary_table
+
     result = json.loads((Path(__file__).resolve().parents[1] / "checkpoints" / "crosscorpus.json").read_text())
     summary, classes = summary_table(result), per_class_table(result)
     assert len(summary) == len(classes) == len(result["results"])

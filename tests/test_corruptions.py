@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from emotion import corruptions as C
-from emotion.training import robustness as R
 from emotion.audio import N_SAMPLES, SAMPLE_RATE
 from emotion.labels import EMOTIONS
+from emotion.training import robustness as R
 
 SR = SAMPLE_RATE
 
@@ -53,7 +53,7 @@ def test_add_noise_snr_is_relative_to_the_speech(color, snr_db):
     longer = np.pad(wave, SR)
     out2 = C.add_noise(longer, snr_db, color, np.random.default_rng(3))
     noise2 = (out2 - longer)[longer != 0].astype(np.float64)
-    assert np.sqrt(np.mean(noise2 ** 2)) == pytest.approx(np.sqrt(np.mean(noise[speech] ** 2)), rel=0.06)
+    assert np.sqrt(np.mean(noise2**2)) == pytest.approx(np.sqrt(np.mean(noise[speech] ** 2)), rel=0.06)
 
 
 def test_pink_noise_is_pink_and_white_is_flat():
@@ -106,7 +106,7 @@ def test_telephone_band_limits():
 
 def decay_rt60(response, onset, seconds=0.4, win=320):
     """RT60 estimated from the slope of the 20-ms energy envelope after onset."""
-    e = response[onset:onset + int(seconds * SR)].astype(np.float64) ** 2
+    e = response[onset : onset + int(seconds * SR)].astype(np.float64) ** 2
     energy = np.add.reduceat(e, np.arange(0, len(e), win))[:-1]
     t = (np.arange(len(energy)) * win + win / 2) / SR
     keep = t > 0.02
@@ -123,7 +123,7 @@ def test_reverb_decays_over_rt60(rt60):
     assert np.abs(out[:4000]).max() < 1e-6  # causal: nothing before the direct path
     assert np.abs(out).max() == pytest.approx(0.5, rel=1e-6)  # the input's peak level
     assert decay_rt60(out, 4000, seconds=min(0.4, rt60 * 0.8)) == pytest.approx(rt60, rel=0.15)
-    tail = out[4000 + int(rt60 * SR) + 10:]
+    tail = out[4000 + int(rt60 * SR) + 10 :]
     assert np.abs(tail).max() < 1e-6  # the room response lasts about rt60
 
 
@@ -134,15 +134,23 @@ def test_reverb_is_seeded_and_changes_the_signal():
     assert np.array_equal(a, C.reverb(wave, np.random.default_rng(1)))
     assert not np.array_equal(a, C.reverb(wave, np.random.default_rng(2)))
     assert np.abs(a).max() == pytest.approx(np.abs(wave).max(), rel=1e-6)
-    assert np.mean((a - wave) ** 2) > 0.05 * np.mean(wave ** 2)
+    assert np.mean((a - wave) ** 2) > 0.05 * np.mean(wave**2)
     after = slice(len(wave) - int(0.5 * SR) + 10, len(wave) - int(0.5 * SR) + 2000)  # padding after the speech
     assert np.abs(a[after]).max() > 1e-3  # the room rings on into the silence
 
 
 def test_conditions_table():
     assert list(C.CONDITIONS) == [
-        "clean", "white noise 20 dB", "white noise 10 dB", "pink noise 20 dB", "pink noise 10 dB",
-        "reverb (RT60 0.5 s)", "gain +12 dB", "gain -12 dB", "telephone (8 kHz band)"]
+        "clean",
+        "white noise 20 dB",
+        "white noise 10 dB",
+        "pink noise 20 dB",
+        "pink noise 10 dB",
+        "reverb (RT60 0.5 s)",
+        "gain +12 dB",
+        "gain -12 dB",
+        "telephone (8 kHz band)",
+    ]
     wave = speech_like()
     for name, fn in C.CONDITIONS.items():
         out = fn(wave, np.random.default_rng(0))
@@ -196,6 +204,7 @@ def test_out_of_fold_scoring_uses_each_clips_fold_model():
     r = results["clean"]
     assert r["n"] == 9 and r["accuracy"] == pytest.approx(7 / 9)
     from sklearn.metrics import f1_score
+
     assert r["macro_f1"] == pytest.approx(f1_score(labels[:9], pred, labels=list(range(8)), average="macro"))
     assert 0 < r["macro_f1"] < 1
     # a corruption that shifts every code by 1 makes every clip wrong

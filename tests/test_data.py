@@ -1,4 +1,5 @@
-"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds, the Dataset and SpecAugment."""
+"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds, the Dataset
+and SpecAugment."""
 
 from __future__ import annotations
 
@@ -12,52 +13,127 @@ import torch
 import torchaudio
 
 from emotion.audio import N_SAMPLES, load_audio, pad_or_trim, trim_silence
+from emotion.labels import EMOTIONS
 from emotion.ravdess import actor_folds, index_dataset, parse_name
 from emotion.training.data import Augment, RavdessDataset, spec_augment
-from emotion.labels import EMOTIONS
 
 # --------------------------------------------------------------------------- parse_name
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("03-01-01-01-01-01-01.wav",
-     dict(modality=3, channel="speech", emotion="neutral", label=0, intensity="normal",
-          statement="Kids are talking by the door", repetition=1, actor=1, sex="male")),
-    ("speech/Actor_24/03-01-08-02-02-02-24.flac",
-     dict(modality=3, channel="speech", emotion="surprised", label=7, intensity="strong",
-          statement="Dogs are sitting by the door", repetition=2, actor=24, sex="female")),
-    ("03-02-06-02-01-02-17",
-     dict(modality=3, channel="song", emotion="fearful", label=5, intensity="strong",
-          statement="Kids are talking by the door", repetition=2, actor=17, sex="male")),
-    ("Actor_12/03-02-03-01-02-01-12.wav",
-     dict(modality=3, channel="song", emotion="happy", label=2, intensity="normal",
-          statement="Dogs are sitting by the door", repetition=1, actor=12, sex="female")),
-    ("01-01-07-02-01-01-07.mp4",  # full-AV modality: parsed too (the index skips non-audio files)
-     dict(modality=1, channel="speech", emotion="disgust", label=6, intensity="strong",
-          statement="Kids are talking by the door", repetition=1, actor=7, sex="male")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "03-01-01-01-01-01-01.wav",
+            dict(
+                modality=3,
+                channel="speech",
+                emotion="neutral",
+                label=0,
+                intensity="normal",
+                statement="Kids are talking by the door",
+                repetition=1,
+                actor=1,
+                sex="male",
+            ),
+        ),
+        (
+            "speech/Actor_24/03-01-08-02-02-02-24.flac",
+            dict(
+                modality=3,
+                channel="speech",
+                emotion="surprised",
+                label=7,
+                intensity="strong",
+                statement="Dogs are sitting by the door",
+                repetition=2,
+                actor=24,
+                sex="female",
+            ),
+        ),
+        (
+            "03-02-06-02-01-02-17",
+            dict(
+                modality=3,
+                channel="song",
+                emotion="fearful",
+                label=5,
+                intensity="strong",
+                statement="Kids are talking by the door",
+                repetition=2,
+                actor=17,
+                sex="male",
+            ),
+        ),
+        (
+            "Actor_12/03-02-03-01-02-01-12.wav",
+            dict(
+                modality=3,
+                channel="song",
+                emotion="happy",
+                label=2,
+                intensity="normal",
+                statement="Dogs are sitting by the door",
+                repetition=1,
+                actor=12,
+                sex="female",
+            ),
+        ),
+        (
+            "01-01-07-02-01-01-07.mp4",  # full-AV modality: parsed too (the index skips non-audio files)
+            dict(
+                modality=1,
+                channel="speech",
+                emotion="disgust",
+                label=6,
+                intensity="strong",
+                statement="Kids are talking by the door",
+                repetition=1,
+                actor=7,
+                sex="male",
+            ),
+        ),
+    ],
+)
 def test_parse_name_fields(name, expected):
     p = parse_name(name)
-    got = dict(modality=p.modality, channel=p.channel, emotion=p.emotion, label=p.label,
-               intensity=p.intensity, statement=p.statement, repetition=p.repetition, actor=p.actor,
-               sex=p.sex)
+    got = dict(
+        modality=p.modality,
+        channel=p.channel,
+        emotion=p.emotion,
+        label=p.label,
+        intensity=p.intensity,
+        statement=p.statement,
+        repetition=p.repetition,
+        actor=p.actor,
+        sex=p.sex,
+    )
     assert got == expected
     assert EMOTIONS[p.label] == p.emotion and p.emotion_code == p.label + 1
 
 
-@pytest.mark.parametrize("name", [
-    "hello.wav", "", "03-01-01-01-01-01.wav", "03-01-01-01-01-01-01-01.wav", "3-01-01-01-01-01-01.wav",
-    "03-01-01-01-01-01-1.wav", "03_01_01_01_01_01_01.wav", "aa-01-01-01-01-01-01.wav",
-    "03-03-01-01-01-01-01.wav",  # vocal channel 3
-    "03-00-01-01-01-01-01.wav",
-    "03-01-00-01-01-01-01.wav",  # emotion 0
-    "03-01-09-01-01-01-01.wav",  # emotion 9
-    "03-01-01-03-01-01-01.wav",  # intensity 3
-    "03-01-01-01-03-01-01.wav",  # statement 3
-    "03-01-01-01-01-03-01.wav",  # repetition 3
-    "03-01-01-01-01-01-00.wav",  # actor 0
-    "03-01-01-01-01-01-25.wav",  # actor 25
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hello.wav",
+        "",
+        "03-01-01-01-01-01.wav",
+        "03-01-01-01-01-01-01-01.wav",
+        "3-01-01-01-01-01-01.wav",
+        "03-01-01-01-01-01-1.wav",
+        "03_01_01_01_01_01_01.wav",
+        "aa-01-01-01-01-01-01.wav",
+        "03-03-01-01-01-01-01.wav",  # vocal channel 3
+        "03-00-01-01-01-01-01.wav",
+        "03-01-00-01-01-01-01.wav",  # emotion 0
+        "03-01-09-01-01-01-01.wav",  # emotion 9
+        "03-01-01-03-01-01-01.wav",  # intensity 3
+        "03-01-01-01-03-01-01.wav",  # statement 3
+        "03-01-01-01-01-03-01.wav",  # repetition 3
+        "03-01-01-01-01-01-00.wav",  # actor 0
+        "03-01-01-01-01-01-25.wav",  # actor 25
+    ],
+)
 def test_parse_name_rejects(name):
     with pytest.raises(ValueError):
         parse_name(name)
@@ -70,6 +146,7 @@ def test_parse_name_rejects_bad_modality(name):
 
 
 # --------------------------------------------------------------------------- index_dataset
+
 
 def _touch_audio(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,15 +173,38 @@ def test_index_dataset_both_layouts_and_duplicates(tmp_path):
     (ours / "README.md").write_text("not audio")
 
     df = index_dataset(tmp_path)
-    assert list(df.columns) == ["id", "path", "channel", "emotion", "label", "intensity", "statement",
-                                "repetition", "actor", "sex"]
-    assert sorted(df["id"]) == ["03-01-01-01-01-01-01", "03-01-02-01-01-01-03", "03-01-05-02-01-02-02",
-                                "03-02-03-01-02-01-02", "03-02-06-02-02-02-04"]
+    assert list(df.columns) == [
+        "id",
+        "path",
+        "channel",
+        "emotion",
+        "label",
+        "intensity",
+        "statement",
+        "repetition",
+        "actor",
+        "sex",
+    ]
+    assert sorted(df["id"]) == [
+        "03-01-01-01-01-01-01",
+        "03-01-02-01-01-01-03",
+        "03-01-05-02-01-02-02",
+        "03-02-03-01-02-01-02",
+        "03-02-06-02-02-02-04",
+    ]
     assert df["id"].is_unique
     row = df.set_index("id").loc["03-01-02-01-01-01-03"]
     assert Path(row["path"]) == ours / "speech" / "Actor_03" / "03-01-02-01-01-01-03.flac"
-    assert (row["channel"], row["emotion"], row["label"], row["intensity"], row["statement"],
-            row["repetition"], row["actor"], row["sex"]) == ("speech", "calm", 1, "normal", 1, 1, 3, "male")
+    assert (
+        row["channel"],
+        row["emotion"],
+        row["label"],
+        row["intensity"],
+        row["statement"],
+        row["repetition"],
+        row["actor"],
+        row["sex"],
+    ) == ("speech", "calm", 1, "normal", 1, 1, 3, "male")
     row = df.set_index("id").loc["03-02-06-02-02-02-04"]
     assert Path(row["path"]) == ours / "song" / "Actor_04" / "03-02-06-02-02-02-04.flac"
     assert (row["channel"], row["emotion"], row["actor"], row["sex"]) == ("song", "fearful", 4, "female")
@@ -135,6 +235,7 @@ def test_index_dataset_on_shared_ravdess(shared_ravdess):
 
 # --------------------------------------------------------------------------- actor_folds
 
+
 def test_actor_folds_20_actors_5_folds():
     folds = actor_folds(range(1, 21), 5)
     assert len(folds) == 5
@@ -161,14 +262,15 @@ def test_actor_folds_rejects_bad_k(k):
 
 # --------------------------------------------------------------------------- Dataset
 
+
 @pytest.fixture(scope="module")
 def small_frame(asset_flacs):
     from emotion.ravdess import parse_name
+
     rows = []
     for p in asset_flacs[:4]:
         n = parse_name(p.name)
-        rows.append(dict(id=p.stem, path=str(p), channel=n.channel, emotion=n.emotion, label=n.label,
-                         actor=n.actor))
+        rows.append(dict(id=p.stem, path=str(p), channel=n.channel, emotion=n.emotion, label=n.label, actor=n.actor))
     return pd.DataFrame(rows)
 
 
@@ -210,8 +312,7 @@ def test_augment_without_speed_gain_noise_only_shifts(small_frame):
         trimmed = ds.waves[i]
         item = ds[i][0].numpy()
         slack = abs(N_SAMPLES - len(trimmed))
-        hits = [k for k in range(slack + 1)
-                if np.array_equal(item, np.clip(pad_or_trim(trimmed, offset=k), -1, 1))]
+        hits = [k for k in range(slack + 1) if np.array_equal(item, np.clip(pad_or_trim(trimmed, offset=k), -1, 1))]
         assert hits, f"item {i} is not a shifted copy of its clip"
         offsets.add(hits[0])
     assert len(offsets) > 1
@@ -230,6 +331,7 @@ def test_speed_perturbation_changes_tempo_and_pitch_by_the_factor():
     """The cached speed resampler matches torchaudio.functional.resample and plays a 200 Hz tone
     `speed` times faster: length / speed, pitch * speed."""
     from emotion.training.data import _speed_resampler
+
     sr = 16000
     t = np.arange(sr) / sr
     tone = torch.from_numpy(np.sin(2 * np.pi * 200 * t).astype(np.float32))
@@ -246,6 +348,7 @@ def test_speed_perturbation_changes_tempo_and_pitch_by_the_factor():
 
 # --------------------------------------------------------------------------- SpecAugment
 
+
 def test_spec_augment_masks_rows_and_columns(asset_batch):
     _, _, mel, _ = asset_batch
     mel = mel[:4]
@@ -259,7 +362,7 @@ def test_spec_augment_masks_rows_and_columns(asset_batch):
         fill = float(before[b].mean())
         changed = out[b] != before[b]
         assert torch.allclose(out[b][changed], torch.tensor(fill))  # masks hold the mean
-        filled = (out[b] == fill)
+        filled = out[b] == fill
         rows = filled.all(dim=1)  # whole mel bins masked
         cols = filled.all(dim=0)  # whole frames masked
         assert torch.equal(changed, changed & (rows[:, None] | cols[None, :]))  # only whole rows/cols

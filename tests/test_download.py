@@ -1,4 +1,5 @@
 """Tests for emotion.training.download against a local HTTP server on 127.0.0.1 (never Zenodo)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,9 @@ ZIP_NAME = "Audio_Speech_Actors_01-24.zip"
 
 
 def make_wav(seconds: float = 0.1, sr: int = 16000) -> bytes:
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / sr)))
-                      for i in range(int(seconds * sr)))
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / sr))) for i in range(int(seconds * sr))
+    )
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
@@ -147,8 +149,7 @@ def test_unreachable_server(tmp_path, archive):
     _, table = archive
     t0 = time.monotonic()
     with pytest.raises(DownloadError, match="resume"):
-        dl.download(tmp_path / "data", table, f"http://127.0.0.1:{free_port()}/files/",
-                    progress=False, timeout=1)
+        dl.download(tmp_path / "data", table, f"http://127.0.0.1:{free_port()}/files/", progress=False, timeout=1)
     assert time.monotonic() - t0 < 10
 
 

@@ -99,12 +99,13 @@ def test_features_ignore_the_microphone_gain(asset_flacs):
     assert abs(float(nonzero.pow(2).mean().sqrt()) - E.LEVEL_RMS) < 1e-4
 
 
-
-
 @pytest.fixture(scope="module")
 def whisper_model(tmp_path_factory):
-    fw = pytest.importorskip("faster_whisper", reason="faster-whisper is a dev requirement "
-                             "(pip install -r requirements-dev.txt) for the proof that the weights are Whisper")
+    fw = pytest.importorskip(
+        "faster_whisper",
+        reason="faster-whisper is a dev requirement "
+        "(pip install -r requirements-dev.txt) for the proof that the weights are Whisper",
+    )
     folder = tmp_path_factory.mktemp("faster-whisper-base")
     (folder / "model.bin").write_bytes(E.read_model_bin())
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
@@ -115,6 +116,7 @@ def whisper_model(tmp_path_factory):
 def test_weights_transcribe_ravdess_statements(whisper_model, asset_flacs):
     """The same model.bin, run by faster-whisper/CTranslate2, hears the RAVDESS sentences."""
     from emotion.ravdess import parse_name
+
     for path in asset_flacs[:3]:
         segments, _ = whisper_model.transcribe(str(path), language="en", beam_size=1)
         text = " ".join(s.text for s in segments).lower().strip(" .!?")
@@ -124,14 +126,16 @@ def test_weights_transcribe_ravdess_statements(whisper_model, asset_flacs):
 def test_features_and_encoder_equal_faster_whisper(whisper_model, asset_flacs):
     import ctranslate2
     from faster_whisper.feature_extractor import FeatureExtractor
+
     wave = prepare(asset_flacs[2])
     ours = E.log_mel_spectrogram(torch.from_numpy(wave))
     ref = FeatureExtractor()(wave)
     # all frames but the last, whose window reaches past the end (faster-whisper pads 160 zeros
     # there, we reflect as torch.stft does): a convention at the edge, not a different feature
     np.testing.assert_allclose(ours.numpy()[:, :-1], ref[:, : ours.shape[1] - 1], atol=1e-4)
-    out = whisper_model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(ours.numpy()[None])),
-                                     to_cpu=True)
+    out = whisper_model.model.encode(
+        ctranslate2.StorageView.from_array(np.ascontiguousarray(ours.numpy()[None])), to_cpu=True
+    )
     with torch.inference_mode():
         last = E.load_encoder()(ours[None])[-1].numpy()
     np.testing.assert_allclose(last, np.array(out), atol=1e-3)

@@ -15,12 +15,11 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import SHIPPED_CHECKPOINT
 
 from emotion import audio
 from emotion.explain import log_probabilities, saliency
 from emotion.features import N_FRAMES, N_MELS, log_mel_spectrogram
-
-from conftest import SHIPPED_CHECKPOINT
 
 FRACTION = 0.1  # share of the spectrogram's bins silenced
 RANDOM_DRAWS = 3
@@ -69,6 +68,7 @@ def test_map_has_the_mels_shape_is_in_0_1_and_deterministic(which, request, clip
     probs = predictor.probabilities(torch.from_numpy(clip)[None])[0]
     top = int(probs.argmax())
     from emotion import EMOTIONS
+
     np.testing.assert_array_equal(sal, saliency(predictor, clip, target=EMOTIONS[top]))
     assert not np.array_equal(sal, saliency(predictor, clip, target=EMOTIONS[(top + 1) % len(EMOTIONS)]))
 
@@ -87,8 +87,10 @@ def test_saliency_is_cheap(shipped_predictor, clips):
         saliency(shipped_predictor, clip)
         times.append(time.perf_counter() - t)
     median = float(np.median(times))
-    print(f"\nsaliency: median {median * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over 5 runs "
-          f"({len(shipped_predictor.models)} model(s), {torch.get_num_threads()} thread(s))")
+    print(
+        f"\nsaliency: median {median * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over 5 runs "
+        f"({len(shipped_predictor.models)} model(s), {torch.get_num_threads()} thread(s))"
+    )
     # < 100 ms on an idle core; the bound leaves room for a CPU shared with other work
     assert median < 0.3
 
@@ -108,8 +110,12 @@ def test_salient_bins_matter_more_than_random_ones_configured(shipped_predictor,
     if accuracy is None or accuracy < 0.3:
         pytest.skip(f"checkpoint accuracy {accuracy} is near chance: its saliency has no meaning to test")
     rng = np.random.default_rng(0)
-    names = ["03-01-01-01-01-01-01.flac", "03-01-05-02-01-01-12.flac", "03-01-06-02-01-01-11.flac",
-             "03-01-08-02-01-01-18.flac"]
+    names = [
+        "03-01-01-01-01-01-01.flac",
+        "03-01-05-02-01-01-12.flac",
+        "03-01-06-02-01-01-11.flac",
+        "03-01-08-02-01-01-18.flac",
+    ]
     for name in names:
         top, rand = deletion_drops(shipped_predictor, clips[name], rng)
         assert top > rand, (name, top, rand)

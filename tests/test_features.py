@@ -69,10 +69,12 @@ def test_path_input_equals_array_input(asset_flacs, example_wavs):
 
 def test_other_rate_array_with_sample_rate_is_resampled(example_wavs):
     import soundfile as sf
+
     x, sr = sf.read(example_wavs[2], dtype="float32")
     assert sr == 48000
-    torch.testing.assert_close(log_mel_spectrogram(x, sample_rate=sr), log_mel_spectrogram(load_audio(x, sr)),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        log_mel_spectrogram(x, sample_rate=sr), log_mel_spectrogram(load_audio(x, sr)), atol=1e-5, rtol=0
+    )
 
 
 def test_pathlib_path_input(asset_flacs):
@@ -84,8 +86,9 @@ def test_pathlib_path_input(asset_flacs):
 def test_a_tone_lights_the_right_mel_bin(freq):
     t = np.arange(N_SAMPLES) / SAMPLE_RATE
     mel = log_mel_spectrogram((0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32))
-    fb = torchaudio.functional.melscale_fbanks(257, 20.0, 8000.0, 64, SAMPLE_RATE, norm="slaney",
-                                               mel_scale="slaney")  # (n_freqs, n_mels)
+    fb = torchaudio.functional.melscale_fbanks(
+        257, 20.0, 8000.0, 64, SAMPLE_RATE, norm="slaney", mel_scale="slaney"
+    )  # (n_freqs, n_mels)
     expected = int(fb[int(round(freq / (SAMPLE_RATE / 512)))].argmax())
     loudest = mel.mean(dim=1).argmax()
     assert int(loudest) == expected
@@ -95,7 +98,7 @@ def test_a_tone_lights_the_right_mel_bin(freq):
 
 def test_time_axis_is_100_frames_per_second():
     wave = np.zeros(N_SAMPLES, np.float32)
-    wave[SAMPLE_RATE:SAMPLE_RATE + 160] = np.random.default_rng(0).normal(0, 0.3, 160)  # burst at 1.0 s
+    wave[SAMPLE_RATE : SAMPLE_RATE + 160] = np.random.default_rng(0).normal(0, 0.3, 160)  # burst at 1.0 s
     energy = log_mel_spectrogram(wave).mean(dim=0)
     assert abs(int(energy.argmax()) - 100) <= 2
     assert float(energy[:90].max()) == -TOP_DB and float(energy[112:].max()) == -TOP_DB

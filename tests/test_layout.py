@@ -42,7 +42,7 @@ def imports(path: Path) -> set:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             name = ".".join(base + ([node.module] if node.module else []))
             found.add(name)
             found.update(f"{name}.{alias.name}" for alias in node.names)  # `from . import x`
@@ -55,8 +55,20 @@ def _forbidden(found: set, prefixes) -> list:
 
 def test_the_wings_exist_and_hold_their_modules():
     names = {p.stem for p in LIBRARY}
-    assert {"audio", "features", "model", "checkpoint", "predict", "timeline", "live", "explain", "plots",
-            "ravdess", "clips", "scoring"} <= names
+    assert {
+        "audio",
+        "features",
+        "model",
+        "checkpoint",
+        "predict",
+        "timeline",
+        "live",
+        "explain",
+        "plots",
+        "ravdess",
+        "clips",
+        "scoring",
+    } <= names
     assert {"train", "evaluate", "data", "download"} <= {p.stem for p in TRAINING}
     assert {"settings", "analyze", "live", "examples", "metrics"} <= {p.stem for p in UI}
 
@@ -84,10 +96,12 @@ def test_ui_never_imports_training(path):
 
 def test_importing_the_whole_library_does_not_import_gradio():
     mods = [module_name(p) for p in LIBRARY]
-    code = ("import importlib, sys\n"
-            f"for m in {mods!r}: importlib.import_module(m)\n"
-            "bad = sorted(m for m in sys.modules if m == 'gradio' or m.startswith(('gradio.', 'emotion.training', 'ui')))\n"
-            "print(bad); sys.exit(1 if bad else 0)\n")
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}: importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m == 'gradio' or m.startswith(('gradio.', 'emotion.training', 'ui')))\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
 

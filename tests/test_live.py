@@ -6,7 +6,6 @@ samples), here cut from a 48 kHz example clip in 0.5-s pieces, then silence.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -14,15 +13,23 @@ import torch
 
 from emotion import EMOTIONS, AudioError, audio
 from emotion.corruptions import make_noise
-from emotion.live import (FIRST_SECONDS, HISTORY_SECONDS, LISTENING, NO_SPEECH, TOO_NOISY, LiveSession,
-                          RingBuffer, StreamResampler)
+from emotion.live import (
+    FIRST_SECONDS,
+    HISTORY_SECONDS,
+    LISTENING,
+    NO_SPEECH,
+    TOO_NOISY,
+    LiveSession,
+    RingBuffer,
+    StreamResampler,
+)
 
 CHUNK_SECONDS = 0.5
 
 
 def chunks_of(samples: np.ndarray, sr: int, seconds: float = CHUNK_SECONDS):
     step = int(seconds * sr)
-    return [samples[i:i + step] for i in range(0, len(samples), step)]
+    return [samples[i : i + step] for i in range(0, len(samples), step)]
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +68,13 @@ def test_a_window_is_judged_as_the_same_audio_offline(tiny_predictor, speech):
     the whole recording resampled at once."""
     data, sr = speech
     session = LiveSession(tiny_predictor)
-    update = feed_all(session, chunks_of(data[:int(3.5 * sr)], sr), sr)[-1]
+    update = feed_all(session, chunks_of(data[: int(3.5 * sr)], sr), sr)[-1]
     assert update.probabilities is not None
     whole = audio.resample(data.astype(np.float32) / 32768.0, sr)
     n = session.buffer.total
-    window = whole[n - audio.N_SAMPLES:n]
+    window = whole[n - audio.N_SAMPLES : n]
     expected = tiny_predictor.predict(window, audio.SAMPLE_RATE)
-    np.testing.assert_allclose([update.probabilities[e] for e in EMOTIONS], [expected[e] for e in EMOTIONS],
-                               atol=1e-4)
+    np.testing.assert_allclose([update.probabilities[e] for e in EMOTIONS], [expected[e] for e in EMOTIONS], atol=1e-4)
 
 
 def test_silence_and_noise_never_give_an_emotion(tiny_predictor):
@@ -123,10 +129,10 @@ def test_an_update_can_run_while_chunks_keep_coming(tiny_predictor, speech):
     that window, not what was fed meanwhile."""
     data, sr = speech
     session = LiveSession(tiny_predictor)
-    session.feed(data[:int(3.2 * sr)], sr)
+    session.feed(data[: int(3.2 * sr)], sr)
     work = session.begin_update()
     expected = LiveSession(tiny_predictor)
-    expected.feed(data[:int(3.2 * sr)], sr)
+    expected.feed(data[: int(3.2 * sr)], sr)
     session.feed(np.zeros(2 * sr, np.int16), sr)  # two seconds of silence arrive meanwhile
     update = work()
     assert session.history[-1] is update
@@ -151,11 +157,11 @@ def test_chunked_resampling_equals_resampling_at_once(sr):
     resampler, parts, i = StreamResampler(sr), [], 0
     while i < len(x):
         n = int(rng.integers(50, sr // 3))
-        parts.append(resampler(x[i:i + n]))
+        parts.append(resampler(x[i : i + n]))
         i += n
     out = np.concatenate(parts)
     assert len(whole) - len(out) <= 0.1 * audio.SAMPLE_RATE  # held back: tens of ms
-    np.testing.assert_allclose(out, whole[:len(out)], atol=1e-5)
+    np.testing.assert_allclose(out, whole[: len(out)], atol=1e-5)
     out = np.concatenate([out, resampler.flush()])  # the end of the signal: the rest comes out
     assert len(out) == len(whole)
     np.testing.assert_allclose(out, whole, atol=1e-5)
@@ -173,7 +179,7 @@ def test_speech_under_heavy_noise_is_too_noisy_not_no_speech(tiny_predictor, spe
     data, sr = speech
     x = data.astype(np.float64) / 32768.0
     a, b = audio.speech_span(audio.frame_db(audio.resample(x.astype(np.float32), sr)), len(x))
-    rms = np.sqrt(np.mean(x[a * sr // audio.SAMPLE_RATE:b * sr // audio.SAMPLE_RATE] ** 2))  # the sentence's
+    rms = np.sqrt(np.mean(x[a * sr // audio.SAMPLE_RATE : b * sr // audio.SAMPLE_RATE] ** 2))  # the sentence's
     noisy = x + make_noise(len(x), "white", np.random.default_rng(0)) * rms * 10 ** (14 / 20)  # SNR -14 dB
     stream = (np.clip(noisy, -1, 1) * 32767).astype(np.int16)
     updates = [u for u in feed_all(LiveSession(tiny_predictor), chunks_of(stream, sr), sr) if u.time >= FIRST_SECONDS]
@@ -217,7 +223,9 @@ def test_per_update_latency_is_well_under_the_update_interval(shipped_predictor,
     judged = [u.seconds for u in updates if u.probabilities is not None]
     everything = [u.seconds for u in updates]
     assert judged
-    print(f"\nlive update ({len(shipped_predictor.models)} model(s), {torch.get_num_threads()} thread(s)): "
-          f"median {np.median(judged) * 1000:.0f} ms, max {max(judged) * 1000:.0f} ms with a prediction; "
-          f"max {max(everything) * 1000:.0f} ms over all {len(updates)} updates of 1 s")
+    print(
+        f"\nlive update ({len(shipped_predictor.models)} model(s), {torch.get_num_threads()} thread(s)): "
+        f"median {np.median(judged) * 1000:.0f} ms, max {max(judged) * 1000:.0f} ms with a prediction; "
+        f"max {max(everything) * 1000:.0f} ms over all {len(updates)} updates of 1 s"
+    )
     assert np.median(judged) < 0.25  # the interval is 1 s; tens of ms on an idle core

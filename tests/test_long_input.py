@@ -4,6 +4,7 @@ Speech up to one window is one clip, exactly as before (the shipped metrics rest
 speech gets the speech-weighted mean of the timeline's windows, never a window of pause; input
 over PREDICT_MAX_SECONDS is a normal case (the timeline, read block by block), not an error.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,14 +34,16 @@ def six_sentences(asset_flacs, gap: float = 1.0, repeat: int = 1) -> np.ndarray:
 
 def test_speech_weights_count_every_second_of_speech_once():
     # two half-overlapping 3-s windows and a lone one: 2.25 + 2.25 + 2
-    np.testing.assert_allclose(speech_weights(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0])),
-                               [2.25, 2.25, 2.0])
+    np.testing.assert_allclose(
+        speech_weights(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0])), [2.25, 2.25, 2.0]
+    )
     assert judged_span(1.0, 3.5) == (1.0, 3.5)  # up to 3 s: all of it
     assert judged_span(1.0, 5.0) == pytest.approx((1.5, 4.5))  # longer: the centred 3 s
 
 
 def test_summary_is_the_speech_weighted_mean():
     import pandas as pd
+
     labels = ["a", "b"]
     frame = pd.DataFrame(dict(start=[0.0, 5.0], end=[1.0, 8.0], a=[1.0, 0.2], b=[0.0, 0.8]))
     probs, row = summarise(frame, labels)
@@ -57,7 +60,7 @@ def test_short_input_is_judged_as_one_clip_as_before(shipped_predictor, asset_fl
         assert end - start <= SINGLE_WINDOW_SECONDS * SR and a.timeline is None
         old = torch.softmax(p.logits(torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]) / p.temperature, -1)[0]
         np.testing.assert_allclose([a.probabilities[k] for k in p.labels], (old / old.sum()).numpy(), atol=1e-6)
-        (js, je), = a.judged
+        ((js, je),) = a.judged
         assert start / SR - 1e-3 <= js < je <= end / SR + 1e-3 and je - js <= audio.CLIP_SECONDS + 1e-3
 
 
@@ -80,7 +83,7 @@ def test_long_input_headline_comes_from_the_speech(shipped_predictor, asset_flac
     for (js, je), s, e in zip(a.judged, frame["start"], frame["end"]):
         assert s - 1e-3 <= js < je <= e + 1e-3 and je - js <= audio.CLIP_SECONDS + 1e-3
     s, e = frame["start"].iloc[a.window], frame["end"].iloc[a.window]
-    np.testing.assert_allclose(a.clip, audio.pad_or_trim(a.wave[int(round(s * SR)):int(round(e * SR))]))
+    np.testing.assert_allclose(a.clip, audio.pad_or_trim(a.wave[int(round(s * SR)) : int(round(e * SR))]))
 
 
 def test_input_over_the_decoding_limit_is_a_timeline_not_an_error(shipped_predictor, asset_flacs, tmp_path):

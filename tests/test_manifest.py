@@ -49,18 +49,28 @@ def _corpus(folder, per_label: int = 3) -> pd.DataFrame:
 # ----- layouts ----------------------------------------------------------------------------
 
 LAYOUT_FILES = {
-    "ravdess": {"Actor_03/03-01-05-02-01-01-03.wav": ("angry", "03"),
-                "Actor_12/03-01-01-01-02-02-12.flac": ("neutral", "12"),
-                "Actor_03/03-02-03-01-01-01-03.wav": None},  # song: left out without --song
-    "emodb": {"wav/03a01Fa.wav": ("happiness", "03"), "wav/16b10Lb.wav": ("boredom", "16"),
-              "wav/11a02Wc.wav": ("anger", "11"), "wav/08a05Tb.wav": ("sadness", "08"),
-              "wav/notes.wav": None},
-    "cremad": {"AudioWAV/1001_DFA_ANG_XX.wav": ("anger", "1001"),
-               "AudioWAV/1091_TSI_NEU_XX.wav": ("neutral", "1091"),
-               "AudioWAV/1045_IEO_HAP_HI.wav": ("happiness", "1045")},
-    "tess": {"OAF_angry/OAF_back_angry.wav": ("anger", "OAF"),
-             "YAF_pleasant_surprised/YAF_bite_ps.wav": ("pleasant_surprise", "YAF"),
-             "OAF_Sad/OAF_base_sad.wav": ("sadness", "OAF")},
+    "ravdess": {
+        "Actor_03/03-01-05-02-01-01-03.wav": ("angry", "03"),
+        "Actor_12/03-01-01-01-02-02-12.flac": ("neutral", "12"),
+        "Actor_03/03-02-03-01-01-01-03.wav": None,
+    },  # song: left out without --song
+    "emodb": {
+        "wav/03a01Fa.wav": ("happiness", "03"),
+        "wav/16b10Lb.wav": ("boredom", "16"),
+        "wav/11a02Wc.wav": ("anger", "11"),
+        "wav/08a05Tb.wav": ("sadness", "08"),
+        "wav/notes.wav": None,
+    },
+    "cremad": {
+        "AudioWAV/1001_DFA_ANG_XX.wav": ("anger", "1001"),
+        "AudioWAV/1091_TSI_NEU_XX.wav": ("neutral", "1091"),
+        "AudioWAV/1045_IEO_HAP_HI.wav": ("happiness", "1045"),
+    },
+    "tess": {
+        "OAF_angry/OAF_back_angry.wav": ("anger", "OAF"),
+        "YAF_pleasant_surprised/YAF_bite_ps.wav": ("pleasant_surprise", "YAF"),
+        "OAF_Sad/OAF_base_sad.wav": ("sadness", "OAF"),
+    },
 }
 
 
@@ -81,8 +91,10 @@ def test_relabel_and_song_and_relative_paths(tmp_path, capsys):
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_bytes(b"")
     out = tmp_path / "runs" / "m.csv"
-    assert M.main([str(data), "--layout", "ravdess", "--song", "--relabel", "angry=negative,neutral=",
-                   "--out", str(out)]) == 0
+    assert (
+        M.main([str(data), "--layout", "ravdess", "--song", "--relabel", "angry=negative,neutral=", "--out", str(out)])
+        == 0
+    )
     table = pd.read_csv(out, dtype=str)
     assert list(table.columns) == ["path", "label", "speaker", "split"]
     assert table["label"].tolist() == ["negative", "happy"]  # neutral dropped, angry renamed
@@ -94,6 +106,7 @@ def test_relabel_and_song_and_relative_paths(tmp_path, capsys):
 
 # ----- folds -------------------------------------------------------------------------------
 
+
 def test_no_speaker_can_be_in_two_folds():
     speakers = ["dee", "ann", "10", "2", "bob", "cy", "ann"]
     for k in range(2, 7):
@@ -104,21 +117,25 @@ def test_no_speaker_can_be_in_two_folds():
     assert M.speaker_folds(speakers, 6)[0] == ["2"] and M.speaker_folds(speakers, 6)[1] == ["10"]  # natural order
     # RAVDESS actors: the same folds as the shipped recipe's
     from emotion.ravdess import actor_folds
+
     actors = np.arange(1, 21)
     assert M.speaker_folds(actors, 5) == actor_folds(actors, 5)
     with pytest.raises(M.ManifestError, match="2 <= k"):
         M.speaker_folds(["a", "b"], 3)
     from emotion.training.corpora import default_folds
+
     assert default_folds(3) == 3 and default_folds(40) == 5
 
 
 def test_label_order_is_stable():
     from emotion.labels import EMOTIONS
+
     assert M.label_order(["pos", "neg", "neutral", "neg"]) == ["neg", "neutral", "pos"]
     assert M.label_order(reversed(EMOTIONS)) == list(EMOTIONS)
 
 
 # ----- bad manifests -----------------------------------------------------------------------
+
 
 def _write(folder, rows) -> str:
     path = folder / "manifest.csv"
@@ -132,8 +149,17 @@ def test_bad_manifests_get_their_messages(tmp_path):
     assert labels == ["high", "low", "mid"] and len(waves) == len(frame) == 24
     assert set(frame["channel"]) == {"speech"} and frame["label"].max() == 2
     # missing files, listed; a label with fewer than 5 clips
-    bad = pd.concat([table, pd.DataFrame([dict(path="audio/gone.wav", label="rare", speaker="ann"),
-                                          dict(path="lost/x.flac", label="low", speaker="bob")])])
+    bad = pd.concat(
+        [
+            table,
+            pd.DataFrame(
+                [
+                    dict(path="audio/gone.wav", label="rare", speaker="ann"),
+                    dict(path="lost/x.flac", label="low", speaker="bob"),
+                ]
+            ),
+        ]
+    )
     with pytest.raises(M.ManifestError) as exc:
         M.read_manifest(_write(tmp_path, bad))
     assert "2 file(s) not found" in str(exc.value) and "audio/gone.wav" in str(exc.value)
@@ -164,6 +190,7 @@ def test_bad_manifests_get_their_messages(tmp_path):
 
 def test_train_refuses_a_bad_manifest_with_its_message(tmp_path, capsys):
     from emotion.training import train
+
     path = _write(tmp_path, [dict(path="a.wav", label="x", speaker="s")])
     assert train.main(["--manifest", str(path), "--out", str(tmp_path / "m.pt")]) == 1
     err = capsys.readouterr().err
@@ -172,19 +199,43 @@ def test_train_refuses_a_bad_manifest_with_its_message(tmp_path, capsys):
 
 # ----- a 3-label model, end to end -----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """python -m emotion.training.train --manifest on 36 synthetic clips (3 labels, 4 speakers)."""
     from emotion.training import heads, train
+
     folder = tmp_path_factory.mktemp("corpus")
     _write(folder, _corpus(folder))
     out = folder / "run" / "emotion.pt"
     mp = pytest.MonkeyPatch()
     mp.setattr(heads, "CACHE_DIR", folder / "cache")
     try:
-        rc = train.main(["--manifest", str(folder / "manifest.csv"), "--out", str(out), "--epochs", "20",
-                         "--variants", "1", "--no-corrupt", "--batch-size", "8", "--lr", "3e-3", "--proj-dim", "32",
-                         "--lstm-hidden", "16", "--select", "last", "--threads", "1"])
+        rc = train.main(
+            [
+                "--manifest",
+                str(folder / "manifest.csv"),
+                "--out",
+                str(out),
+                "--epochs",
+                "20",
+                "--variants",
+                "1",
+                "--no-corrupt",
+                "--batch-size",
+                "8",
+                "--lr",
+                "3e-3",
+                "--proj-dim",
+                "32",
+                "--lstm-hidden",
+                "16",
+                "--select",
+                "last",
+                "--threads",
+                "1",
+            ]
+        )
     finally:
         mp.undo()
     assert rc == 0
@@ -207,6 +258,7 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
     from emotion.predict import Predictor
     from emotion.report import split_text, summary_text
     from emotion.scoring import out_of_fold_logits, recompute_metrics, scoring_models
+
     p = Predictor.from_checkpoint(trained)
     assert p.labels == ("high", "low", "mid") and sorted(p.train_actors) == ["ann", "bob", "cy", "dee"]
     ravdess_like = Predictor.__new__(Predictor)  # a RAVDESS manifest's speakers "01".. are the actors 1..
@@ -237,11 +289,24 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
 def test_batch_columns_come_from_the_checkpoint(trained, tmp_path):
     pytest.importorskip("pyarrow")
     from emotion import batch
-    assert batch.schema(False, ("high", "low", "mid")).names == ["path", "duration", "high", "low", "mid",
-                                                                 "emotion", "error"]
+
+    assert batch.schema(False, ("high", "low", "mid")).names == [
+        "path",
+        "duration",
+        "high",
+        "low",
+        "mid",
+        "emotion",
+        "error",
+    ]
     audio = trained.parent.parent / "audio"
-    stats = batch.run([str(audio / "ann_low_0.wav"), str(audio / "dee_high_1.wav")], tmp_path / "out.parquet",
-                      checkpoint=trained, threads=1, progress=False)
+    stats = batch.run(
+        [str(audio / "ann_low_0.wav"), str(audio / "dee_high_1.wav")],
+        tmp_path / "out.parquet",
+        checkpoint=trained,
+        threads=1,
+        progress=False,
+    )
     assert stats["scored"] == 2
     table = pd.read_parquet(tmp_path / "out.parquet")
     assert {"high", "low", "mid"} <= set(table.columns) and set(table["emotion"]) <= {"high", "low", "mid"}
@@ -255,11 +320,14 @@ def test_the_app_serves_a_three_label_checkpoint(trained):
     import subprocess
     import sys
     from pathlib import Path
+
     root = Path(__file__).resolve().parent.parent
-    code = ("import json, app\n"
-            "config = app.demo.get_config_file()\n"
-            "tabs = [c['props'].get('label') for c in config['components'] if c['type'] == 'tabitem']\n"
-            "print(json.dumps(dict(tabs=tabs, intro=app.INTRO)))\n")
+    code = (
+        "import json, app\n"
+        "config = app.demo.get_config_file()\n"
+        "tabs = [c['props'].get('label') for c in config['components'] if c['type'] == 'tabitem']\n"
+        "print(json.dumps(dict(tabs=tabs, intro=app.INTRO)))\n"
+    )
     env = dict(os.environ, EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -278,17 +346,23 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
     import sys
     import time
     from pathlib import Path
+
     from support import CHROMIUM, chromium, free_port
+
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     from emotion.predict import Predictor
+
     root = Path(__file__).resolve().parent.parent
     port = free_port()
-    code = ("import app\napp.demo.launch(server_name='127.0.0.1', server_port=%d, quiet=True, **app.LAUNCH_KWARGS)\n" % port)
+    code = (
+        "import app\napp.demo.launch(server_name='127.0.0.1', server_port=%d, quiet=True, **app.LAUNCH_KWARGS)\n" % port
+    )
     env = dict(os.environ, EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1")
-    server = subprocess.Popen([sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     clip = tmp_path / "low.wav"
     sf.write(clip, _voice(125.0, 77), SR)
     expected = Predictor.from_checkpoint(trained).predict(str(clip))
@@ -333,6 +407,7 @@ def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys)
     out-of-fold table says); labels the checkpoint does not know are refused."""
     from emotion.predict import Predictor
     from emotion.training.evaluate import main as evaluate
+
     corpus = trained.parent.parent
     predictor = Predictor.from_checkpoint(trained)
     rows = pd.read_csv(corpus / "manifest.csv")
@@ -347,8 +422,12 @@ def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys)
     cv_rows = rows.assign(path=[str(corpus / p) for p in rows["path"]], split="")
     pd.DataFrame(test_rows + cv_rows.to_dict("records")).to_csv(tmp_path / "m.csv", index=False)
 
-    assert evaluate(["--manifest", str(tmp_path / "m.csv"), "--checkpoint", str(trained),
-                     "--out", str(tmp_path / "blind.json")]) == 0
+    assert (
+        evaluate(
+            ["--manifest", str(tmp_path / "m.csv"), "--checkpoint", str(trained), "--out", str(tmp_path / "blind.json")]
+        )
+        == 0
+    )
     blind_metrics = json.loads((tmp_path / "blind.json").read_text())
     assert blind_metrics["n"] == 6 and blind_metrics["labels"] == list(predictor.labels)
     assert blind_metrics["split"]["unseen_actors"] == ["eve"]
@@ -356,22 +435,41 @@ def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys)
         probs = predictor.predict(str(tmp_path / row["path"]))
         assert blind_metrics["predictions"][row["path"]] == max(probs, key=probs.get)
 
-    assert evaluate(["--manifest", str(tmp_path / "m.csv"), "--split", "cv", "--checkpoint", str(trained),
-                     "--out", str(tmp_path / "cv.json")]) == 0
+    assert (
+        evaluate(
+            [
+                "--manifest",
+                str(tmp_path / "m.csv"),
+                "--split",
+                "cv",
+                "--checkpoint",
+                str(trained),
+                "--out",
+                str(tmp_path / "cv.json"),
+            ]
+        )
+        == 0
+    )
     cv_metrics = json.loads((tmp_path / "cv.json").read_text())
     oof = pd.read_csv(trained.with_name("oof_predictions.csv")).set_index("id")
-    agree = np.mean([cv_metrics["predictions"][str(corpus / i)] == oof.loc[i, list(predictor.labels)].astype(float).idxmax()
-                     for i in oof.index])
+    agree = np.mean(
+        [
+            cv_metrics["predictions"][str(corpus / i)] == oof.loc[i, list(predictor.labels)].astype(float).idxmax()
+            for i in oof.index
+        ]
+    )
     assert cv_metrics["n"] == 36 and agree >= 34 / 36  # the same fold heads (training scored float16 states)
 
     pd.DataFrame([dict(path=test_rows[0]["path"], label="shouting", speaker="eve", split="test")]).to_csv(
-        tmp_path / "bad.csv", index=False)
+        tmp_path / "bad.csv", index=False
+    )
     assert evaluate(["--manifest", str(tmp_path / "bad.csv"), "--checkpoint", str(trained)]) == 1
     assert "labels the checkpoint does not know: shouting" in capsys.readouterr().err
 
 
 def test_compare_and_combine_take_the_runs_own_labels(trained, tmp_path):
     from emotion.training.evaluate import main as evaluate
+
     oof = str(trained.with_name("oof_predictions.csv"))
     assert evaluate(["--combine", oof, oof, "--out", str(tmp_path / "combined.json")]) == 0
     combined = json.loads((tmp_path / "combined.json").read_text())

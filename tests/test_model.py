@@ -72,7 +72,7 @@ def test_eval_is_deterministic_and_batch_independent(model, mels):
     with torch.no_grad():
         a, b = model(mel[:4])[0], model(mel[:4])[0]
         assert torch.equal(a, b)
-        single = torch.cat([model(mel[i:i + 1])[0] for i in range(4)])
+        single = torch.cat([model(mel[i : i + 1])[0] for i in range(4)])
     torch.testing.assert_close(a, single, atol=1e-5, rtol=1e-5)
 
 
@@ -100,8 +100,11 @@ def test_normalisation_is_applied(model, mels):
     torch.testing.assert_close(normalised, model((mel[:2] - m[:, None]) / s[:, None])[0])
 
 
-@pytest.mark.parametrize("variant", [dict(), dict(pool_first=True), dict(pool_first=True, bf16=True)],
-                         ids=["default", "pool_first", "pool_first+bf16"])
+@pytest.mark.parametrize(
+    "variant",
+    [dict(), dict(pool_first=True), dict(pool_first=True, bf16=True)],
+    ids=["default", "pool_first", "pool_first+bf16"],
+)
 def test_tiny_model_overfits_a_tiny_batch(asset_batch, fit_tiny_model, variant):
     paths, _, mel, labels = asset_batch
     first = {}
@@ -110,8 +113,9 @@ def test_tiny_model_overfits_a_tiny_batch(asset_batch, fit_tiny_model, variant):
     idx = torch.tensor([first[y] for y in range(8)])
     x, y = mel[idx], labels[idx]
     assert sorted(y.tolist()) == list(range(8))
-    net, losses, _ = fit_tiny_model(x, y, steps=80, seed=0, dropout=0.0, conv_dropout=0.0,
-                                    label_smoothing=0.0, **variant)
+    net, losses, _ = fit_tiny_model(
+        x, y, steps=80, seed=0, dropout=0.0, conv_dropout=0.0, label_smoothing=0.0, **variant
+    )
     with torch.no_grad():
         logits, loss = net(x, y)
     assert (logits.argmax(1) == y).all(), logits.argmax(1)
@@ -164,7 +168,9 @@ def test_pool_first_reorders_the_block_and_old_configs_keep_the_old_order(mels):
     x = torch.randn(2, 1, 64, 40)
     with torch.inference_mode():
         torch.testing.assert_close(block(x), F.gelu(block.bn(block.pool(block.conv(x)))))
-        torch.testing.assert_close(plain.convs[0](x), plain.convs[0].pool(F.gelu(plain.convs[0].bn(plain.convs[0].conv(x)))))
+        torch.testing.assert_close(
+            plain.convs[0](x), plain.convs[0].pool(F.gelu(plain.convs[0].bn(plain.convs[0].conv(x))))
+        )
         assert (fast(mel[:2])[0] - plain(mel[:2])[0]).abs().max() > 1e-4
     old = {k: v for k, v in vars(ModelConfig(**TINY)).items() if k != "pool_first"}
     assert ModelConfig(**old).pool_first is False

@@ -29,7 +29,7 @@ def _notes(seconds: float, rng, lengths, make) -> np.ndarray:
     n, out, i = int(seconds * SR), np.zeros(int(seconds * SR)), 0
     while i < n:
         t = np.arange(min(int(rng.choice(lengths) * SR), n - i)) / SR
-        out[i:i + len(t)] = make(t)
+        out[i : i + len(t)] = make(t)
         i += len(t)
     return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
@@ -41,8 +41,12 @@ def melody(seconds: float, seed: int) -> np.ndarray:
 
     def note(t):
         f = 220 * 2 ** (rng.integers(0, 24) / 12)
-        return np.minimum(1, t / 0.01) * np.exp(-3 * t) * sum(np.sin(2 * np.pi * f * k * t) / k ** 1.5
-                                                              for k in range(1, partials + 1))
+        return (
+            np.minimum(1, t / 0.01)
+            * np.exp(-3 * t)
+            * sum(np.sin(2 * np.pi * f * k * t) / k**1.5 for k in range(1, partials + 1))
+        )
+
     return _notes(seconds, rng, (0.125, 0.25, 0.5), note)
 
 
@@ -52,8 +56,12 @@ def chords(seconds: float, seed: int) -> np.ndarray:
 
     def chord(t):
         root = 110 * 2 ** (rng.integers(0, 12) / 12)
-        return np.minimum(1, t / 0.02) * np.exp(-1.5 * t) * sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * t)
-                                                                for s in (0, 4, 7, 12))
+        return (
+            np.minimum(1, t / 0.02)
+            * np.exp(-1.5 * t)
+            * sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * t) for s in (0, 4, 7, 12))
+        )
+
     return _notes(seconds, rng, (0.5, 1.0), chord)
 
 
@@ -66,10 +74,10 @@ def drums(seconds: float, seed: int) -> np.ndarray:
         m = min(step, n - i)
         t = np.arange(m) / SR
         if j % 4 == 0:
-            out[i:i + m] += np.sin(2 * np.pi * (60 + 80 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
+            out[i : i + m] += np.sin(2 * np.pi * (60 + 80 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
         elif j % 4 == 2:
-            out[i:i + m] += 0.6 * rng.standard_normal(m) * np.exp(-t * 20)
-        out[i:i + m] += 0.3 * rng.standard_normal(m) * np.exp(-t * 80)
+            out[i : i + m] += 0.6 * rng.standard_normal(m) * np.exp(-t * 20)
+        out[i : i + m] += 0.3 * rng.standard_normal(m) * np.exp(-t * 80)
     return (0.4 * out / np.abs(out).max()).astype(np.float32)
 
 
@@ -109,17 +117,20 @@ def test_chromium_beeps_and_a_melody_get_no_emotion(tiny_predictor):
     """The two the issue found: 10 s of fake-microphone beeps and a melody; predict, the
     timeline and analyze all refuse them with the no-speech message."""
     for wave in (beeps(10.0, 0), melody(10.0, 1), melody(30.0, 1)):
-        for call in (lambda w: tiny_predictor.predict(w, sample_rate=SR),
-                     lambda w: tiny_predictor.timeline(w, sample_rate=SR)):
+        for call in (
+            lambda w: tiny_predictor.predict(w, sample_rate=SR),
+            lambda w: tiny_predictor.timeline(w, sample_rate=SR),
+        ):
             with pytest.raises(AudioError, match="No speech found"):
                 call(wave)
 
 
 def test_beeps_over_a_microphone_stream_are_no_speech(tiny_predictor):
     from emotion.live import LISTENING, NO_SPEECH, LiveSession
+
     session = LiveSession(tiny_predictor)
     wave = beeps(6.0, 3)
-    updates = [u for i in range(0, len(wave), SR // 2) if (u := session.add(wave[i:i + SR // 2], SR))]
+    updates = [u for i in range(0, len(wave), SR // 2) if (u := session.add(wave[i : i + SR // 2], SR))]
     judged = [u for u in updates if u.message != LISTENING]
     assert judged and all(u.probabilities is None for u in judged)
     assert any(u.message == NO_SPEECH for u in judged)

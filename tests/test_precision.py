@@ -1,4 +1,5 @@
 """Issue 25: the precision switch (fp32 default, bf16 by argument or EMOTION_PRECISION)."""
+
 import pytest
 
 from emotion import precision

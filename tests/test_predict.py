@@ -13,10 +13,10 @@ import torch
 
 import emotion
 from emotion.audio import AudioError, load_audio, prepare, speech_bounds
+from emotion.checkpoint import sha256
 from emotion.features import log_mel_spectrogram
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
-from emotion.checkpoint import sha256
 from emotion.predict import CheckpointError, Predictor, main, top_k
 
 
@@ -106,6 +106,7 @@ def test_top_k():
 
 # --------------------------------------------------------------------------- checkpoints
 
+
 def test_checkpoint_manifest_is_checked(tiny_checkpoint_path, tmp_path, asset_flacs):
     path = tmp_path / "emotion.pt"
     shutil.copy(tiny_checkpoint_path, path)
@@ -179,13 +180,16 @@ def _unreadable(kind: str, tiny_checkpoint_path, tiny_checkpoint, tmp_path):
     if kind == "no labels key":
         return _saved({k: v for k, v in tiny_checkpoint.items() if k != "labels"}, tmp_path)
     if kind == "weights of another size":
-        return _saved(dict(copy.deepcopy(tiny_checkpoint), model_config=dict(
-            tiny_checkpoint["model_config"], lstm_hidden=16)), tmp_path)
+        return _saved(
+            dict(copy.deepcopy(tiny_checkpoint), model_config=dict(tiny_checkpoint["model_config"], lstm_hidden=16)),
+            tmp_path,
+        )
     raise KeyError(kind)
 
 
-@pytest.mark.parametrize("kind", ["random bytes", "truncated", "not a dict", "no labels key",
-                                  "weights of another size"])
+@pytest.mark.parametrize(
+    "kind", ["random bytes", "truncated", "not a dict", "no labels key", "weights of another size"]
+)
 def test_unreadable_checkpoints_raise_checkpoint_error(kind, tiny_checkpoint_path, tiny_checkpoint, tmp_path):
     with pytest.raises(CheckpointError):
         Predictor.from_checkpoint(_unreadable(kind, tiny_checkpoint_path, tiny_checkpoint, tmp_path))
@@ -197,8 +201,9 @@ def test_checkpoint_describes_itself(tiny_checkpoint, tiny_predictor):
     assert tiny_predictor.train_actors == list(range(1, 21))
     assert [f["val_actors"] for f in tiny_predictor.folds] == [list(range(11, 21)), list(range(1, 11))]
     assert len(tiny_checkpoint["normalization"]) == len(tiny_checkpoint["models"]) == 2
-    np.testing.assert_allclose(tiny_checkpoint["normalization"][0]["mean"],
-                               tiny_checkpoint["models"][0]["mean"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        tiny_checkpoint["normalization"][0]["mean"], tiny_checkpoint["models"][0]["mean"].numpy(), rtol=1e-6
+    )
     assert "models" not in tiny_predictor.checkpoint_info
 
 

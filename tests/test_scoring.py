@@ -9,13 +9,12 @@ import copy
 import numpy as np
 import pytest
 import torch
+from conftest import ASSETS
 
 from emotion import audio
 from emotion.predict import Predictor
 from emotion.ravdess import index_dataset
 from emotion.scoring import ENSEMBLE, out_of_fold_logits, recompute_metrics, scoring_models
-
-from conftest import ASSETS
 
 
 @pytest.fixture(scope="module")

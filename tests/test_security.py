@@ -16,6 +16,7 @@
 
     EMOTION_CHECKPOINT=/tmp/devckpt/emotion.pt python -m pytest -q tests/test_security.py
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,9 +39,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import free_port
 import soundfile as sf
 import torch
+from support import free_port
 
 from emotion.checkpoint import MANIFEST, sha256
 from emotion.predict import CheckpointError, Predictor
@@ -55,6 +56,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignor
 
 
 # ===== checkpoint integrity ======================================================================
+
 
 def _manifest(folder: Path, entries: dict):
     (folder / MANIFEST).write_text("".join(f"{digest}  {name}\n" for name, digest in entries.items()))
@@ -72,7 +74,8 @@ def ckpt_copy(tiny_checkpoint_path, tmp_path) -> Path:
 def test_intact_checkpoint_with_manifest_loads(ckpt_copy):
     # as `sha256sum checkpoints/*` writes it from the repository root, with a binary-mode '*'
     (ckpt_copy.parent / MANIFEST).write_text(
-        f"{sha256(ckpt_copy)} *checkpoints/{ckpt_copy.name}\n{'0' * 64}  checkpoints/metrics.json\nnot a line\n")
+        f"{sha256(ckpt_copy)} *checkpoints/{ckpt_copy.name}\n{'0' * 64}  checkpoints/metrics.json\nnot a line\n"
+    )
     assert Predictor.from_checkpoint(ckpt_copy).models
 
 
@@ -96,7 +99,7 @@ def test_damaged_checkpoint_is_refused(ckpt_copy, damage):
     _manifest(ckpt_copy.parent, {ckpt_copy.name: sha256(ckpt_copy)})
     data = bytearray(ckpt_copy.read_bytes())
     if damage == "truncated":
-        data = data[:len(data) // 2]
+        data = data[: len(data) // 2]
     else:
         data[len(data) // 2] ^= 0xFF
     ckpt_copy.write_bytes(bytes(data))
@@ -138,6 +141,7 @@ def test_shipped_checkpoint_matches_manifest():
 
 # ===== the served app ===========================================================================
 
+
 def test_app_never_shares():
     source = (ROOT / "app.py").read_text()
     assert not re.search(r"share\s*=\s*True", source)
@@ -159,14 +163,26 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = folder / "app.log"
-        env = dict(os.environ, EMOTION_CHECKPOINT=str(CHECKPOINT), GRADIO_TEMP_DIR=str(self.temp_dir),
-                   GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
-                   GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        env = dict(
+            os.environ,
+            EMOTION_CHECKPOINT=str(CHECKPOINT),
+            GRADIO_TEMP_DIR=str(self.temp_dir),
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_SERVER_PORT=str(self.port),
+            GRADIO_ANALYTICS_ENABLED="False",
+            PYTHONUNBUFFERED="1",
+            OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+        )
         # SIGINT back to its default in the child: a process that inherits it ignored (as pytest's
         # does after Ray has run in it) never turns Ctrl+C into Gradio's clean shutdown
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=folder, env=env,
-                                     stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
-                                     preexec_fn=_default_sigint)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=folder,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            preexec_fn=_default_sigint,
+        )
         deadline = time.time() + 120
         while True:
             try:
@@ -212,13 +228,16 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(server):
     from gradio_client import Client
+
     return Client(server.url, verbose=False)
 
 
 # ----- what must never come back ------------------------------------------------------------------
 
+
 def _data_dir():
     from emotion.clips import configured_data_dir
+
     return configured_data_dir()
 
 
@@ -295,10 +314,10 @@ def fetch_file_urls(server, text: str, secrets, what: str):
 def queue_call(server, fn_index: int, data: list, event_data=None) -> str:
     """One call through the queue, as the browser makes it; the whole event stream as text."""
     session = uuid.uuid4().hex[:12]
-    body = json.dumps(dict(data=data, fn_index=fn_index, session_hash=session, event_data=event_data,
-                           trigger_id=None)).encode()
-    request = urllib.request.Request(server.url + "gradio_api/queue/join", body,
-                                     {"Content-Type": "application/json"})
+    body = json.dumps(
+        dict(data=data, fn_index=fn_index, session_hash=session, event_data=event_data, trigger_id=None)
+    ).encode()
+    request = urllib.request.Request(server.url + "gradio_api/queue/join", body, {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             joined = r.read().decode()
@@ -310,8 +329,9 @@ def queue_call(server, fn_index: int, data: list, event_data=None) -> str:
 
 def direct_call(server, fn_index: int, data: list, event_data=None) -> str:
     """One call past the queue (POST /gradio_api/run/predict with an fn_index)."""
-    body = json.dumps(dict(data=data, fn_index=fn_index, session_hash=uuid.uuid4().hex[:12],
-                           event_data=event_data)).encode()
+    body = json.dumps(
+        dict(data=data, fn_index=fn_index, session_hash=uuid.uuid4().hex[:12], event_data=event_data)
+    ).encode()
     request = urllib.request.Request(server.url + "gradio_api/run/predict", body, {"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=120) as r:
@@ -323,11 +343,12 @@ def direct_call(server, fn_index: int, data: list, event_data=None) -> str:
 def crafted_inputs(component_type: str, path: str) -> list:
     """Values to send to an input component of this type that try to name `path`."""
     if component_type in ("audio", "file", "image", "video", "model3d", "uploadbutton"):
-        return [dict(path=path, meta={"_type": "gradio.FileData"}),
-                dict(path=path, orig_name="speech.wav", url=f"/gradio_api/file={path}",
-                     meta={"_type": "gradio.FileData"})]
+        return [
+            dict(path=path, meta={"_type": "gradio.FileData"}),
+            dict(path=path, orig_name="speech.wav", url=f"/gradio_api/file={path}", meta={"_type": "gradio.FileData"}),
+        ]
     if component_type == "dataset":
-        return [path, 10 ** 6, -1]
+        return [path, 10**6, -1]
     return [path]
 
 
@@ -338,6 +359,7 @@ def test_leak_checks_can_fail(server, secrets):
             assert_no_leak(Path(path).read_bytes().decode("latin-1"), secrets, name)
     example = next(d["id"] for d in server.config["dependencies"] if d.get("api_name") == "example")
     from emotion.clips import DEFAULT_EXAMPLES_DIR
+
     clip = sorted(DEFAULT_EXAMPLES_DIR.glob("*.flac"))[0]
     text = queue_call(server, example, [clip.stem])
     assert "True emotion" in text and '"success":true' in text.replace(" ", "")
@@ -376,6 +398,7 @@ def test_every_handler_refuses_crafted_paths(server, secrets, crafted_paths):
 
 def test_named_endpoints_via_gradio_client(server, client, secrets, crafted_paths):
     from gradio_client import handle_file
+
     api = client.view_api(return_format="dict", print_info=False)
     named = api["named_endpoints"]
     assert {"/predict", "/example"} <= set(named)
@@ -405,9 +428,14 @@ def test_direct_file_urls_serve_nothing_outside_assets(server, secrets, crafted_
     tried = 0
     for name, path in crafted_paths.items():
         quoted = urllib.parse.quote(path, safe="")
-        for raw in (f"/gradio_api/file={path}", f"/gradio_api/file={quoted}", f"/file={path}",
-                    f"/gradio_api/file/{path.lstrip('/')}", f"/gradio_api/file=/{path}",
-                    f"/gradio_api/file={path.replace('/', '%2F')}"):
+        for raw in (
+            f"/gradio_api/file={path}",
+            f"/gradio_api/file={quoted}",
+            f"/file={path}",
+            f"/gradio_api/file/{path.lstrip('/')}",
+            f"/gradio_api/file=/{path}",
+            f"/gradio_api/file={path.replace('/', '%2F')}",
+        ):
             status, body = http_get(server.url, raw.replace(" ", "%20"))
             tried += 1
             assert_no_leak(body, secrets, f"GET {raw}")
@@ -464,17 +492,26 @@ def _fn(server, api_name: str) -> int:
 def _examples_fn(server) -> int:
     """The gr.Examples loader: the handler whose input is the examples' dataset component."""
     types = {c["id"]: c["type"] for c in server.config["components"]}
-    return next(d["id"] for d in server.config["dependencies"]
-                if [types[i] for i in d["inputs"]] == ["dataset"])
+    return next(d["id"] for d in server.config["dependencies"] if [types[i] for i in d["inputs"]] == ["dataset"])
 
 
 def upload(server, path: Path) -> str:
     """POST /gradio_api/upload as the browser does; the server-side path of the upload."""
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{path.name}\"\r\n"
-            f"Content-Type: audio/wav\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(server.url + "gradio_api/upload", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{path.name}"\r\n'
+            f"Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        server.url + "gradio_api/upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with urllib.request.urlopen(request, timeout=60) as r:
         return json.loads(r.read())[0]
 
@@ -507,6 +544,7 @@ def after_batch(quiet_server):
         assert succeeded(queue_call(server, predict, [file_data(upload(server, path), path.name)]))
     if _data_dir() is None:
         from emotion.clips import DEFAULT_EXAMPLES_DIR
+
         for clip in sorted(DEFAULT_EXAMPLES_DIR.glob("*.flac"))[:3]:
             assert succeeded(queue_call(server, _fn(server, "example"), [clip.stem]))
     return before, _files(server.temp_dir)
@@ -529,6 +567,7 @@ def test_cache_is_purged_periodically():
         pytest.skip(f"no checkpoint at {CHECKPOINT}")
     os.environ.setdefault("EMOTION_CHECKPOINT", str(CHECKPOINT))
     import app
+
     assert app.demo.delete_cache, "gr.Blocks(delete_cache=...) is not set: uploads are never deleted"
     frequency, age = app.demo.delete_cache
     assert 0 < frequency <= 3600 and 0 < age <= 24 * 3600
@@ -563,5 +602,7 @@ def test_uploads_are_deleted_at_shutdown(quiet_server, after_batch):
     quiet_server.stop()
     assert quiet_server.proc.returncode is not None
     left = [p.name for p in _files(quiet_server.temp_dir) if p.name.startswith("upload_")]
-    assert not left, (f"{len(left)} uploads left in {quiet_server.temp_dir} after a {time.time() - t:.1f}-s shutdown "
-                      f"(exit {quiet_server.proc.returncode}); the app said:\n{quiet_server.output()[-2000:]}")
+    assert not left, (
+        f"{len(left)} uploads left in {quiet_server.temp_dir} after a {time.time() - t:.1f}-s shutdown "
+        f"(exit {quiet_server.proc.returncode}); the app said:\n{quiet_server.output()[-2000:]}"
+    )

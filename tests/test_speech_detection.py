@@ -25,7 +25,7 @@ def tight(wave: np.ndarray, keep_seconds: float = 0.0) -> np.ndarray:
     db = speech.frame_db(wave)
     idx = np.flatnonzero(db > db.max() - TIGHT_DB)
     keep = int(keep_seconds * audio.SAMPLE_RATE)
-    return wave[max(0, idx[0] * audio.HOP - keep): idx[-1] * audio.HOP + audio.FRAME + keep]
+    return wave[max(0, idx[0] * audio.HOP - keep) : idx[-1] * audio.HOP + audio.FRAME + keep]
 
 
 def with_noise(wave: np.ndarray, snr_db: float, color: str, seed: int) -> np.ndarray:
@@ -80,14 +80,18 @@ def test_noisy_speech_is_never_no_speech(sentences, color):
 def test_buried_speech_is_too_noisy_with_the_estimate(sentences):
     """Below the collapse of out-of-fold accuracy (about -7.5 dB, docs/snr) the message says so."""
     messages = [said(with_noise(w, -8.0, "white", i)) for i, w in enumerate(sentences[::4])]
-    noisy = [m for m in messages if re.search(r"too noisy to judge reliably \(estimated signal-to-noise ratio -?\d+ dB", m)]
+    noisy = [
+        m for m in messages if re.search(r"too noisy to judge reliably \(estimated signal-to-noise ratio -?\d+ dB", m)
+    ]
     assert len(noisy) >= 0.9 * len(messages), [m for m in messages if m not in noisy][:3]
 
 
 def test_estimated_snr_follows_white_noise(sentences):
     for snr in (0.0, 10.0, 20.0):
-        est = [speech.speech_measures(speech.band_power(with_noise(w, snr, "white", i)))[1]
-               for i, w in enumerate(sentences[::8])]
+        est = [
+            speech.speech_measures(speech.band_power(with_noise(w, snr, "white", i)))[1]
+            for i, w in enumerate(sentences[::8])
+        ]
         assert abs(np.median(est) - snr) < 2.0, (snr, np.median(est))
         assert np.percentile(np.abs(np.array(est) - snr), 90) < 4.0, snr
 
@@ -139,6 +143,6 @@ def test_band_power_is_the_same_piece_by_piece():
     x = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32)
     whole = speech.band_power(x)
     n = 100  # frames in the first piece
-    first = speech.band_power(x[:(n - 1) * audio.HOP + audio.FRAME])
-    rest = speech.band_power(x[n * audio.HOP:])
+    first = speech.band_power(x[: (n - 1) * audio.HOP + audio.FRAME])
+    rest = speech.band_power(x[n * audio.HOP :])
     np.testing.assert_allclose(np.concatenate([first, rest]), whole, rtol=1e-10)

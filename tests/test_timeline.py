@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from emotion import EMOTIONS, AudioError
-from emotion import audio, timeline
-from emotion.ravdess import parse_name
+from emotion import EMOTIONS, AudioError, audio, timeline
 from emotion.predict import main as predict_main
+from emotion.ravdess import parse_name
 
 
 def _concatenate(paths, gap_seconds, sr=48000):
@@ -82,7 +81,7 @@ def test_timeline_agrees_with_predict_on_each_sentence(shared_ravdess, shipped_p
         wave = audio.load_audio(p)
         db = audio.frame_db(wave)
         idx = np.flatnonzero(db > db.max() - 30.0)  # the sentence, without the silence around it
-        sentence = wave[max(0, idx[0] * audio.HOP - keep): idx[-1] * audio.HOP + audio.FRAME + keep]
+        sentence = wave[max(0, idx[0] * audio.HOP - keep) : idx[-1] * audio.HOP + audio.FRAME + keep]
         pause = np.zeros(int(rng.uniform(2.0, 3.5) * audio.SAMPLE_RATE), np.float32)
         parts += [pause, sentence]
         spans.append(((pos + len(pause)) / audio.SAMPLE_RATE, (pos + len(pause) + len(sentence)) / audio.SAMPLE_RATE))
@@ -140,6 +139,7 @@ def test_blocks_are_resampled_without_seams(tmp_path):
 def test_blocks_do_not_change_the_result(tiny_predictor, long_recording, monkeypatch):
     """Reading in small blocks gives what one big block gives (block edges are harmless)."""
     from emotion import timeline
+
     path, _, _ = long_recording
     big = tiny_predictor.timeline(path)
     monkeypatch.setattr(timeline, "BLOCK_SECONDS", 2.0)
@@ -163,11 +163,13 @@ def test_batch_cli_timeline_and_errors(tiny_checkpoint_path, long_recording, tmp
     path, paths, _ = long_recording
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF....WAVEfmt nonsense")
-    code = predict_main([str(path), str(bad), "--timeline", "--format", "csv",
-                         "--checkpoint", str(tiny_checkpoint_path)])
+    code = predict_main(
+        [str(path), str(bad), "--timeline", "--format", "csv", "--checkpoint", str(tiny_checkpoint_path)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     from io import StringIO
+
     table = pd.read_csv(StringIO(out))
     assert (table["file"] == str(path)).sum() == len(paths)
     assert table.loc[table["file"] == str(bad), "error"].str.contains("Could not read").all()

@@ -12,12 +12,12 @@ import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from emotion import audio
-from emotion.ravdess import actor_folds, index_dataset, load_waves
-from emotion.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
+from emotion.checkpoint import build as build_checkpoint
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
 from emotion.predict import Predictor
-from emotion.checkpoint import build as build_checkpoint
+from emotion.ravdess import actor_folds, index_dataset, load_waves
+from emotion.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
 from emotion.training.cnn import batch_logits, train_folds
 
 TINY = ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8)
@@ -76,15 +76,17 @@ def test_oof_logits_come_from_the_kept_state(asset_frame, folds_result):
 
 
 def test_train_folds_is_reproducible_and_song_optional(asset_frame, folds_result):
-    again = train_folds(asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0,
-                        only_folds=[1], use_song=False)
+    again = train_folds(
+        asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0, only_folds=[1], use_song=False
+    )
     assert len(again["states"]) == 1
     info = again["folds"][0]
     assert info["fold"] == 1
     speech_actors = set(asset_frame.loc[asset_frame["channel"] == "speech", "actor"])
     assert set(info["train_actors"]) <= speech_actors  # no song-only actors without song
-    assert info["n_train"] == ((asset_frame["channel"] == "speech")
-                               & ~asset_frame["actor"].isin(info["val_actors"])).sum()
+    assert (
+        info["n_train"] == ((asset_frame["channel"] == "speech") & ~asset_frame["actor"].isin(info["val_actors"])).sum()
+    )
     # fold 1's train set has no song clips anyway, so it must reproduce the first run exactly
     first = folds_result["oof"][folds_result["oof"]["fold"] == 1]
     np.testing.assert_allclose(np.stack(again["oof"]["logits"]), np.stack(first["logits"]), atol=1e-5)
@@ -108,9 +110,28 @@ def test_checkpoint_from_training_loads_in_predictor(folds_result, tmp_path, ass
 
 def test_train_main_writes_a_loadable_checkpoint(asset_flacs, tmp_path, capsys):
     from emotion.training.train import main
+
     out = tmp_path / "ck" / "emotion.pt"
-    code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
-                 "--epochs", "1", "--batch-size", "4", "--channels", "4", "4", "8", "8", "--no-song"])
+    code = main(
+        [
+            "--data-dir",
+            str(asset_flacs[0].parent),
+            "--out",
+            str(out),
+            "--folds",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--channels",
+            "4",
+            "4",
+            "8",
+            "8",
+            "--no-song",
+        ]
+    )
     assert code == 0
     metrics = json.loads(out.with_name("metrics.json").read_text())
     assert metrics["n"] == 16 and 0 <= metrics["accuracy"] <= 1
@@ -128,19 +149,22 @@ def test_weight_averaging_keeps_the_averaged_model(asset_frame):
     out-of-fold logits and differs from the raw weights, whose score is logged beside it."""
     from emotion.training.cnn import train_model
     from emotion.training.data import Augment, RavdessDataset
+
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
     val_waves = audio.clip_batch(waves[12:])
     val_labels = frame["label"].to_numpy()[12:]
-    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, epochs=3, lr=3e-3,
-                                            batch_size=4, seed=0, ema=0.5)
+    state, info, logits, last = train_model(
+        train, val_waves, val_labels, TINY, epochs=3, lr=3e-3, batch_size=4, seed=0, ema=0.5
+    )
     assert all("raw_val_macro_f1" in h for h in info["history"])
     net = EmotionNet(TINY)
     net.load_state_dict(state)
     np.testing.assert_allclose(batch_logits(net, val_waves).numpy(), logits.numpy(), atol=1e-4)
-    raw_state, _, raw_logits, _ = train_model(train, val_waves, val_labels, TINY, epochs=3, lr=3e-3,
-                                              batch_size=4, seed=0)
+    raw_state, _, raw_logits, _ = train_model(
+        train, val_waves, val_labels, TINY, epochs=3, lr=3e-3, batch_size=4, seed=0
+    )
     assert not torch.allclose(state["fc.weight"], raw_state["fc.weight"])
 
 
@@ -149,6 +173,7 @@ def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(
     reproduces the last epoch's validation logits; select="best" keeps the best-scoring epoch."""
     from emotion.training.cnn import train_model
     from emotion.training.data import Augment, RavdessDataset
+
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
     train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
@@ -172,10 +197,38 @@ def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(
 
 def test_train_main_records_the_recipe(asset_flacs, tmp_path):
     from emotion.training.train import main
+
     out = tmp_path / "emotion.pt"
-    assert main(["--data-dir", str(asset_flacs[0].parent), "--out", str(out), "--folds", "2",
-                 "--epochs", "2", "--batch-size", "4", "--channels", "4", "4", "8", "8",
-                 "--lstm-hidden", "12", "--ema", "0.9", "--pool-first", "--bf16", "--select", "last"]) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(asset_flacs[0].parent),
+                "--out",
+                str(out),
+                "--folds",
+                "2",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "4",
+                "--channels",
+                "4",
+                "4",
+                "8",
+                "8",
+                "--lstm-hidden",
+                "12",
+                "--ema",
+                "0.9",
+                "--pool-first",
+                "--bf16",
+                "--select",
+                "last",
+            ]
+        )
+        == 0
+    )
     predictor = Predictor.from_checkpoint(out)
     assert predictor.config.lstm_hidden == 12 and predictor.config.channels == (4, 4, 8, 8)
     assert predictor.config.pool_first
@@ -194,30 +247,80 @@ def test_evaluate_cli_agrees_with_training_and_keeps_speakers_apart(asset_flacs,
     --folds only actors the checkpoint never heard are scored."""
     from emotion.training.evaluate import main as evaluate
     from emotion.training.train import main as train
+
     data = str(asset_flacs[0].parent)
     out = tmp_path / "emotion.pt"
-    assert train(["--data-dir", data, "--out", str(out), "--folds", "2", "--epochs", "2",
-                  "--batch-size", "4", "--channels", "4", "4", "8", "8", "--lstm-hidden", "8"]) == 0
+    assert (
+        train(
+            [
+                "--data-dir",
+                data,
+                "--out",
+                str(out),
+                "--folds",
+                "2",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "4",
+                "--channels",
+                "4",
+                "4",
+                "8",
+                "8",
+                "--lstm-hidden",
+                "8",
+            ]
+        )
+        == 0
+    )
     trained = json.loads(out.with_name("metrics.json").read_text())
-    assert evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "2",
-                     "--out", str(tmp_path / "oof.json")]) == 0
+    assert (
+        evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "2", "--out", str(tmp_path / "oof.json")])
+        == 0
+    )
     oof = json.loads((tmp_path / "oof.json").read_text())
     assert oof["n"] == trained["n"] == 16
     assert oof["accuracy"] == pytest.approx(trained["accuracy"])
     assert oof["confusion_matrix"] == trained["confusion_matrix"]
     assert "checkpoint's fold models" in oof["split"]["kind"]
 
-    assert evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "3",
-                     "--out", str(tmp_path / "re.json")]) == 0
+    assert (
+        evaluate(["--data-dir", data, "--checkpoint", str(out), "--folds", "3", "--out", str(tmp_path / "re.json")])
+        == 0
+    )
     assert "Training 3 fold models (2 epochs)" in capsys.readouterr().out
     again = json.loads((tmp_path / "re.json").read_text())
     assert again["n"] == 16 and len(again["split"]["folds"]) == 3
 
     # trained on actors 1-10 only: plain evaluation scores the speech of actors 11-20 alone
     part = tmp_path / "part.pt"
-    assert train(["--data-dir", data, "--out", str(part), "--folds", "2", "--epochs", "1",
-                  "--batch-size", "4", "--channels", "4", "4", "8", "8", "--lstm-hidden", "8",
-                  "--actors", *map(str, range(1, 11))]) == 0
+    assert (
+        train(
+            [
+                "--data-dir",
+                data,
+                "--out",
+                str(part),
+                "--folds",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "4",
+                "--channels",
+                "4",
+                "4",
+                "8",
+                "8",
+                "--lstm-hidden",
+                "8",
+                "--actors",
+                *map(str, range(1, 11)),
+            ]
+        )
+        == 0
+    )
     assert evaluate(["--data-dir", data, "--checkpoint", str(part), "--out", str(tmp_path / "held.json")]) == 0
     held = json.loads((tmp_path / "held.json").read_text())
     assert held["split"]["test_actors"] == [11, 12, 13, 14, 15, 16, 18] and held["n"] == 7
@@ -226,16 +329,15 @@ def test_evaluate_cli_agrees_with_training_and_keeps_speakers_apart(asset_flacs,
 
 def test_train_main_refuses_an_empty_selection(asset_flacs, tmp_path, capsys):
     from emotion.training.train import main
-    code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(tmp_path / "x.pt"),
-                 "--actors", "23", "24"])
+
+    code = main(["--data-dir", str(asset_flacs[0].parent), "--out", str(tmp_path / "x.pt"), "--actors", "23", "24"])
     assert code == 1 and not (tmp_path / "x.pt").exists()
     assert "No RAVDESS clips" in capsys.readouterr().err
 
 
 def test_batch_size_larger_than_a_fold_trains_or_says_why(asset_frame):
     try:
-        result = train_folds(asset_frame, k=2, config=TINY, epochs=1, lr=3e-3, batch_size=32, seed=0,
-                             only_folds=[1])
+        result = train_folds(asset_frame, k=2, config=TINY, epochs=1, lr=3e-3, batch_size=32, seed=0, only_folds=[1])
     except ValueError as exc:
         assert "batch" in str(exc).lower(), exc
         return
@@ -253,8 +355,9 @@ def _logits_for(preds: np.ndarray, scale: float = 4.0) -> torch.Tensor:
 
 
 def test_metrics_report_on_known_predictions():
-    m = metrics_report(LABELS, _logits_for(PREDS), temperature=2.0, split=dict(kind="toy"),
-                       ids=[f"c{i}" for i in range(10)])
+    m = metrics_report(
+        LABELS, _logits_for(PREDS), temperature=2.0, split=dict(kind="toy"), ids=[f"c{i}" for i in range(10)]
+    )
     assert m["n"] == 10 and m["accuracy"] == pytest.approx(0.7)
     cm = np.zeros((8, 8), int)
     for t, p in [(0, 0), (0, 1), (1, 1), (1, 1), (2, 2), (2, 0), (3, 3), (3, 3), (4, 4), (5, 6)]:
@@ -321,8 +424,7 @@ def test_fit_temperature_recovers_the_scale():
 
 def _oof_table(path, probs, folds):
     ids = [f"03-01-0{e + 1}-01-01-01-0{i + 1}" for i, e in enumerate([0, 1, 2, 3])]
-    table = pd.DataFrame(dict(id=ids, actor=[1, 2, 3, 4], fold=folds,
-                              emotion=[EMOTIONS[e] for e in [0, 1, 2, 3]]))
+    table = pd.DataFrame(dict(id=ids, actor=[1, 2, 3, 4], fold=folds, emotion=[EMOTIONS[e] for e in [0, 1, 2, 3]]))
     for j, name in enumerate(EMOTIONS):
         table[name] = probs[:, j]
     table.to_csv(path, index=False)
@@ -333,6 +435,7 @@ def test_combine_scores_the_per_fold_ensemble(tmp_path, capsys):
     """Run A is right on clips 0-1, run B on clips 2-3, each confidently where it is right:
     their ensemble (mean log-probability) is right on all four; a run with other folds is refused."""
     from emotion.training.evaluate import combine_oof, main
+
     a = np.full((4, 8), 0.05)
     b = np.full((4, 8), 0.05)
     for i, true in enumerate([0, 1, 2, 3]):
@@ -360,6 +463,7 @@ def test_compare_is_a_paired_bootstrap_over_actors(tmp_path, capsys):
     """Base is right on actors 1-2 only, new on all four actors: the difference is +0.5 accuracy;
     new is better unless a resample draws only actors 1-2 (chance 1/16), so about 94% of the time."""
     from emotion.training.evaluate import compare_oof, main
+
     base = np.full((4, 8), 0.05)
     new = np.full((4, 8), 0.05)
     for i, true in enumerate([0, 1, 2, 3]):
@@ -388,9 +492,27 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     with --merge give the checkpoint and out-of-fold scores of one run that trained every fold;
     parts from another recipe, or a fold twice or missing, are refused with the reason."""
     from emotion.training.train import main as train
+
     data = str(asset_flacs[0].parent)
-    common = ["--data-dir", data, "--folds", "2", "--epochs", "2", "--batch-size", "4",
-              "--channels", "4", "4", "8", "8", "--lstm-hidden", "8", "--select", "last"]
+    common = [
+        "--data-dir",
+        data,
+        "--folds",
+        "2",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--channels",
+        "4",
+        "4",
+        "8",
+        "8",
+        "--lstm-hidden",
+        "8",
+        "--select",
+        "last",
+    ]
     whole = tmp_path / "whole" / "emotion.pt"
     assert train(common + ["--out", str(whole)]) == 0
     parts = [tmp_path / f"part{i}" / "emotion.pt" for i in (0, 1)]

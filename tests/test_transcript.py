@@ -79,8 +79,16 @@ def test_model_folder_is_laid_out_once_and_rechecked(tmp_path):
 
 
 def test_utterances_split_at_sentence_ends_and_pauses():
-    w = [dict(word=t, start=s, end=e) for t, s, e in
-         [(" Kids", 0.0, 0.3), (" door.", 0.3, 0.6), (" Dogs", 0.7, 1.0), (" sit", 1.0, 1.2), (" here", 2.3, 2.5)]]
+    w = [
+        dict(word=t, start=s, end=e)
+        for t, s, e in [
+            (" Kids", 0.0, 0.3),
+            (" door.", 0.3, 0.6),
+            (" Dogs", 0.7, 1.0),
+            (" sit", 1.0, 1.2),
+            (" here", 2.3, 2.5),
+        ]
+    ]
     assert [[x["word"] for x in g] for g in T.utterances(w)] == [[" Kids", " door."], [" Dogs", " sit"], [" here"]]
 
 
@@ -102,8 +110,9 @@ def test_each_utterance_emotion_is_predict_on_its_span(table, sentences, shipped
     judged = table[table["emotion"].notna()]
     assert len(judged) >= 3
     for row in judged.to_dict("records"):
-        expected = shipped_predictor.predict(wave[int(round(row["start"] * SAMPLE_RATE)):int(round(row["end"] * SAMPLE_RATE))],
-                                             SAMPLE_RATE)
+        expected = shipped_predictor.predict(
+            wave[int(round(row["start"] * SAMPLE_RATE)) : int(round(row["end"] * SAMPLE_RATE))], SAMPLE_RATE
+        )
         np.testing.assert_allclose([row[k] for k in labels], [expected[k] for k in labels], atol=1e-6)
         assert math.isclose(sum(row[k] for k in labels), 1.0, abs_tol=1e-6)
         assert row["emotion"] == max(labels, key=lambda k: row[k]) and row["note"] == ""
@@ -128,7 +137,9 @@ def test_srt_vtt_and_json(table):
         assert abs(start - row["start"]) < 2e-3 and abs(end - row["end"]) < 2e-3
         assert text == f"[{row['emotion']} {row[row['emotion']]:.2f}] {row['text']}"
     vtt = subtitles.vtt(table)
-    assert vtt.startswith("WEBVTT\n\n") and len(re.findall(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)) == len(table)
+    assert vtt.startswith("WEBVTT\n\n") and len(
+        re.findall(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)
+    ) == len(table)
     data = json.loads(json.dumps(subtitles.as_json(table)))
     assert data["language"] == "en" and len(data["segments"]) == len(table)
     for seg in data["segments"]:
@@ -168,7 +179,8 @@ def test_german_speech_is_transcribed_in_german(shared_ravdess):
 
 
 def test_without_faster_whisper_emotion_works_and_the_transcript_names_the_pip_fix(
-        monkeypatch, shipped_predictor, asset_flacs):
+    monkeypatch, shipped_predictor, asset_flacs
+):
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails as if not installed
     T.load_model.cache_clear()
     try:
@@ -196,13 +208,16 @@ def test_bad_input_is_a_clear_error(shipped_predictor, tmp_path):
 def test_batch_transcript_rows(sentences, table, tmp_path):
     pytest.importorskip("pyarrow", reason="batch scoring needs pyarrow: pip install -r requirements-batch.txt")
     from emotion import batch
+
     out = tmp_path / "out"
     assert batch.main([str(sentences[0]), "--out", str(out), "--transcript", "--no-progress"]) == 0
     rows = pd.read_parquet(out)
     assert list(rows["text"]) == list(table["text"]) and set(rows["language"]) == {"en"}
     np.testing.assert_allclose(rows["start"], table["start"])
     labels = subtitles.labels_of(table)
-    np.testing.assert_allclose(rows[labels].to_numpy(float), table[labels].to_numpy(float), atol=1e-5)  # thread counts differ
+    np.testing.assert_allclose(
+        rows[labels].to_numpy(float), table[labels].to_numpy(float), atol=1e-5
+    )  # thread counts differ
     assert rows["error"].isna().all()
     # the same folder with another kind of rows is refused in words, not a traceback
     assert batch.main([str(sentences[0]), "--out", str(out), "--timeline", "--no-progress"]) == 2

@@ -4,6 +4,7 @@ that parses as SRT.
 
     python -m pytest -q tests/test_transcript_app.py
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ from support import app_page, chromium, require_checkpoint
 CHECKPOINT = require_checkpoint()
 pytest.importorskip("faster_whisper")
 
-from emotion import audio  # noqa: E402
 from test_transcript import parse_srt  # noqa: E402
+
+from emotion import audio  # noqa: E402
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
@@ -36,6 +38,7 @@ def long_upload(tmp_path_factory, asset_flacs):
 
 def test_transcript_endpoint(served_app, long_upload, shipped_predictor):
     from gradio_client import Client, handle_file
+
     result = Client(served_app, verbose=False).predict(handle_file(str(long_upload)), api_name="/transcript")
     assert result["language"] == "en" and len(result["segments"]) >= 3
     expected = shipped_predictor.transcript(str(long_upload))
@@ -50,6 +53,7 @@ def test_transcript_endpoint(served_app, long_upload, shipped_predictor):
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="no /usr/bin/chromium")
 def test_browser_shows_the_transcript_and_its_srt(served_app, long_upload):
     from playwright.sync_api import expect
+
     with chromium() as browser, app_page(browser, served_app, TIMEOUT_MS) as page:
         page.get_by_label("Upload file").click()
         page.locator("#speech-input input[type=file]").first.set_input_files(str(long_upload))

@@ -18,6 +18,7 @@ TINY = dict(layers=(1, 2), proj_dim=16, lstm_hidden=8)
 def asset_states(asset_batch):
     """Cached-style encoder states of the 18 asset clips: (18, 3, 75, 512) float16, and labels."""
     from emotion.training.heads import encode_clips
+
     _, waves, _, labels = asset_batch
     return encode_clips(waves, n_layers=2, time_pool=2, desc="test"), labels.numpy()
 
@@ -34,6 +35,7 @@ def test_select_pools_time_and_picks_layers():
 
 def test_head_learns_from_cached_states(asset_states):
     from emotion.training.heads import HeadRecipe, head_logits, train_head
+
     states, labels = asset_states
     idx = np.arange(len(labels))
     config = HeadConfig(**TINY)
@@ -55,13 +57,16 @@ def test_head_learns_from_cached_states(asset_states):
 @pytest.fixture(scope="module")
 def whisper_checkpoint(tmp_path_factory):
     from emotion.checkpoint import build as build_checkpoint
+
     config = HeadConfig(**TINY)
     states = []
     for seed in (0, 1):
         torch.manual_seed(seed)
         states.append(EncoderHead(config).state_dict())
-    folds = [dict(fold=0, train_actors=list(range(1, 11)), val_actors=list(range(11, 21))),
-             dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11)))]
+    folds = [
+        dict(fold=0, train_actors=list(range(1, 11)), val_actors=list(range(11, 21))),
+        dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11))),
+    ]
     metrics = dict(n=18, accuracy=0.5, macro_f1=0.5, macro_recall=0.5, ece=0.1, ece_calibrated=0.05)
     ckpt = build_checkpoint(dict(states=states, folds=folds), config, 1.3, metrics, command="test", seed=0)
     path = tmp_path_factory.mktemp("whisper_ckpt") / "tiny_whisper.pt"
@@ -72,6 +77,7 @@ def whisper_checkpoint(tmp_path_factory):
 def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
     from emotion import encoder as E
     from emotion.predict import Predictor
+
     p = Predictor.from_checkpoint(whisper_checkpoint)
     assert p.backbone == "whisper-base" and "Whisper-base" in p.description
     probs = p.predict(asset_flacs[0])
@@ -93,6 +99,7 @@ def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
 
 def test_checkpoint_on_another_encoder_is_refused(whisper_checkpoint):
     from emotion.predict import CheckpointError, Predictor
+
     ckpt = torch.load(whisper_checkpoint, weights_only=True)
     ckpt["encoder"]["sha256"] = "0" * 64
     with pytest.raises(CheckpointError, match="another encoder"):
@@ -102,6 +109,7 @@ def test_checkpoint_on_another_encoder_is_refused(whisper_checkpoint):
 def test_saliency_reaches_the_spectrogram_the_encoder_reads(whisper_checkpoint, asset_flacs):
     from emotion.explain import saliency
     from emotion.predict import Predictor
+
     p = Predictor.from_checkpoint(whisper_checkpoint)
     a = p.analyze(asset_flacs[3])
     sal = saliency(p, a.clip)
@@ -117,11 +125,38 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
     import emotion.training.heads as TH
     from emotion.predict import Predictor
     from emotion.training.train import main
+
     monkeypatch.setattr(TH, "CACHE_DIR", tmp_path / "cache")
     out = tmp_path / "run" / "emotion.pt"
-    rc = main(["--backbone", "whisper-base", "--data-dir", str(asset_flacs[0].parent), "--folds", "3",
-               "--epochs", "2", "--variants", "1", "--layers", "1", "2", "--proj-dim", "16", "--lstm-hidden", "8",
-               "--select", "last", "--calibrate", "nested", "--batch-size", "4", "--out", str(out)])
+    rc = main(
+        [
+            "--backbone",
+            "whisper-base",
+            "--data-dir",
+            str(asset_flacs[0].parent),
+            "--folds",
+            "3",
+            "--epochs",
+            "2",
+            "--variants",
+            "1",
+            "--layers",
+            "1",
+            "2",
+            "--proj-dim",
+            "16",
+            "--lstm-hidden",
+            "8",
+            "--select",
+            "last",
+            "--calibrate",
+            "nested",
+            "--batch-size",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     metrics = json.loads(out.with_name("metrics.json").read_text())
     cal = metrics["ensemble_calibration"]
@@ -142,6 +177,7 @@ def test_whisper_predictor_ignores_gain(whisper_checkpoint, asset_flacs):
     """The level is normalised before Whisper's (absolute) log-mel: a quiet copy gets the same answer."""
     from emotion.audio import load_audio
     from emotion.predict import Predictor
+
     p = Predictor.from_checkpoint(whisper_checkpoint)
     wave = load_audio(asset_flacs[5])
     loud, quiet = p.predict(wave, sample_rate=16000), p.predict(wave * 0.03, sample_rate=16000)
@@ -154,6 +190,7 @@ def test_cnn_fallback_ships_beside_the_whisper_model():
     from pathlib import Path
 
     from emotion.predict import Predictor
+
     folder = Path(__file__).resolve().parent.parent / "checkpoints" / "cnn"
     p = Predictor.from_checkpoint(folder / "emotion.pt")
     assert p.backbone == "cnn" and p.encoder is None and len(p.models) == 5

@@ -22,16 +22,17 @@ from emotion.audio import CLIP_SECONDS, N_SAMPLES, SAMPLE_RATE
 from emotion.ravdess import parse_name
 from emotion.timeline import file_envelope
 
-from . import transcript as transcript_box
 from . import caveats
+from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
 
-
 # Said in the API docs: gradio_client refuses a larger file itself, before sending, with its own words
-API_LIMITS = (f"Files up to {MAX_FILE_SIZE.upper()} (gradio_client refuses a larger one before sending it: "
-              "'exceeds the maximum file size'). Trim it, save it as MP3, or run "
-              "`python -m emotion.predict --timeline FILE` locally (no limit but 30 min).")
+API_LIMITS = (
+    f"Files up to {MAX_FILE_SIZE.upper()} (gradio_client refuses a larger one before sending it: "
+    "'exceeds the maximum file size'). Trim it, save it as MP3, or run "
+    "`python -m emotion.predict --timeline FILE` locally (no limit but 30 min)."
+)
 
 
 def clear_analysis():
@@ -48,7 +49,9 @@ def _clip_start(start: int, end: int) -> float:
     """Where the model's 3-s clip of the speech start..end (samples) begins, in s of the input
     (before `start` when the speech is padded with silence: audio.pad_or_trim)."""
     n = end - start
-    return (start + (n - N_SAMPLES) // 2) / SAMPLE_RATE if n > N_SAMPLES else (start - (N_SAMPLES - n) // 2) / SAMPLE_RATE
+    return (
+        (start + (n - N_SAMPLES) // 2) / SAMPLE_RATE if n > N_SAMPLES else (start - (N_SAMPLES - n) // 2) / SAMPLE_RATE
+    )
 
 
 def _note(result) -> str:
@@ -56,23 +59,37 @@ def _note(result) -> str:
     if frame is None:
         speech_s = (result.speech[1] - result.speech[0]) / SAMPLE_RATE
         if speech_s > CLIP_SECONDS:
-            note = (f"The model heard the middle {CLIP_SECONDS:g} s of {speech_s:.1f} s of detected speech "
-                    "(shaded in the waveform; the spectrogram shows the same seconds).")
+            note = (
+                f"The model heard the middle {CLIP_SECONDS:g} s of {speech_s:.1f} s of detected speech "
+                "(shaded in the waveform; the spectrogram shows the same seconds)."
+            )
         else:
-            note = (f"The model heard all {speech_s:.1f} s of detected speech (shaded), padded with "
-                    f"silence to {CLIP_SECONDS:g} s.")
+            note = (
+                f"The model heard all {speech_s:.1f} s of detected speech (shaded), padded with "
+                f"silence to {CLIP_SECONDS:g} s."
+            )
     else:
         row = frame.iloc[result.window]
         speech_s = long_input.covered_seconds(result.judged)  # overlapping windows' seconds once
-        note = (f"**{len(frame)} window{'s' if len(frame) != 1 else ''} of speech** in {result.seconds:.0f} s "
-                "(pauses skipped; the timeline below shows each): the emotions are their mean, each window "
-                f"weighted by the seconds of speech it stands for. Shaded: the {speech_s:.0f} s the model heard; "
-                f"outlined: the window in the spectrogram ({row['start']:.1f}-{row['end']:.1f} s).")
+        note = (
+            f"**{len(frame)} window{'s' if len(frame) != 1 else ''} of speech** in {result.seconds:.0f} s "
+            "(pauses skipped; the timeline below shows each): the emotions are their mean, each window "
+            f"weighted by the seconds of speech it stands for. Shaded: the {speech_s:.0f} s the model heard; "
+            f"outlined: the window in the spectrogram ({row['start']:.1f}-{row['end']:.1f} s)."
+        )
         if result.top not in set(frame["emotion"]):
-            note += (f" No single window has *{result.top}* on top; the windows found: "
-                     f"{', '.join(sorted(set(frame['emotion'])))}.")
-    return unfamiliar_note(result.familiarity) + note + (f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
-                   "(gradient × input saliency).")
+            note += (
+                f" No single window has *{result.top}* on top; the windows found: "
+                f"{', '.join(sorted(set(frame['emotion'])))}."
+            )
+    return (
+        unfamiliar_note(result.familiarity)
+        + note
+        + (
+            f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
+            "(gradient × input saliency)."
+        )
+    )
 
 
 def unfamiliar_note(familiarity: Optional[dict]) -> str:
@@ -82,9 +99,11 @@ def unfamiliar_note(familiarity: Optional[dict]) -> str:
         return ""
     acc = familiarity.get("accuracy_when_unfamiliar")
     measured = f" on such recordings it was right about {acc:.0%} of the time, so" if acc is not None else ""
-    return ("**⚠️ Unfamiliar recording:** it sounds unlike the acted studio speech the model learnt from "
-            f"(voice, language, microphone or room);{measured} the probabilities are toned down. "
-            "Read the answer as a hint, not a verdict.\n\n")
+    return (
+        "**⚠️ Unfamiliar recording:** it sounds unlike the acted studio speech the model learnt from "
+        f"(voice, language, microphone or room);{measured} the probabilities are toned down. "
+        "Read the answer as a hint, not a verdict.\n\n"
+    )
 
 
 def _figures(result, audio_path: str):
@@ -99,8 +118,9 @@ def _figures(result, audio_path: str):
         t0 = _clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
         xlim, highlight = None, result.judged[result.window]
     wave_fig = plots.waveform(wave, SAMPLE_RATE, judged=result.judged, highlight=highlight, xlim=xlim)
-    spec_fig = plots.saliency_overlay(result.mel, result.saliency, t0=t0, xlim=xlim,
-                                      title=f"Heard; highlighted: why {result.top}")
+    spec_fig = plots.saliency_overlay(
+        result.mel, result.saliency, t0=t0, xlim=xlim, title=f"Heard; highlighted: why {result.top}"
+    )
     return wave_fig, spec_fig
 
 
@@ -130,13 +150,16 @@ def probabilities(audio_path: Optional[str]) -> dict:
         result = resources().predictor.analyze(audio_path, display=False)
     except AudioError as exc:
         raise error(str(exc)) from None
-    out = dict(top=result.top, probabilities={k: round(v, 6) for k, v in result.probabilities.items()},
-               judged=dict(start=round(result.judged[0][0], 3), end=round(result.judged[-1][1], 3)),
-               judged_spans=[[round(s, 3), round(e, 3)] for s, e in result.judged],
-               duration=round(result.seconds, 3),
-               rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows",
-               familiarity=result.familiarity,  # null for a checkpoint without familiarity statistics
-               **caveats.judge(result.probabilities))  # clear: false for a near-tie (margin, gap, candidates)
+    out = dict(
+        top=result.top,
+        probabilities={k: round(v, 6) for k, v in result.probabilities.items()},
+        judged=dict(start=round(result.judged[0][0], 3), end=round(result.judged[-1][1], 3)),
+        judged_spans=[[round(s, 3), round(e, 3)] for s, e in result.judged],
+        duration=round(result.seconds, 3),
+        rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows",
+        familiarity=result.familiarity,  # null for a checkpoint without familiarity statistics
+        **caveats.judge(result.probabilities),
+    )  # clear: false for a near-tie (margin, gap, candidates)
     if result.timeline is not None:
         out["timeline"] = result.timeline.round(4).to_dict("records")
     return out
@@ -187,8 +210,12 @@ def _timeline_outputs(frame, audio_path: str):
     except Exception:  # not readable block by block: draw the probabilities alone
         wave = None
     n = len(frame)
-    fig = plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
-                         width=plots.TIMELINE_WIDTH)  # the panel's width (plots.TIMELINE_WIDTH)
+    fig = plots.timeline(
+        frame,
+        wave,
+        title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
+        width=plots.TIMELINE_WIDTH,
+    )  # the panel's width (plots.TIMELINE_WIDTH)
     shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
     return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
 
@@ -221,18 +248,37 @@ def build() -> SimpleNamespace:
     notes = gr.Markdown(render=False, elem_id="analysis-caveats")  # caveats: no clear emotion, ...
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
-    wave_plot = described_plot(label="Waveform", format="png", show_label=False, render=False,
-                              description="Waveform of the recording, shaded where the model listened:")
-    bars_plot = described_plot(label="All probabilities", format="png", show_label=False, render=False,
-                              description="Bar chart of the probability of every emotion:")
-    spec_plot = described_plot(label="What the model heard", format="png", show_label=False, render=False,
-                              description="Spectrogram of what the model heard, highlighted where it drove the top emotion:")
+    wave_plot = described_plot(
+        label="Waveform",
+        format="png",
+        show_label=False,
+        render=False,
+        description="Waveform of the recording, shaded where the model listened:",
+    )
+    bars_plot = described_plot(
+        label="All probabilities",
+        format="png",
+        show_label=False,
+        render=False,
+        description="Bar chart of the probability of every emotion:",
+    )
+    spec_plot = described_plot(
+        label="What the model heard",
+        format="png",
+        show_label=False,
+        render=False,
+        description="Spectrogram of what the model heard, highlighted where it drove the top emotion:",
+    )
     analysis_outputs = [top3, wave_plot, spec_plot, bars_plot, note]
     with gr.Tab("Analyze", id="analyze"):
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
-                audio_in = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="speech-input",
-                                    label=f"Speech: a sentence or a longer recording (files up to {MAX_FILE_SIZE.upper()})")
+                audio_in = gr.Audio(
+                    sources=["microphone", "upload"],
+                    type="filepath",
+                    elem_id="speech-input",
+                    label=f"Speech: a sentence or a longer recording (files up to {MAX_FILE_SIZE.upper()})",
+                )
                 gr.Markdown(UPLOAD_HINT, elem_id="upload-hint")
                 analyze_btn = gr.Button("Analyze", variant="primary")
                 examples_box = gr.Column()
@@ -247,28 +293,39 @@ def build() -> SimpleNamespace:
                 wave_plot.render()
             with gr.Column(min_width=300):
                 spec_plot.render()
-        with gr.Accordion("Emotion over time (recordings longer than one sentence)", open=False,
-                          elem_id="timeline-box") as timeline_box:
+        with gr.Accordion(
+            "Emotion over time (recordings longer than one sentence)", open=False, elem_id="timeline-box"
+        ) as timeline_box:
             gr.Markdown(
                 "The whole recording, 3-s window by window of speech (pauses are skipped), up to "
                 f"{TIMELINE_MAX_SECONDS / 60:.0f} min or the {MAX_FILE_SIZE} upload limit. "
-                "Analyze shows it by itself for recordings longer than one sentence.")
+                "Analyze shows it by itself for recordings longer than one sentence."
+            )
             timeline_btn = gr.Button("Timeline of the whole recording", size="sm")
-            timeline_plot = described_plot(label="Emotion over time", format="png", show_label=False,
-                                          description="Emotion over time, window by window of speech:",
-                                    elem_id="timeline-plot")
-            timeline_table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False,
-                                          max_height=260)
+            timeline_plot = described_plot(
+                label="Emotion over time",
+                format="png",
+                show_label=False,
+                description="Emotion over time, window by window of speech:",
+                elem_id="timeline-plot",
+            )
+            timeline_table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
             timeline_csv = gr.File(label="Download the table (CSV)", interactive=False)
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
         transcript = transcript_box.build()
         page_outputs = [*analysis_outputs, message, notes, timeline_box, *timeline_outputs]
         with examples_box:
-            gr.Examples([[str(p)] for p in EXAMPLE_WAVS], inputs=[audio_in], outputs=page_outputs,
-                        fn=analyze_page, run_on_click=True, cache_examples=False,
-                        example_labels=[_example_label(p) for p in EXAMPLE_WAVS],
-                        label="RAVDESS examples, named by the emotion acted; one click analyses "
-                              "(actors the model trained on: no test of skill)")
+            gr.Examples(
+                [[str(p)] for p in EXAMPLE_WAVS],
+                inputs=[audio_in],
+                outputs=page_outputs,
+                fn=analyze_page,
+                run_on_click=True,
+                cache_examples=False,
+                example_labels=[_example_label(p) for p in EXAMPLE_WAVS],
+                label="RAVDESS examples, named by the emotion acted; one click analyses "
+                "(actors the model trained on: no test of skill)",
+            )
         # API only (no button on the page): the JSON of /probabilities, /predict that raises errors
         api_json = gr.JSON(label="Probabilities of every emotion, top, judged span, timeline", visible=False)
         api_btn = gr.Button(visible=False)
@@ -276,9 +333,11 @@ def build() -> SimpleNamespace:
     clear = [*analysis_outputs, message, notes]
     # Analyze: clear first (so that no old prediction stays beside new input), then analyse;
     # a problem is written in `message` and stays until the input changes.
-    analyzed = analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private") \
-        .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
+    analyzed = (
+        analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private")
+        .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
         .then(analyze_page, audio_in, page_outputs, api_visibility="private")
+    )
     transcript_box.wire(transcript, audio_in, analyzed)  # then the words (ui/transcript.py)
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
@@ -286,10 +345,28 @@ def build() -> SimpleNamespace:
     api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
     # The Timeline button (inside the accordion): any recording, up to TIMELINE_MAX_SECONDS.
-    timeline_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private") \
-        .then(timeline, audio_in, timeline_outputs, api_name="timeline", api_description=API_LIMITS,
-              concurrency_limit=TIMELINE_CONCURRENCY_LIMIT, concurrency_id="timeline")
-    return SimpleNamespace(audio_in=audio_in, analyze_btn=analyze_btn, top3=top3, note=note, message=message,
-                           wave_plot=wave_plot, spec_plot=spec_plot, bars_plot=bars_plot, timeline_box=timeline_box,
-                           timeline_plot=timeline_plot, timeline_table=timeline_table, timeline_csv=timeline_csv,
-                           api_json=api_json, transcript=transcript)
+    timeline_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private").then(
+        timeline,
+        audio_in,
+        timeline_outputs,
+        api_name="timeline",
+        api_description=API_LIMITS,
+        concurrency_limit=TIMELINE_CONCURRENCY_LIMIT,
+        concurrency_id="timeline",
+    )
+    return SimpleNamespace(
+        audio_in=audio_in,
+        analyze_btn=analyze_btn,
+        top3=top3,
+        note=note,
+        message=message,
+        wave_plot=wave_plot,
+        spec_plot=spec_plot,
+        bars_plot=bars_plot,
+        timeline_box=timeline_box,
+        timeline_plot=timeline_plot,
+        timeline_table=timeline_table,
+        timeline_csv=timeline_csv,
+        api_json=api_json,
+        transcript=transcript,
+    )

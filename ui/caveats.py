@@ -21,6 +21,7 @@ NO_CLEAR = "no clear emotion"
 class VerdictLabel(gr.Label):
     """gr.Label (the same page component) whose heading may be a verdict other than the top
     class: postprocess also takes a LabelData."""
+
     is_template = True
 
     def postprocess(self, value):
@@ -48,9 +49,11 @@ def caveat_lines(probabilities: Dict[str, float], verdict: dict) -> List[str]:
     lines = []
     if not verdict["clear"]:
         (a, pa), (b, pb) = verdict["candidates"]
-        lines.append(f"**No clear emotion**: *{a}* {pa:.0%} and *{b}* {pb:.0%} are within "
-                     f"{verdict['margin']:.0%} of each other; below that gap the top emotion is right at most "
-                     "half the time on speakers the model never heard.")
+        lines.append(
+            f"**No clear emotion**: *{a}* {pa:.0%} and *{b}* {pb:.0%} are within "
+            f"{verdict['margin']:.0%} of each other; below that gap the top emotion is right at most "
+            "half the time on speakers the model never heard."
+        )
     return lines
 
 

@@ -15,11 +15,15 @@ from emotion.report import summary_text
 
 from .settings import MAX_FILE_SIZE, ravdess_labels
 
-UPLOAD_HINT = (f"Upload limit {MAX_FILE_SIZE.upper()}: about 10 min of 16 kHz mono WAV, 1.7 min of 48 kHz "
-               "stereo WAV or 20 min of MP3. A larger file: trim it, or run "
-               "`python -m emotion.predict --timeline FILE` on your own machine (no limit but 30 min).")
-TOO_BIG = (f"This file is over the {MAX_FILE_SIZE.upper()} upload limit, so it was not sent. Trim it "
-           "(or save it as MP3), or run <code>python -m emotion.predict --timeline FILE</code> on your own machine.")
+UPLOAD_HINT = (
+    f"Upload limit {MAX_FILE_SIZE.upper()}: about 10 min of 16 kHz mono WAV, 1.7 min of 48 kHz "
+    "stereo WAV or 20 min of MP3. A larger file: trim it, or run "
+    "`python -m emotion.predict --timeline FILE` on your own machine (no limit but 30 min)."
+)
+TOO_BIG = (
+    f"This file is over the {MAX_FILE_SIZE.upper()} upload limit, so it was not sent. Trim it "
+    "(or save it as MP3), or run <code>python -m emotion.predict --timeline FILE</code> on your own machine."
+)
 
 
 # launch(css=...): what Gradio's defaults lay out badly at 390 px or 1366 px (issue 24).
@@ -34,11 +38,13 @@ PAGE_CSS = f"""
   .compact-table table, .compact-table .virtual-table-viewport {{ font-size: 11px; }}
   .compact-table th {{ padding: 2px 1px !important; }}
   .compact-table .cell-wrap {{ padding: 0 1px !important; }}
-  .compact-table .body-cell, .compact-table .body-cell > div {{ padding: 0 1px !important; text-overflow: clip !important;
-    font-size: 11px !important; }}
-  .compact-table .body-cell, .compact-table .body-cell * {{ word-break: normal !important; overflow-wrap: normal !important; }}
+  .compact-table .body-cell, .compact-table .body-cell > div {{ padding: 0 1px !important;
+    text-overflow: clip !important; font-size: 11px !important; }}
+  .compact-table .body-cell, .compact-table .body-cell * {{ word-break: normal !important;
+    overflow-wrap: normal !important; }}
   #cross-corpus-table .body-cell, #cross-corpus-table .body-cell > div {{ font-size: 9.5px !important; }}
-  .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }}
+  .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg);
+    white-space: nowrap; }}
   .compact-table .cell-menu-button {{ display: none; }}
   .wide-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
   .wide-plot .matplotlib img {{ max-width: none; width: auto; }}
@@ -56,6 +62,7 @@ class DescribedPlot(gr.Plot):
     shows: Gradio 6.31 writes "{value.chart} plot visualising provided data" and leaves `chart`
     undefined for matplotlib ("undefined plot visualising provided data"). Build it with
     described_plot (no __init__ of its own: Gradio reads the component's props from gr.Plot's)."""
+
     is_template = True
     description = "Figure"
 
@@ -81,25 +88,27 @@ def upload_limit_js() -> str:
     pop-up), and says what to do above the upload hint. The message goes with the next file that
     fits, a recording, or a clear: it never stays beside a file that was sent."""
     limit = gr.utils._parse_file_size(MAX_FILE_SIZE)
-    return ("<script>(() => {"
-            f"const LIMIT = {limit}, MSG = {json.dumps(TOO_BIG)};"
-            "const box = (t) => t && t.closest && t.closest('#speech-input');"
-            "const hint = () => document.querySelector('#upload-hint .md') || document.querySelector('#upload-hint');"
-            "const say = (on) => { const h = hint(); if (!h) return;"
-            "  if (h.dataset.hint === undefined) h.dataset.hint = h.innerHTML;"
-            "  h.innerHTML = on ? '<p class=\"upload-too-big\" style=\"color:var(--error-text-color,#b91c1c)\">'"
-            "    + MSG + '</p>' + h.dataset.hint : h.dataset.hint; };"
-            "const big = (files) => Array.from(files || []).some((f) => f.size > LIMIT);"
-            "document.addEventListener('change', (e) => { const t = e.target;"
-            "  if (!box(t) || !t.matches('input[type=file]')) return;"
-            "  if (big(t.files)) { e.stopImmediatePropagation(); t.value = ''; say(true); } else say(false); }, true);"
-            "document.addEventListener('drop', (e) => { if (!box(e.target) || !e.dataTransfer) return;"
-            "  if (big(e.dataTransfer.files)) { e.preventDefault(); e.stopImmediatePropagation(); say(true); }"
-            "  else say(false); }, true);"
-            # another source (the microphone) or the clear button: the refused file is no longer the question
-            "document.addEventListener('click', (e) => { const b = e.target.closest && e.target.closest('button');"
-            "  if (box(b) && !/upload/i.test(b.getAttribute('aria-label') || '')) say(false); }, true);"
-            "})();</script>")
+    return (
+        "<script>(() => {"
+        f"const LIMIT = {limit}, MSG = {json.dumps(TOO_BIG)};"
+        "const box = (t) => t && t.closest && t.closest('#speech-input');"
+        "const hint = () => document.querySelector('#upload-hint .md') || document.querySelector('#upload-hint');"
+        "const say = (on) => { const h = hint(); if (!h) return;"
+        "  if (h.dataset.hint === undefined) h.dataset.hint = h.innerHTML;"
+        '  h.innerHTML = on ? \'<p class="upload-too-big" style="color:var(--error-text-color,#b91c1c)">\''
+        "    + MSG + '</p>' + h.dataset.hint : h.dataset.hint; };"
+        "const big = (files) => Array.from(files || []).some((f) => f.size > LIMIT);"
+        "document.addEventListener('change', (e) => { const t = e.target;"
+        "  if (!box(t) || !t.matches('input[type=file]')) return;"
+        "  if (big(t.files)) { e.stopImmediatePropagation(); t.value = ''; say(true); } else say(false); }, true);"
+        "document.addEventListener('drop', (e) => { if (!box(e.target) || !e.dataTransfer) return;"
+        "  if (big(e.dataTransfer.files)) { e.preventDefault(); e.stopImmediatePropagation(); say(true); }"
+        "  else say(false); }, true);"
+        # another source (the microphone) or the clear button: the refused file is no longer the question
+        "document.addEventListener('click', (e) => { const b = e.target.closest && e.target.closest('button');"
+        "  if (box(b) && !/upload/i.test(b.getAttribute('aria-label') || '')) say(false); }, true);"
+        "})();</script>"
+    )
 
 
 def error(message: str, title: str = "Cannot analyse this audio") -> gr.Error:
@@ -118,6 +127,7 @@ def intro(resources) -> str:
     labels = ", ".join(predictor.labels)
     if ravdess_labels(predictor):
         from .crosscorpus import trained_on_text  # the corpora its speakers come from
+
         speakers = trained_on_text(predictor.checkpoint_info.get("train_actors")) or "the RAVDESS corpus"
         trained_on, labels = f"a model trained on {speakers}", f"eight acted emotions ({labels})"
     else:  # a checkpoint trained on a manifest: its own labels and corpus

@@ -17,7 +17,7 @@ CORPUS_NAMES = dict(ravdess="RAVDESS (English)", emodb="EmoDB (German)")
 
 
 def short_name(corpus: str) -> str:
-    """"RAVDESS" for "ravdess": a corpus's name without its language."""
+    """ "RAVDESS" for "ravdess": a corpus's name without its language."""
     return CORPUS_NAMES.get(corpus, corpus).split(" ")[0]
 
 
@@ -39,7 +39,11 @@ def trained_on_text(speakers) -> str:
     for corpus, names in training_speakers(speakers).items():
         if corpus == "ravdess":
             ids = sorted(int(n) for n in names)
-            span = f"{ids[0]:02d}–{ids[-1]:02d}" if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(f"{i:02d}" for i in ids)
+            span = (
+                f"{ids[0]:02d}–{ids[-1]:02d}"
+                if ids == list(range(ids[0], ids[-1] + 1))
+                else ", ".join(f"{i:02d}" for i in ids)
+            )
             parts.append(f"RAVDESS actors {span} (North-American English)")
         else:
             name = CORPUS_NAMES.get(corpus, corpus)
@@ -61,9 +65,17 @@ def summary_table(result: dict) -> pd.DataFrame:
     model is in speakers_text). Short cells: the table must fit a phone's screen."""
     rows = []
     for r in result["results"]:
-        rows.append({"model": r["model"], "scored on": short_name(r["corpus"]),
-                     "test": r["test"], "n": r["n"], "accuracy": f"{r['accuracy']:.1%}",
-                     "macro-F1": f"{r['macro_f1']:.3f}", "accuracy on its labels": f"{r['accuracy_corpus_labels']:.1%}"})
+        rows.append(
+            {
+                "model": r["model"],
+                "scored on": short_name(r["corpus"]),
+                "test": r["test"],
+                "n": r["n"],
+                "accuracy": f"{r['accuracy']:.1%}",
+                "macro-F1": f"{r['macro_f1']:.3f}",
+                "accuracy on its labels": f"{r['accuracy_corpus_labels']:.1%}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -71,8 +83,7 @@ def speakers_text(result: dict) -> str:
     """'RAVDESS only: RAVDESS 20 speakers; ...': which speakers trained each model."""
     seen = {}
     for r in result["results"]:
-        seen[r["model"]] = " + ".join(f"{short_name(c)} ({n} speakers)"
-                                      for c, n in r["trained_on"].items() if n)
+        seen[r["model"]] = " + ".join(f"{short_name(c)} ({n} speakers)" for c, n in r["trained_on"].items() if n)
     return "; ".join(f"*{m}* trained on {t}" for m, t in seen.items())
 
 
@@ -95,19 +106,27 @@ def familiarity_text(summary: Optional[dict]) -> str:
         return ""
     own = summary.get("checkpoint", {}).get("oof", {})
     cross = summary.get("cross_corpus", {})
-    lines = [f"**Unfamiliar recordings.** A recording whose encoder states lie further from the training clips "
-             f"than {summary['quantile']:.0%} of new speakers' clips do is flagged *unfamiliar* and its probabilities "
-             f"are toned down (gamma = {summary['gamma']:g}). On such audio the models were right "
-             f"{summary['accuracy_when_unfamiliar']:.0%} of the time."]
+    lines = [
+        f"**Unfamiliar recordings.** A recording whose encoder states lie further from the training clips "
+        f"than {summary['quantile']:.0%} of new speakers' clips do is flagged *unfamiliar* and its probabilities "
+        f"are toned down (gamma = {summary['gamma']:g}). On such audio the models were right "
+        f"{summary['accuracy_when_unfamiliar']:.0%} of the time."
+    ]
     if own:
-        lines.append(f"- this model, its own corpora's speakers never heard: {own['unfamiliar_share']:.0%} flagged; "
-                     f"{own['confident_share_tempered']:.0%} of answers at ≥ 70%, right {own['confident_accuracy_tempered']:.0%} of the time")
+        lines.append(
+            f"- this model, its own corpora's speakers never heard: {own['unfamiliar_share']:.0%} flagged; "
+            f"{own['confident_share_tempered']:.0%} of answers at ≥ 70%, "
+            f"right {own['confident_accuracy_tempered']:.0%} of the time"
+        )
     for name, r in cross.items():
         f = r.get("foreign", {})
         if f:
-            lines.append(f"- {name.replace('-to-', ' model on ')} (a corpus it never heard): {f['unfamiliar_share']:.0%} flagged; "
-                         f"answers at ≥ 70%: {f['confident_share_raw']:.0%} → {f['confident_share_tempered']:.0%} "
-                         f"after toning down, right {f['confident_accuracy_raw']:.0%} → {f['confident_accuracy_tempered']:.0%}")
+            lines.append(
+                f"- {name.replace('-to-', ' model on ')} (a corpus it never heard): "
+                f"{f['unfamiliar_share']:.0%} flagged; "
+                f"answers at ≥ 70%: {f['confident_share_raw']:.0%} → {f['confident_share_tempered']:.0%} "
+                f"after toning down, right {f['confident_accuracy_raw']:.0%} → {f['confident_accuracy_tempered']:.0%}"
+            )
     return "\n".join(lines)
 
 
@@ -116,18 +135,31 @@ def section() -> None:
     result = _load("crosscorpus.json")
     if not result:
         return
-    with gr.Accordion("Across corpora: speakers and corpora the model never heard", open=True,
-                      elem_id="cross-corpus"):
-        gr.Markdown("Every clip is scored by a model that never heard its speaker: a fold model that held "
-                    "the speaker out (*speakers never heard*), or, for a corpus a model never trained on, the "
-                    "whole model (*corpus never heard*). EmoDB has no *calm* or *surprised*: those RAVDESS clips "
-                    "are left out when an EmoDB-only model scores RAVDESS. " + speakers_text(result) + ".")
+    with gr.Accordion("Across corpora: speakers and corpora the model never heard", open=True, elem_id="cross-corpus"):
+        gr.Markdown(
+            "Every clip is scored by a model that never heard its speaker: a fold model that held "
+            "the speaker out (*speakers never heard*), or, for a corpus a model never trained on, the "
+            "whole model (*corpus never heard*). EmoDB has no *calm* or *surprised*: those RAVDESS clips "
+            "are left out when an EmoDB-only model scores RAVDESS. " + speakers_text(result) + "."
+        )
         # .compact-table (ui/common.py): every column stays on a phone's screen
-        gr.Dataframe(summary_table(result), interactive=False, wrap=True, label="Accuracy across corpora",
-                     elem_id="cross-corpus-table", elem_classes=["compact-table"],
-                     column_widths=["17%", "17%", "19%", "10%", "12%", "12%", "13%"])
+        gr.Dataframe(
+            summary_table(result),
+            interactive=False,
+            wrap=True,
+            label="Accuracy across corpora",
+            elem_id="cross-corpus-table",
+            elem_classes=["compact-table"],
+            column_widths=["17%", "17%", "19%", "10%", "12%", "12%", "13%"],
+        )
         classes = per_class_table(result)
-        gr.Dataframe(classes, interactive=False, wrap=True, label="F1 × 100 per emotion, model → corpus",
-                     elem_id="cross-corpus-classes", elem_classes=["compact-table"],
-                     column_widths=["36%"] + [f"{64 // (len(classes.columns) - 1)}%"] * (len(classes.columns) - 1))
+        gr.Dataframe(
+            classes,
+            interactive=False,
+            wrap=True,
+            label="F1 × 100 per emotion, model → corpus",
+            elem_id="cross-corpus-classes",
+            elem_classes=["compact-table"],
+            column_widths=["36%"] + [f"{64 // (len(classes.columns) - 1)}%"] * (len(classes.columns) - 1),
+        )
         gr.Markdown(familiarity_text(_load("familiarity.json")), elem_id="familiarity-summary")

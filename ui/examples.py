@@ -20,8 +20,19 @@ from .settings import resources
 
 # The table's columns as shown: the verdict first (on a phone the first columns are what shows),
 # then the clip id (a click on a row reads it from here) and the rest.
-SHOWN_COLUMNS = ["true emotion", "predicted", "result", "probability", "id", "actor", "sex", "intensity",
-                 "statement", "channel", "audio"]
+SHOWN_COLUMNS = [
+    "true emotion",
+    "predicted",
+    "result",
+    "probability",
+    "id",
+    "actor",
+    "sex",
+    "intensity",
+    "statement",
+    "channel",
+    "audio",
+]
 ID_COLUMN = SHOWN_COLUMNS.index("id")
 AUDIO_HERE = "audio here"  # not "▶ here": a click selects the row, it plays nothing by itself
 
@@ -33,16 +44,17 @@ def shown_table(rows):
 
 
 # The filters, in the order filter_examples takes them.
-FILTER_NAMES = ("emotion", "predicted", "actor", "sex", "intensity", "statement", "channel",
-                "mistakes", "audio")
+FILTER_NAMES = ("emotion", "predicted", "actor", "sex", "intensity", "statement", "channel", "mistakes", "audio")
 
 
 def count_text(rows, heading: str = "") -> str:
-    """"N clips (k with audio here, w wrong)", after an optional bold heading."""
+    """ "N clips (k with audio here, w wrong)", after an optional bold heading."""
     n, here = len(rows), int(rows["audio"].sum())
     wrong = int(((rows["predicted"] != "") & ~rows["correct"].astype(bool)).sum())
-    text = (f"{n} matching clip{'s' if n != 1 else ''} · {here} with audio here "
-            f"({resources().library.source}) · {wrong} wrong")
+    text = (
+        f"{n} matching clip{'s' if n != 1 else ''} · {here} with audio here "
+        f"({resources().library.source}) · {wrong} wrong"
+    )
     return f"**{heading}** · {text}" if heading else text
 
 
@@ -54,12 +66,30 @@ def results(rows, heading: str = ""):
     return gr.update(choices=choices, value=first), count_text(rows, heading), shown_table(rows)
 
 
-def filter_examples(emotion=ANY, predicted=ANY, actor=ANY, sex=ANY, intensity=ANY, statement=ANY,
-                    channel=ANY, mistakes=False, audio=False):
+def filter_examples(
+    emotion=ANY,
+    predicted=ANY,
+    actor=ANY,
+    sex=ANY,
+    intensity=ANY,
+    statement=ANY,
+    channel=ANY,
+    mistakes=False,
+    audio=False,
+):
     """Matching clips: the clip dropdown (first one chosen), a count, and the table."""
     try:
-        rows = resources().library.filter(emotion, actor, sex, intensity, statement, channel,
-                                          predicted=predicted, mistakes=bool(mistakes), audio=bool(audio))
+        rows = resources().library.filter(
+            emotion,
+            actor,
+            sex,
+            intensity,
+            statement,
+            channel,
+            predicted=predicted,
+            mistakes=bool(mistakes),
+            audio=bool(audio),
+        )
     except ClipError as exc:
         raise error(str(exc), title="Invalid filter") from None
     return results(rows)
@@ -104,14 +134,18 @@ def show_example(clip_id: Optional[str]):
     mark = "✓ right" if r.correct else "✗ wrong"
     tops = ", ".join(f"{name} {p:.0%}" for name, p in r.top3)
     warn = "⚠️ " if not r.fair else ""
-    text = (f"**True emotion: {r.emotion}** ({r.intensity}) · actor {r.actor} ({r.sex}) · "
-            f"{r.channel} · “{r.statement}”\n\n"
-            f"**Model: {r.predicted} — {mark}** (top 3: {tops})\n\n"
-            f"{warn}_{r.note}._")
+    text = (
+        f"**True emotion: {r.emotion}** ({r.intensity}) · actor {r.actor} ({r.sex}) · "
+        f"{r.channel} · “{r.statement}”\n\n"
+        f"**Model: {r.predicted} — {mark}** (top 3: {tops})\n\n"
+        f"{warn}_{r.note}._"
+    )
     if r.path is None:
-        text += ("\n\n_No audio for this clip in this deployment: the app bundles "
-                 f"{resources().library.n_audio} clips. Start it with `--data-dir` pointing at a "
-                 "RAVDESS copy to hear all of them._")
+        text += (
+            "\n\n_No audio for this clip in this deployment: the app bundles "
+            f"{resources().library.n_audio} clips. Start it with `--data-dir` pointing at a "
+            "RAVDESS copy to hear all of them._"
+        )
     return r.path, text, r.probabilities
 
 
@@ -135,7 +169,8 @@ def build() -> SimpleNamespace:
             f"({library.source}, {library.n_audio} clips), with its true emotion and what the "
             "model predicted. The model is judged fairly: each clip by the fold model that never "
             "heard its actor (out-of-fold); where no such model exists the result is marked "
-            "*not a fair test*. Clips marked *no audio here* show their prediction only.")
+            "*not a fair test*. Clips marked *no audio here* show their prediction only."
+        )
         with gr.Row():
             f_emotion = gr.Dropdown(options["emotion"], value=ANY, label="True emotion")
             f_predicted = gr.Dropdown(options["predicted"], value=ANY, label="Predicted emotion")
@@ -144,25 +179,37 @@ def build() -> SimpleNamespace:
             f_intensity = gr.Dropdown(options["intensity"], value=ANY, label="Intensity")
             f_statement = gr.Dropdown(
                 [(ANY, ANY)] + [(f"{s}: {STATEMENTS[s]}", s) for s in options["statement"][1:]],
-                value=ANY, label="Statement")
+                value=ANY,
+                label="Statement",
+            )
             f_channel = gr.Dropdown(options["channel"], value=ANY, label="Speech / song")
         with gr.Row():
             f_mistakes = gr.Checkbox(False, label="Mistakes only", elem_id="mistakes-only")
             f_audio = gr.Checkbox(False, label="Only clips with audio here", elem_id="audio-only")
-        filters = [f_emotion, f_predicted, f_actor, f_sex, f_intensity, f_statement, f_channel,
-                   f_mistakes, f_audio]
+        filters = [f_emotion, f_predicted, f_actor, f_sex, f_intensity, f_statement, f_channel, f_mistakes, f_audio]
         first_rows = library.filter()
-        clip_dd = gr.Dropdown(library.choices(first_rows), value=None, label="Clip", allow_custom_value=True,
-                              info="choose from the list (or type a clip id)", elem_id="example-clip")
+        clip_dd = gr.Dropdown(
+            library.choices(first_rows),
+            value=None,
+            label="Clip",
+            allow_custom_value=True,
+            info="choose from the list (or type a clip id)",
+            elem_id="example-clip",
+        )
         count_md = gr.Markdown(count_text(first_rows), elem_id="example-count")
         with gr.Row():
             with gr.Column():
                 clip_audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="example-audio")
                 verdict = gr.Markdown(elem_id="example-verdict", label="True emotion against the model")
             clip_label = gr.Label(num_top_classes=3, label="Model's top 3")
-        table = gr.Dataframe(shown_table(first_rows), interactive=False, max_height=360,
-                             label="Matching clips (click a row to load it in the player above)",
-                             elem_id="example-table", elem_classes=["compact-table"])
+        table = gr.Dataframe(
+            shown_table(first_rows),
+            interactive=False,
+            max_height=360,
+            label="Matching clips (click a row to load it in the player above)",
+            elem_id="example-table",
+            elem_classes=["compact-table"],
+        )
         # /example takes the id as text: the dropdown's 1,200 ids made view_api() 35 KB of literals
         api_id = gr.Textbox(visible=False, label="RAVDESS clip id, such as 03-01-05-02-01-01-12")
         api_btn = gr.Button(visible=False)
@@ -184,5 +231,6 @@ def pick_row(evt: gr.SelectData):
 
 def wire_confusion(heatmap: gr.Dataframe, audio_only: gr.State, tabs: gr.Tabs, tab: SimpleNamespace) -> None:
     """A click on a cell of the Metrics tab's confusion table opens this tab on its clips."""
-    heatmap.select(open_cell, audio_only, [tabs, *tab.filters, tab.clip, tab.count, tab.table],
-                   api_visibility="private")
+    heatmap.select(
+        open_cell, audio_only, [tabs, *tab.filters, tab.clip, tab.count, tab.table], api_visibility="private"
+    )

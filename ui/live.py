@@ -13,13 +13,20 @@ from emotion.audio import CLIP_SECONDS
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 
 from .common import described_plot
-from .settings import (LIVE_CHUNK_SECONDS, LIVE_CONCURRENCY_LIMIT, LIVE_TIME_LIMIT, LIVE_UPDATE_SECONDS,
-                       LIVE_WORKERS, resources)
+from .settings import (
+    LIVE_CHUNK_SECONDS,
+    LIVE_CONCURRENCY_LIMIT,
+    LIVE_TIME_LIMIT,
+    LIVE_UPDATE_SECONDS,
+    LIVE_WORKERS,
+    resources,
+)
 
 
 @dataclass
 class LiveState:
     """Per browser session (in gr.State): the stream's LiveSession and the update being computed."""
+
     session: LiveSession
     pending: Optional[Future] = None
 
@@ -35,8 +42,12 @@ def _live_outputs(session: LiveSession, work, envelope):
     else:
         label = update.message
     end = max(update.time, HISTORY_SECONDS)
-    fig = plots.timeline(session.history_frame(), envelope, xlim=(end - HISTORY_SECONDS, end),
-                         title=f"Last {HISTORY_SECONDS:g} s (each bar: the 3-s window around it)")
+    fig = plots.timeline(
+        session.history_frame(),
+        envelope,
+        xlim=(end - HISTORY_SECONDS, end),
+        title=f"Last {HISTORY_SECONDS:g} s (each bar: the 3-s window around it)",
+    )
     return label, fig
 
 
@@ -74,19 +85,35 @@ def build() -> None:
         gr.Markdown(
             f"Press record and speak: every {LIVE_UPDATE_SECONDS:g} s the model judges the last "
             f"{CLIP_SECONDS:g} s of speech (nothing while there is none); the plot shows the last "
-            f"{HISTORY_SECONDS:g} s. Streams stop after {LIVE_TIME_LIMIT // 60} minutes; press record again.")
+            f"{HISTORY_SECONDS:g} s. Streams stop after {LIVE_TIME_LIMIT // 60} minutes; press record again."
+        )
         with gr.Row():
             with gr.Column(scale=1):
-                live_in = gr.Audio(sources=["microphone"], streaming=True, type="numpy",
-                                   label="Microphone (live)", elem_id="live-input")
+                live_in = gr.Audio(
+                    sources=["microphone"],
+                    streaming=True,
+                    type="numpy",
+                    label="Microphone (live)",
+                    elem_id="live-input",
+                )
                 live_label = gr.Label(num_top_classes=3, label="Now (the last 3 s)", elem_id="live-label")
-            live_plot = described_plot(label="Rolling timeline", format="png", show_label=False, scale=2,
-                                elem_id="live-plot")
+            live_plot = described_plot(
+                label="Rolling timeline", format="png", show_label=False, scale=2, elem_id="live-plot"
+            )
         live_state = gr.State(None)
 
     # Live: one LiveState per browser session (gr.State), a new one for every recording.
-    live_in.start_recording(live_reset, None, [live_label, live_plot, live_state], queue=False,
-                            api_visibility="private")
-    live_in.stream(live_update, [live_in, live_state], [live_label, live_plot, live_state],
-                   stream_every=LIVE_CHUNK_SECONDS, time_limit=LIVE_TIME_LIMIT, show_progress="hidden",
-                   concurrency_limit=LIVE_CONCURRENCY_LIMIT, concurrency_id="live", api_visibility="private")
+    live_in.start_recording(
+        live_reset, None, [live_label, live_plot, live_state], queue=False, api_visibility="private"
+    )
+    live_in.stream(
+        live_update,
+        [live_in, live_state],
+        [live_label, live_plot, live_state],
+        stream_every=LIVE_CHUNK_SECONDS,
+        time_limit=LIVE_TIME_LIMIT,
+        show_progress="hidden",
+        concurrency_limit=LIVE_CONCURRENCY_LIMIT,
+        concurrency_id="live",
+        api_visibility="private",
+    )

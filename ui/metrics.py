@@ -26,8 +26,9 @@ def heatmap(matrix, labels):
     """The confusion matrix as a styled table (a blue heat map over the counts)."""
     frame = confusion_frame(matrix, labels)
     vmax = max(1, int(frame[list(labels)].to_numpy().max()))
-    return (frame.style.background_gradient(cmap="Blues", vmin=0, vmax=vmax, subset=list(labels))
-            .set_properties(subset=["total"], **{"color": "#666"}))
+    return frame.style.background_gradient(cmap="Blues", vmin=0, vmax=vmax, subset=list(labels)).set_properties(
+        subset=["total"], **{"color": "#666"}
+    )
 
 
 def shipped_predictions() -> dict:
@@ -41,19 +42,25 @@ def headline(metrics: dict, source: str) -> str:
     """Where the figures come from (source, n), in the first line, then the figures."""
     shipped = resources().metrics
     if source == SHIPPED_SOURCE:
-        origin = (f"**Shipped figures** — out-of-fold predictions of the shipped model on "
-                  f"n = {metrics['n']} clips, from `{resources().metrics_path.name}`.")
+        origin = (
+            f"**Shipped figures** — out-of-fold predictions of the shipped model on "
+            f"n = {metrics['n']} clips, from `{resources().metrics_path.name}`."
+        )
     else:
         origin = f"⚠️ **Recomputed on {source}, n = {metrics['n']} clips — not the shipped figures.**"
         if shipped:
-            origin += (f" The shipped figures: accuracy {shipped['accuracy']:.1%} on n = {shipped['n']} "
-                       "clips; *Show shipped figures* brings them back.")
-    return (f"{origin}\n\n"
-            f"**Accuracy {metrics['accuracy']:.1%}** · macro-F1 {metrics['macro_f1']:.3f} · "
-            f"macro precision {metrics['macro_precision']:.3f} · macro recall "
-            f"{metrics['macro_recall']:.3f} · n = {metrics['n']} clips · chance "
-            f"{1 / len(metrics['labels']):.1%}\n\n"
-            f"{calibration_text(metrics, source)}")
+            origin += (
+                f" The shipped figures: accuracy {shipped['accuracy']:.1%} on n = {shipped['n']} "
+                "clips; *Show shipped figures* brings them back."
+            )
+    return (
+        f"{origin}\n\n"
+        f"**Accuracy {metrics['accuracy']:.1%}** · macro-F1 {metrics['macro_f1']:.3f} · "
+        f"macro precision {metrics['macro_precision']:.3f} · macro recall "
+        f"{metrics['macro_recall']:.3f} · n = {metrics['n']} clips · chance "
+        f"{1 / len(metrics['labels']):.1%}\n\n"
+        f"{calibration_text(metrics, source)}"
+    )
 
 
 def calibration_text(metrics: dict, source: str) -> str:
@@ -62,28 +69,42 @@ def calibration_text(metrics: dict, source: str) -> str:
     applied = resources().predictor.temperature
     ensemble = metrics.get("ensemble_calibration") if source == SHIPPED_SOURCE else None
     if ensemble:
-        text = (f"Calibration of the shipped ensemble (the mean of the fold heads, as the app runs it): ECE "
-                f"{ensemble['ece']:.3f} before, {ensemble['ece_calibrated']:.3f} after temperature scaling "
-                f"(T = {ensemble['temperature']:.2f}). One fold model alone (the diagram): ECE {metrics['ece']:.3f} "
-                f"before, {metrics['ece_calibrated']:.3f} after (T = {metrics['temperature']:.2f}).")
+        text = (
+            f"Calibration of the shipped ensemble (the mean of the fold heads, as the app runs it): ECE "
+            f"{ensemble['ece']:.3f} before, {ensemble['ece_calibrated']:.3f} after temperature scaling "
+            f"(T = {ensemble['temperature']:.2f}). One fold model alone (the diagram): ECE {metrics['ece']:.3f} "
+            f"before, {metrics['ece_calibrated']:.3f} after (T = {metrics['temperature']:.2f})."
+        )
         shown = ensemble["temperature"]
     else:
-        text = (f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
-                f"temperature scaling (T = {metrics['temperature']:.2f}).")
+        text = (
+            f"Calibration: ECE {metrics['ece']:.3f} before, {metrics['ece_calibrated']:.3f} after "
+            f"temperature scaling (T = {metrics['temperature']:.2f})."
+        )
         shown = metrics["temperature"]
     if round(shown, 2) != round(applied, 2):
         text += f" The app applies T = {applied:.2f} (the checkpoint's)."
     return text
 
 
-def metrics_outputs(metrics: Optional[dict], status: str = "", source: str = SHIPPED_SOURCE,
-                    predictions: Optional[dict] = None):
+def metrics_outputs(
+    metrics: Optional[dict], status: str = "", source: str = SHIPPED_SOURCE, predictions: Optional[dict] = None
+):
     """Everything the Metrics tab shows, from a metrics dict (None: nothing measured yet):
     headline, confusion heat map, row-normalised matrix, per-class table, split, reliability
     diagram, per-actor accuracy, status, and whether cells list only clips with audio here."""
     if not metrics:
-        return ("No metrics.json next to the checkpoint. Press *Recompute* with a local dataset.",
-                None, None, None, "", None, None, status, False)
+        return (
+            "No metrics.json next to the checkpoint. Press *Recompute* with a local dataset.",
+            None,
+            None,
+            None,
+            "",
+            None,
+            None,
+            status,
+            False,
+        )
     labels = metrics["labels"]
     if predictions is None:
         predictions = metrics.get("predictions") or (shipped_predictions() if source == SHIPPED_SOURCE else {})
@@ -94,8 +115,12 @@ def metrics_outputs(metrics: Optional[dict], status: str = "", source: str = SHI
         metric_plots.confusion(metrics["confusion_matrix"], labels, normalize=True),
         per_class_table(metrics),
         split_text(metrics),
-        metric_plots.reliability(metrics["reliability"], metrics.get("reliability_uncalibrated"),
-                                 ece=metrics["ece_calibrated"], ece_before=metrics["ece"]),
+        metric_plots.reliability(
+            metrics["reliability"],
+            metrics.get("reliability_uncalibrated"),
+            ece=metrics["ece_calibrated"],
+            ece_before=metrics["ece"],
+        ),
         metric_plots.per_actor(actors, overall=metrics["accuracy"]) if len(actors) else None,
         status,
         source != SHIPPED_SOURCE,
@@ -114,9 +139,11 @@ def cell_hint() -> str:
     library = resources().library
     scored = library.frame[library.frame["predicted"] != ""]
     here = int(scored["audio"].sum())
-    return (f"Click a cell to list its clips in the *Examples* tab (a true emotion's name or total: all its "
-            f"clips). **{here} of the {len(scored)} clips have audio here** and play; the others show "
-            "their prediction only (start the app with `--data-dir` to hear all of them).")
+    return (
+        f"Click a cell to list its clips in the *Examples* tab (a true emotion's name or total: all its "
+        f"clips). **{here} of the {len(scored)} clips have audio here** and play; the others show "
+        "their prediction only (start the app with `--data-dir` to hear all of them)."
+    )
 
 
 def recompute_source() -> str:
@@ -132,11 +159,15 @@ def recompute(progress=gr.Progress()):
         metrics = recompute_metrics(resources().predictor, data_dir, progress=lambda f, d: progress(f, desc=d))
     except (FileNotFoundError, ValueError) as exc:
         raise error(str(exc), title="Cannot recompute") from None
-    status = (f"Recomputed on `{Path(data_dir).name}/` ({metrics['n']} speech clips); not saved to disk. "
-              "A click on a cell lists the clips with audio here.")
+    status = (
+        f"Recomputed on `{Path(data_dir).name}/` ({metrics['n']} speech clips); not saved to disk. "
+        "A click on a cell lists the clips with audio here."
+    )
     if resources().data_dir is None:
-        status += (" These are only the bundled clips, a sample too small to measure accuracy "
-                   "precisely: start the app with --data-dir (or EMOTION_DATA_DIR) set to a RAVDESS copy.")
+        status += (
+            " These are only the bundled clips, a sample too small to measure accuracy "
+            "precisely: start the app with --data-dir (or EMOTION_DATA_DIR) set to a RAVDESS copy."
+        )
     return metrics_outputs(metrics, status, source=recompute_source())
 
 
@@ -155,23 +186,48 @@ def build() -> SimpleNamespace:
         # the counts table has a row of its own: beside a plot at 1366 px it lost "surprised"
         # and "total"; on a phone .compact-table fits all its columns (ui/common.py PAGE_CSS)
         n = len((resources().metrics or {}).get("labels") or [])
-        m_heat = gr.Dataframe(heat0, interactive=False, elem_id="confusion-counts", elem_classes=["compact-table"],
-                              label="Confusion matrix (counts; rows true, columns predicted)",
-                              column_widths=confusion_widths(n) if n else None)
+        m_heat = gr.Dataframe(
+            heat0,
+            interactive=False,
+            elem_id="confusion-counts",
+            elem_classes=["compact-table"],
+            label="Confusion matrix (counts; rows true, columns predicted)",
+            column_widths=confusion_widths(n) if n else None,
+        )
         gr.Markdown(cell_hint(), elem_id="confusion-hint")
         with gr.Row():
-            m_norm = described_plot(norm0, label="Confusion matrix (row-normalised)", format="png", show_label=False,
-                             elem_id="confusion-normalised", elem_classes=["wide-plot"], min_width=300)
-            m_rel = described_plot(rel0, label="Reliability diagram", format="png", show_label=False,
-                            elem_classes=["wide-plot"], min_width=300)
+            m_norm = described_plot(
+                norm0,
+                label="Confusion matrix (row-normalised)",
+                format="png",
+                show_label=False,
+                elem_id="confusion-normalised",
+                elem_classes=["wide-plot"],
+                min_width=300,
+            )
+            m_rel = described_plot(
+                rel0,
+                label="Reliability diagram",
+                format="png",
+                show_label=False,
+                elem_classes=["wide-plot"],
+                min_width=300,
+            )
         with gr.Row():
             with gr.Column(min_width=300):
-                m_table = gr.Dataframe(table0, label="Per class", interactive=False, elem_id="per-class",
-                                       elem_classes=["compact-table"])
+                m_table = gr.Dataframe(
+                    table0, label="Per class", interactive=False, elem_id="per-class", elem_classes=["compact-table"]
+                )
             with gr.Column(min_width=300):
                 m_split = gr.Markdown(split0, label="Evaluation split", elem_id="metrics-split")
-        m_actors = described_plot(actors0, label="Accuracy per held-out actor", format="png", show_label=False,
-                           elem_id="per-actor", elem_classes=["wide-plot"])
+        m_actors = described_plot(
+            actors0,
+            label="Accuracy per held-out actor",
+            format="png",
+            show_label=False,
+            elem_id="per-actor",
+            elem_classes=["wide-plot"],
+        )
         crosscorpus.section()  # speakers and corpora never heard (crosscorpus.json beside the checkpoint)
         # a recompute scores RAVDESS clips: only for a checkpoint with the RAVDESS labels
         with gr.Row(visible=ravdess_labels(resources().predictor)):
@@ -181,7 +237,13 @@ def build() -> SimpleNamespace:
         audio_only = gr.State(False)
     outputs = [m_summary, m_heat, m_norm, m_table, m_split, m_rel, m_actors, m_status, audio_only]
 
-    recompute_btn.click(recompute, None, outputs, api_name="recompute_metrics",
-                        concurrency_limit=RECOMPUTE_CONCURRENCY_LIMIT, concurrency_id="recompute")
+    recompute_btn.click(
+        recompute,
+        None,
+        outputs,
+        api_name="recompute_metrics",
+        concurrency_limit=RECOMPUTE_CONCURRENCY_LIMIT,
+        concurrency_id="recompute",
+    )
     shipped_btn.click(show_shipped, None, outputs, api_name="shipped_metrics")
     return SimpleNamespace(heatmap=m_heat, audio_only=audio_only)

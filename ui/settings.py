@@ -80,6 +80,7 @@ def tune_process() -> None:
 @dataclass
 class Resources:
     """What the app loads once: the model, the clip library, the shipped metrics."""
+
     checkpoint: Path
     data_dir: Optional[Path]  # None: the bundled clips in assets/ravdess
     predictor: Predictor
@@ -116,8 +117,9 @@ def configure(checkpoint: Optional[str] = None, data_dir: Optional[str] = None) 
 
 @lru_cache(maxsize=1)
 def resources() -> Resources:
-    checkpoint = Path(_choice["checkpoint"] or os.environ.get(CHECKPOINT_ENV)
-                      or ROOT / "checkpoints" / "emotion.pt").resolve()
+    checkpoint = Path(
+        _choice["checkpoint"] or os.environ.get(CHECKPOINT_ENV) or ROOT / "checkpoints" / "emotion.pt"
+    ).resolve()
     data_dir = configured_data_dir(_choice["data_dir"])
     predictor = Predictor.from_checkpoint(checkpoint)
     # a checkpoint of other labels (trained on a manifest) has no RAVDESS out-of-fold table to browse
@@ -132,5 +134,8 @@ def ravdess_labels(predictor: Predictor) -> bool:
 
 
 def launch_kwargs() -> dict:
-    return dict(share=False,  # never a public link, even with GRADIO_SHARE=true
-                max_file_size=MAX_FILE_SIZE, allowed_paths=resources().allowed_paths)
+    return dict(
+        share=False,  # never a public link, even with GRADIO_SHARE=true
+        max_file_size=MAX_FILE_SIZE,
+        allowed_paths=resources().allowed_paths,
+    )

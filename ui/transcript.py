@@ -26,9 +26,11 @@ from .settings import resources
 
 CONCURRENCY_LIMIT = 1  # a long recording keeps the CPU busy for a while: one at a time
 # a click on an utterance plays the uploaded recording from its start
-PLAY_FROM = ("element.addEventListener('click', (e) => { const seg = e.target.closest('[data-start]');"
-             " const player = document.querySelector('#speech-input audio'); if (!seg || !player) return;"
-             " player.currentTime = parseFloat(seg.dataset.start); player.play(); });")
+PLAY_FROM = (
+    "element.addEventListener('click', (e) => { const seg = e.target.closest('[data-start]');"
+    " const player = document.querySelector('#speech-input audio'); if (!seg || !player) return;"
+    " player.currentTime = parseFloat(seg.dataset.start); player.play(); });"
+)
 
 
 def _frame(audio_path: Optional[str]):
@@ -56,12 +58,15 @@ def render(frame) -> str:
         color = colors[row["emotion"]] if judged else "#999999"
         tag = f"{row['emotion']} {row[row['emotion']]:.2f}" if judged else html.escape(row["note"] or "not judged")
         minutes, secs = divmod(float(row["start"]), 60)
-        rows.append(f"<div class='transcript-segment' data-start='{row['start']:.2f}' title='Play from here' "
-                    f"style='cursor:pointer;margin:2px 0;padding:4px 8px;border-left:6px solid {color};"
-                    f"background:{color}22'><small>{int(minutes)}:{secs:04.1f}</small> "
-                    f"<b>[{tag}]</b> {html.escape(row['text'])}</div>")
+        rows.append(
+            f"<div class='transcript-segment' data-start='{row['start']:.2f}' title='Play from here' "
+            f"style='cursor:pointer;margin:2px 0;padding:4px 8px;border-left:6px solid {color};"
+            f"background:{color}22'><small>{int(minutes)}:{secs:04.1f}</small> "
+            f"<b>[{tag}]</b> {html.escape(row['text'])}</div>"
+        )
     lang = html.escape(str(frame.attrs.get("language")))
-    return f"<div id='transcript-view'><p><small>Language: {lang}. Click an utterance to play from there.</small></p>{''.join(rows)}</div>"
+    hint = f"<p><small>Language: {lang}. Click an utterance to play from there.</small></p>"
+    return f"<div id='transcript-view'>{hint}{''.join(rows)}</div>"
 
 
 def _files(frame, audio_path: str) -> list:
@@ -101,17 +106,35 @@ def build() -> SimpleNamespace:
     with gr.Accordion("What was said, and how (transcript)", open=True, elem_id="transcript-box"):
         enabled = gr.Checkbox(value=True, label="Transcribe the words (Whisper-base; each utterance judged on its own)")
         view = gr.HTML(elem_id="transcript", js_on_load=PLAY_FROM)
-        files = gr.File(label="Download the transcript (SRT, WebVTT, CSV)", file_count="multiple",
-                        interactive=False, elem_id="transcript-files")
-        api_json = gr.JSON(label="Transcript: language, utterances with text, emotion, probabilities, words", visible=False)
+        files = gr.File(
+            label="Download the transcript (SRT, WebVTT, CSV)",
+            file_count="multiple",
+            interactive=False,
+            elem_id="transcript-files",
+        )
+        api_json = gr.JSON(
+            label="Transcript: language, utterances with text, emotion, probabilities, words", visible=False
+        )
         api_btn = gr.Button(visible=False)
     return SimpleNamespace(enabled=enabled, view=view, files=files, api_json=api_json, api_btn=api_btn)
 
 
 def wire(box: SimpleNamespace, audio_in, analyzed) -> None:
     """The transcript follows `analyzed` (the Analyze event), clears with new input; /transcript."""
-    analyzed.then(show, [audio_in, box.enabled], [box.view, box.files], api_visibility="private",
-                  concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="transcript")
+    analyzed.then(
+        show,
+        [audio_in, box.enabled],
+        [box.view, box.files],
+        api_visibility="private",
+        concurrency_limit=CONCURRENCY_LIMIT,
+        concurrency_id="transcript",
+    )
     audio_in.change(clear, None, [box.view, box.files], queue=False, api_visibility="private")
-    box.api_btn.click(transcript, audio_in, box.api_json, api_name="transcript",
-                      concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="transcript")
+    box.api_btn.click(
+        transcript,
+        audio_in,
+        box.api_json,
+        api_name="transcript",
+        concurrency_limit=CONCURRENCY_LIMIT,
+        concurrency_id="transcript",
+    )

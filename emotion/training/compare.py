@@ -35,8 +35,10 @@ def read_oof_tables(paths: list) -> tuple:
     names = label_columns(first)
     for path, t in zip(paths[1:], tables[1:]):
         if not (len(t) == len(first) and t["id"].equals(first["id"]) and t["fold"].equals(first["fold"])):
-            raise ValueError(f"{path} does not cover the same clips in the same folds as {paths[0]}; "
-                             "use only runs trained with the same --folds and actors")
+            raise ValueError(
+                f"{path} does not cover the same clips in the same folds as {paths[0]}; "
+                "use only runs trained with the same --folds and actors"
+            )
         if label_columns(t) != names:
             raise ValueError(f"{path} has the labels {label_columns(t)}, {paths[0]} {names}")
     labels = first["emotion"].map({e: i for i, e in enumerate(names)}).to_numpy()
@@ -65,8 +67,13 @@ def compare_oof(base_path, new_path, n_boot: int = 2000, seed: int = 0) -> dict:
     labels_all = list(range(len(label_columns(base))))
 
     def scores(idx):
-        return [(f1_score(labels[idx], p[idx], average="macro", labels=labels_all, zero_division=0),
-                 float(np.mean(labels[idx] == p[idx]))) for p in preds]
+        return [
+            (
+                f1_score(labels[idx], p[idx], average="macro", labels=labels_all, zero_division=0),
+                float(np.mean(labels[idx] == p[idx])),
+            )
+            for p in preds
+        ]
 
     (f1_b, acc_b), (f1_n, acc_n) = scores(np.arange(len(labels)))
     rng = np.random.default_rng(seed)
@@ -76,12 +83,18 @@ def compare_oof(base_path, new_path, n_boot: int = 2000, seed: int = 0) -> dict:
         (fb, ab), (fn, an) = scores(idx)
         diffs.append((fn - fb, an - ab))
     diffs = np.array(diffs)
-    return dict(base=dict(macro_f1=f1_b, accuracy=acc_b), new=dict(macro_f1=f1_n, accuracy=acc_n),
-                diff=dict(macro_f1=f1_n - f1_b, accuracy=acc_n - acc_b),
-                ci95=dict(macro_f1=np.percentile(diffs[:, 0], [2.5, 97.5]).tolist(),
-                          accuracy=np.percentile(diffs[:, 1], [2.5, 97.5]).tolist()),
-                p_new_better=dict(macro_f1=float(np.mean(diffs[:, 0] > 0)), accuracy=float(np.mean(diffs[:, 1] > 0))),
-                n_actors=len(groups), n_boot=n_boot)
+    return dict(
+        base=dict(macro_f1=f1_b, accuracy=acc_b),
+        new=dict(macro_f1=f1_n, accuracy=acc_n),
+        diff=dict(macro_f1=f1_n - f1_b, accuracy=acc_n - acc_b),
+        ci95=dict(
+            macro_f1=np.percentile(diffs[:, 0], [2.5, 97.5]).tolist(),
+            accuracy=np.percentile(diffs[:, 1], [2.5, 97.5]).tolist(),
+        ),
+        p_new_better=dict(macro_f1=float(np.mean(diffs[:, 0] > 0)), accuracy=float(np.mean(diffs[:, 1] > 0))),
+        n_actors=len(groups),
+        n_boot=n_boot,
+    )
 
 
 def _compare_main(paths: list, out: Optional[str]) -> int:
@@ -90,12 +103,16 @@ def _compare_main(paths: list, out: Optional[str]) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"Cannot compare: {exc}", file=sys.stderr)
         return 1
-    print(f"{paths[1]} minus {paths[0]}, paired bootstrap over {result['n_actors']} actors "
-          f"({result['n_boot']} resamples):")
+    print(
+        f"{paths[1]} minus {paths[0]}, paired bootstrap over {result['n_actors']} actors "
+        f"({result['n_boot']} resamples):"
+    )
     for m in ("macro_f1", "accuracy"):
         lo, hi = result["ci95"][m]
-        print(f"  {m:<9} {result['base'][m]:.3f} -> {result['new'][m]:.3f}  difference {result['diff'][m]:+.3f} "
-              f"(95% interval {lo:+.3f} to {hi:+.3f}; new better in {100 * result['p_new_better'][m]:.0f}% of resamples)")
+        print(
+            f"  {m:<9} {result['base'][m]:.3f} -> {result['new'][m]:.3f}  difference {result['diff'][m]:+.3f} "
+            f"(95% interval {lo:+.3f} to {hi:+.3f}; new better in {100 * result['p_new_better'][m]:.0f}% of resamples)"
+        )
     if out:
         write_metrics(result, out)
     return 0

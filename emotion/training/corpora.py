@@ -30,8 +30,9 @@ import pandas as pd
 
 from .manifest import ManifestError, layout_manifest, speaker_folds
 
-EMODB_AS_RAVDESS = dict(anger="angry", disgust="disgust", fear="fearful", happiness="happy",
-                        neutral="neutral", sadness="sad", boredom="")
+EMODB_AS_RAVDESS = dict(
+    anger="angry", disgust="disgust", fear="fearful", happiness="happy", neutral="neutral", sadness="sad", boredom=""
+)
 SHARED = ("neutral", "happy", "sad", "angry", "fearful", "disgust")  # the emotions both corpora act
 
 
@@ -72,8 +73,10 @@ def corpus_folds(frame: pd.DataFrame, k: int) -> List[list]:
     for corpus, part in frame.groupby("corpus", sort=False):
         speakers = part["actor"].unique()
         if len(speakers) < k:
-            raise ManifestError(f"corpus {corpus} has {len(speakers)} speakers; {k} folds need at least {k} "
-                                "in every corpus (use --folds with fewer).")
+            raise ManifestError(
+                f"corpus {corpus} has {len(speakers)} speakers; {k} folds need at least {k} "
+                "in every corpus (use --folds with fewer)."
+            )
         for i, group in enumerate(speaker_folds(speakers, k)):
             folds[i] += group
     return folds
@@ -89,18 +92,25 @@ def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float =
     n_corpus = cells.groupby("corpus")["label"].transform("size").to_numpy(dtype=float)
     n_cell = cells.groupby(["corpus", "label"])["label"].transform("size").to_numpy(dtype=float)
     n_labels = cells.groupby("corpus")["label"].transform("nunique").to_numpy(dtype=float)
-    w = n_corpus ** corpus_power / (n_labels * n_cell)  # each corpus n^p in all, split evenly over its labels
+    w = n_corpus**corpus_power / (n_labels * n_cell)  # each corpus n^p in all, split evenly over its labels
     return w / w.sum()
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.corpora", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.corpora",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--ravdess", required=True, help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
     ap.add_argument("--emodb", required=True, help="EmoDB folder (03a01Fa.wav or .flac names)")
     ap.add_argument("--out", default="runs/corpora", help="folder for the manifests")
-    ap.add_argument("--boredom", default="", choices=["", "calm", "neutral", "sad"],
-                    help="instead: joint-boredom-LABEL.csv, with EmoDB's boredom as this label (an ablation)")
+    ap.add_argument(
+        "--boredom",
+        default="",
+        choices=["", "calm", "neutral", "sad"],
+        help="instead: joint-boredom-LABEL.csv, with EmoDB's boredom as this label (an ablation)",
+    )
     args = ap.parse_args(argv)
     try:
         tables = corpus_manifests(args.ravdess, args.emodb, args.out, args.boredom)

@@ -45,20 +45,29 @@ def score_model(predictor: Predictor, frame: pd.DataFrame, corpus: str) -> dict:
     present = sorted(set(labels))
     restricted = np.asarray(logits)[:, present].argmax(1)
     restricted = np.array(present)[restricted]
-    per_class = {predictor.labels[k]: dict(precision=round(report["per_class"][predictor.labels[k]]["precision"], 4),
-                                           recall=round(report["per_class"][predictor.labels[k]]["recall"], 4),
-                                           f1=round(report["per_class"][predictor.labels[k]]["f1"], 4),
-                                           n=int((labels == k).sum()))
-                 for k in present}
-    return dict(corpus=corpus, test="corpus never heard" if unseen else "speakers never heard",
-                n=len(rows), left_out_labels=int((~known).sum()),
-                speakers=sorted(rows["actor"].astype(str).unique().tolist()),
-                accuracy=round(report["accuracy"], 4),
-                macro_f1=round(float(np.mean([c["f1"] for c in per_class.values()])), 4),  # over the corpus's labels
-                accuracy_corpus_labels=round(float(accuracy_score(labels, restricted)), 4),
-                macro_f1_corpus_labels=round(float(f1_score(labels, restricted, average="macro")), 4),
-                per_class=per_class, labels=list(predictor.labels),
-                confusion_matrix=[report["confusion_matrix"][k] for k in present])  # true (corpus labels) x predicted
+    per_class = {
+        predictor.labels[k]: dict(
+            precision=round(report["per_class"][predictor.labels[k]]["precision"], 4),
+            recall=round(report["per_class"][predictor.labels[k]]["recall"], 4),
+            f1=round(report["per_class"][predictor.labels[k]]["f1"], 4),
+            n=int((labels == k).sum()),
+        )
+        for k in present
+    }
+    return dict(
+        corpus=corpus,
+        test="corpus never heard" if unseen else "speakers never heard",
+        n=len(rows),
+        left_out_labels=int((~known).sum()),
+        speakers=sorted(rows["actor"].astype(str).unique().tolist()),
+        accuracy=round(report["accuracy"], 4),
+        macro_f1=round(float(np.mean([c["f1"] for c in per_class.values()])), 4),  # over the corpus's labels
+        accuracy_corpus_labels=round(float(accuracy_score(labels, restricted)), 4),
+        macro_f1_corpus_labels=round(float(f1_score(labels, restricted, average="macro")), 4),
+        per_class=per_class,
+        labels=list(predictor.labels),
+        confusion_matrix=[report["confusion_matrix"][k] for k in present],
+    )  # true (corpus labels) x predicted
 
 
 def cross_corpus(manifest: str, models: Dict[str, str]) -> dict:
@@ -71,10 +80,19 @@ def cross_corpus(manifest: str, models: Dict[str, str]) -> dict:
         trained = predictor.checkpoint_info.get("training", {}).get("command", "")
         for corpus, part in frame.groupby("corpus", sort=False):
             result = score_model(predictor, part, corpus)
-            table.append(dict(model=name, checkpoint=str(path), trained_on=_trained_on(predictor, frame),
-                              command=trained, **result))
-            print(f"{name:28s} {corpus:8s} {result['test']:21s} n={result['n']:5d}  accuracy {result['accuracy']:.3f}"
-                  f"  macro-F1 {result['macro_f1']:.3f}  (corpus labels: {result['accuracy_corpus_labels']:.3f})")
+            table.append(
+                dict(
+                    model=name,
+                    checkpoint=str(path),
+                    trained_on=_trained_on(predictor, frame),
+                    command=trained,
+                    **result,
+                )
+            )
+            print(
+                f"{name:28s} {corpus:8s} {result['test']:21s} n={result['n']:5d}  accuracy {result['accuracy']:.3f}"
+                f"  macro-F1 {result['macro_f1']:.3f}  (corpus labels: {result['accuracy_corpus_labels']:.3f})"
+            )
     return dict(manifest=str(manifest), rule=__doc__.split("\n\n")[2].replace("\n", " "), results=table)
 
 
@@ -91,30 +109,55 @@ def run_table(manifest: str, runs: Sequence[str]) -> pd.DataFrame:
         oof["predicted"] = np.array(labels)[oof[labels].to_numpy().argmax(1)]
         for name, part in oof.groupby("corpus", sort=False):
             share = part["predicted"].value_counts(normalize=True)
-            rows.append(dict(run=str(run), corpus=name, n=len(part),
-                             accuracy=round(float((part["predicted"] == part["emotion"]).mean()), 4),
-                             macro_f1=round(float(f1_score(part["emotion"], part["predicted"], average="macro",
-                                                           labels=sorted(part["emotion"].unique()))), 4),
-                             top_share=f"{share.index[0]} {share.iloc[0]:.0%}"))
+            rows.append(
+                dict(
+                    run=str(run),
+                    corpus=name,
+                    n=len(part),
+                    accuracy=round(float((part["predicted"] == part["emotion"]).mean()), 4),
+                    macro_f1=round(
+                        float(
+                            f1_score(
+                                part["emotion"],
+                                part["predicted"],
+                                average="macro",
+                                labels=sorted(part["emotion"].unique()),
+                            )
+                        ),
+                        4,
+                    ),
+                    top_share=f"{share.index[0]} {share.iloc[0]:.0%}",
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def _trained_on(predictor: Predictor, frame: pd.DataFrame) -> Dict[str, int]:
     """Speakers of each corpus the model trained on."""
     from ..scoring import speaker_key
+
     seen = {speaker_key(a) for a in predictor.train_actors}
     speakers = frame.drop_duplicates("actor")
-    return {c: int(speakers[speakers["corpus"] == c]["actor"].map(speaker_key).isin(seen).sum())
-            for c in speakers["corpus"].unique()}
+    return {
+        c: int(speakers[speakers["corpus"] == c]["actor"].map(speaker_key).isin(seen).sum())
+        for c in speakers["corpus"].unique()
+    }
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.crosscorpus", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.crosscorpus",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--manifest", required=True, help="a manifest with a corpus column (emotion.training.corpora)")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT")
-    ap.add_argument("--runs", nargs="+", help="instead: per-corpus figures of these training runs' out-of-fold "
-                    "tables (run folders trained on --manifest), for an ablation table")
+    ap.add_argument(
+        "--runs",
+        nargs="+",
+        help="instead: per-corpus figures of these training runs' out-of-fold "
+        "tables (run folders trained on --manifest), for an ablation table",
+    )
     ap.add_argument("--out", help="write the table (JSON) here")
     args = ap.parse_args(argv)
     if args.runs:

@@ -24,9 +24,11 @@ from ..audio import N_SAMPLES, pad_or_trim
 from ..labels import EMOTIONS
 from ..ravdess import index_dataset, load_waves
 
+
 @dataclass
 class Augment:
     """Training-time randomness. Inference uses none of it (Dataset with augment=None)."""
+
     speed: tuple = (0.9, 1.1)  # speed perturbation range (changes tempo and pitch)
     speed_prob: float = 0.3
     gain_db: float = 6.0  # +-dB on the speech before noise is added (sets the noise's SNR)
@@ -44,8 +46,13 @@ class RavdessDataset(Dataset):
     With augment=None every item is the centred clip, exactly as Predictor prepares it.
     """
 
-    def __init__(self, frame: pd.DataFrame, augment: Optional[Augment] = None, seed: int = 0,
-                 waves: Optional[List[np.ndarray]] = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        augment: Optional[Augment] = None,
+        seed: int = 0,
+        waves: Optional[List[np.ndarray]] = None,
+    ):
         self.frame = frame.reset_index(drop=True)
         self.labels = torch.tensor(self.frame["label"].to_numpy(), dtype=torch.long)
         self.waves = waves if waves is not None else load_waves(list(self.frame["path"]))
@@ -101,9 +108,9 @@ def _mask(spec: torch.Tensor, width: int, axis: int, fill: float, g: torch.Gener
     w = int(torch.randint(0, width + 1, (1,), generator=g))
     start = int(torch.randint(0, max(1, size - w), (1,), generator=g))
     if axis == 0:
-        spec[start:start + w, :] = fill
+        spec[start : start + w, :] = fill
     else:
-        spec[:, start:start + w] = fill
+        spec[:, start : start + w] = fill
     return spec
 
 
@@ -111,9 +118,11 @@ def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "download":
         from . import download
+
         return download.main(argv[1:])
     if argv and argv[0] == "index":
         import argparse
+
         ap = argparse.ArgumentParser(prog="python -m emotion.training.data index")
         ap.add_argument("--data-dir", required=True)
         args = ap.parse_args(argv[1:])

@@ -2,6 +2,7 @@
 
 Usage: python -m emotion.training.data download --dest data/ravdess [--only speech|song]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,12 @@ def _fetch(url: str, part: Path, total: int, progress: bool, timeout: float) -> 
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             mode = "ab" if have and resp.status == 206 else "wb"
             have = have if mode == "ab" else 0
-            with open(part, mode) as out, tqdm(total=total, initial=have, unit="B", unit_scale=True,
-                                               desc=part.name[:-5], disable=not progress) as bar:
+            with (
+                open(part, mode) as out,
+                tqdm(
+                    total=total, initial=have, unit="B", unit_scale=True, desc=part.name[:-5], disable=not progress
+                ) as bar,
+            ):
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     out.write(block)
                     bar.update(len(block))
@@ -64,8 +69,9 @@ def _fetch(url: str, part: Path, total: int, progress: bool, timeout: float) -> 
         raise DownloadError(f"{url}: HTTP error {e.code} {e.reason}. Re-run the command to retry.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise DownloadError(f"{url}: network error ({reason}). The partial file {part} is kept; "
-                            "re-run the same command to resume.") from None
+        raise DownloadError(
+            f"{url}: network error ({reason}). The partial file {part} is kept; re-run the same command to resume."
+        ) from None
 
 
 def _fetch_verified(rf: RemoteFile, dest: Path, base_url: str, progress: bool, timeout: float) -> Path:
@@ -81,8 +87,9 @@ def _fetch_verified(rf: RemoteFile, dest: Path, base_url: str, progress: bool, t
         problem = f"MD5 {digest}, expected {rf.md5}"
     if problem:
         part.unlink(missing_ok=True)
-        raise DownloadError(f"{rf.name} is corrupt ({problem}); the partial file was deleted. "
-                            "Re-run the command to download it again.")
+        raise DownloadError(
+            f"{rf.name} is corrupt ({problem}); the partial file was deleted. Re-run the command to download it again."
+        )
     part.replace(final)
     return final
 
@@ -101,8 +108,9 @@ def unpack(zip_path: Path, target: Path) -> Path:
         with zipfile.ZipFile(zip_path) as zf:
             members = _safe_members(zf, zip_path)
             files = [m for m in members if not m.is_dir()]
-            if all((target / m.filename).is_file() and (target / m.filename).stat().st_size == m.file_size
-                   for m in files):
+            if all(
+                (target / m.filename).is_file() and (target / m.filename).stat().st_size == m.file_size for m in files
+            ):
                 return target
             target.mkdir(parents=True, exist_ok=True)
             zf.extractall(target, members=members)
@@ -111,8 +119,9 @@ def unpack(zip_path: Path, target: Path) -> Path:
     return target
 
 
-def download(dest, files: Sequence[RemoteFile] = FILES, base_url: str = BASE_URL,
-             progress: bool = True, timeout: float = 60.0) -> list[Path]:
+def download(
+    dest, files: Sequence[RemoteFile] = FILES, base_url: str = BASE_URL, progress: bool = True, timeout: float = 60.0
+) -> list[Path]:
     """Download, verify (size + MD5) and unpack `files` into dest/<subdir>/. Returns the folders."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -121,8 +130,9 @@ def download(dest, files: Sequence[RemoteFile] = FILES, base_url: str = BASE_URL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.download",
-                                 description="Download RAVDESS audio (Zenodo record 1188976).")
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.download", description="Download RAVDESS audio (Zenodo record 1188976)."
+    )
     ap.add_argument("--dest", required=True, type=Path, help="folder for the zips and unpacked audio")
     ap.add_argument("--base-url", default=BASE_URL, help="server to download from (default: Zenodo)")
     ap.add_argument("--only", choices=[f.subdir for f in FILES], help="fetch only one archive")

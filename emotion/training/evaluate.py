@@ -38,27 +38,50 @@ import torch
 from ..predict import DEFAULT_CHECKPOINT, Predictor
 from ..ravdess import index_dataset
 from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
-from .compare import _combine_main, _compare_main, combine_oof, compare_oof  # noqa: F401 (the CLI's --combine/--compare)
+from .compare import (  # noqa: F401 (the CLI's --combine/--compare)
+    _combine_main,
+    _compare_main,
+    combine_oof,
+    compare_oof,
+)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.evaluate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine or --compare)")
     ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     ap.add_argument("--out", help="write the metrics JSON here")
-    ap.add_argument("--oof", help="with --folds: write each clip's out-of-fold probabilities here (the app's "
-                    "oof_predictions.csv format: id, actor, fold, emotion, one column per label)")
+    ap.add_argument(
+        "--oof",
+        help="with --folds: write each clip's out-of-fold probabilities here (the app's "
+        "oof_predictions.csv format: id, actor, fold, emotion, one column per label)",
+    )
     ap.add_argument("--folds", type=int, help="out-of-fold predictions from K actor folds")
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
     ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
-    ap.add_argument("--combine", nargs="+", metavar="OOF_CSV",
-                    help="score the per-fold ensemble of these runs' oof_predictions.csv tables")
-    ap.add_argument("--compare", nargs=2, metavar=("BASE_CSV", "NEW_CSV"),
-                    help="paired actor bootstrap: does run NEW beat run BASE beyond speaker luck?")
+    ap.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="OOF_CSV",
+        help="score the per-fold ensemble of these runs' oof_predictions.csv tables",
+    )
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BASE_CSV", "NEW_CSV"),
+        help="paired actor bootstrap: does run NEW beat run BASE beyond speaker luck?",
+    )
     ap.add_argument("--manifest", help="score this manifest's rows (see --split) instead of a RAVDESS folder")
-    ap.add_argument("--split", default="test", choices=["test", "cv", "all"],
-                    help="--manifest: which rows (default test, the ones kept out of training)")
+    ap.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "cv", "all"],
+        help="--manifest: which rows (default test, the ones kept out of training)",
+    )
     args = ap.parse_args(argv)
     if args.manifest:
         return _manifest_main(args)
@@ -78,17 +101,26 @@ def main(argv=None) -> int:
     if args.folds is None:
         frame = frame[~frame["actor"].isin(seen)]
         if frame.empty:
-            print("Every actor in this folder was in the checkpoint's training data. Use --folds K "
-                  "for out-of-fold predictions, or a folder with other actors.", file=sys.stderr)
+            print(
+                "Every actor in this folder was in the checkpoint's training data. Use --folds K "
+                "for out-of-fold predictions, or a folder with other actors.",
+                file=sys.stderr,
+            )
             return 1
         logits, frame = out_of_fold_logits(predictor, frame)[:2]  # all unseen: the whole ensemble
-        split = dict(kind="held-out actors (never in training)", test_actors=sorted(frame["actor"].unique().tolist()),
-                     train_actors=sorted(seen), channel=args.channel)
+        split = dict(
+            kind="held-out actors (never in training)",
+            test_actors=sorted(frame["actor"].unique().tolist()),
+            train_actors=sorted(seen),
+            channel=args.channel,
+        )
         fold_ids = None
     else:
         logits, split, frame, fold_ids = out_of_fold(predictor, frame, args)
     labels = frame["label"].to_numpy()
-    metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels)
+    metrics = metrics_report(
+        labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels
+    )
     if fold_ids is not None:
         metrics["cross_validation"] = cv_summary(labels, np.asarray(logits).argmax(1), fold_ids)
         metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
@@ -97,8 +129,9 @@ def main(argv=None) -> int:
         if args.oof:
             probs = torch.softmax(torch.as_tensor(logits) / predictor.temperature, dim=1).numpy()
             table = frame[["id", "actor"]].assign(fold=fold_ids, emotion=frame["emotion"].to_numpy())
-            table = pd.concat([table.reset_index(drop=True),
-                               pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1)
+            table = pd.concat(
+                [table.reset_index(drop=True), pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1
+            )
             table.sort_values("id").to_csv(args.oof, index=False)
     return _report(metrics, labels, logits, args.out)
 
@@ -108,6 +141,7 @@ def manifest_rows(csv_path, labels, split: str = "test") -> pd.DataFrame:
     the checkpoint's order: columns id, path, actor (the speaker), label, emotion. ManifestError
     says what is wrong (no such rows, labels the checkpoint does not know, missing files)."""
     from .manifest import ManifestError
+
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise ManifestError(f"No manifest at {csv_path}.")
@@ -123,19 +157,29 @@ def manifest_rows(csv_path, labels, split: str = "test") -> pd.DataFrame:
         raise ManifestError(f"{csv_path} has no rows with split={split}.")
     unknown = sorted(set(table["label"]) - set(labels))
     if unknown:
-        raise ManifestError(f"labels the checkpoint does not know: {', '.join(unknown)} (it knows "
-                            f"{', '.join(labels)}). Relabel the manifest, or score with a matching checkpoint.")
+        raise ManifestError(
+            f"labels the checkpoint does not know: {', '.join(unknown)} (it knows "
+            f"{', '.join(labels)}). Relabel the manifest, or score with a matching checkpoint."
+        )
     paths = [Path(p) if Path(p).is_absolute() else csv_path.parent / p for p in table["path"]]
     missing = [p for p, q in zip(table["path"], paths) if not q.is_file()]
     if missing:
         raise ManifestError(f"{len(missing)} file(s) not found: {', '.join(missing[:10])}")
-    return pd.DataFrame(dict(id=list(table["path"]), path=[str(p) for p in paths], actor=list(table["speaker"]),
-                             label=[list(labels).index(x) for x in table["label"]], emotion=list(table["label"])))
+    return pd.DataFrame(
+        dict(
+            id=list(table["path"]),
+            path=[str(p) for p in paths],
+            actor=list(table["speaker"]),
+            label=[list(labels).index(x) for x in table["label"]],
+            emotion=list(table["label"]),
+        )
+    )
 
 
 def _manifest_main(args) -> int:
     from ..audio import AudioError
     from .manifest import ManifestError
+
     predictor = Predictor.from_checkpoint(args.checkpoint)
     try:
         frame = manifest_rows(args.manifest, predictor.labels, args.split)
@@ -144,16 +188,26 @@ def _manifest_main(args) -> int:
         print(f"Cannot evaluate: {exc}", file=sys.stderr)
         return 1
     if excluded:
-        print(f"left out: speakers {', '.join(map(str, excluded))} (every model of the checkpoint heard them)",
-              file=sys.stderr)
+        print(
+            f"left out: speakers {', '.join(map(str, excluded))} (every model of the checkpoint heard them)",
+            file=sys.stderr,
+        )
     if frame.empty:
         print("Nothing to score fairly: every speaker was heard by every model.", file=sys.stderr)
         return 1
-    split = split_record(predictor, frame, fold_ids, [str(a) for a in excluded], channel="all",
-                         kind=f"manifest rows (split={args.split}) scored by models that never heard their speaker")
+    split = split_record(
+        predictor,
+        frame,
+        fold_ids,
+        [str(a) for a in excluded],
+        channel="all",
+        kind=f"manifest rows (split={args.split}) scored by models that never heard their speaker",
+    )
     split["corpus"] = Path(args.manifest).name
     labels = frame["label"].to_numpy()
-    metrics = metrics_report(labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels)
+    metrics = metrics_report(
+        labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels
+    )
     return _report(metrics, labels, logits, args.out)
 
 
@@ -173,31 +227,51 @@ def out_of_fold(predictor, frame, args):
     if len(predictor.folds) == args.folds:
         logits, frame, fold_ids, excluded = out_of_fold_logits(predictor, frame)
         # a joint checkpoint's folds also hold out another corpus's speakers: list only those scored here
-        split = split_record(predictor, frame, fold_ids, excluded, channel=args.channel,
-                             kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models")
+        split = split_record(
+            predictor,
+            frame,
+            fold_ids,
+            excluded,
+            channel=args.channel,
+            kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models",
+        )
         return logits, split, frame, fold_ids
     if predictor.backbone != "cnn":
-        raise SystemExit(f"The checkpoint's {len(predictor.folds)} fold heads do not give --folds {args.folds}; train "
-                         f"them with python -m emotion.training.train --backbone {predictor.backbone} --folds {args.folds}.")
+        raise SystemExit(
+            f"The checkpoint's {len(predictor.folds)} fold heads do not give --folds {args.folds}; train "
+            f"them with python -m emotion.training.train --backbone {predictor.backbone} --folds {args.folds}."
+        )
     from .cnn import train_folds
     from .data import Augment
+
     full = index_dataset(args.data_dir)
     # the checkpoint's own recipe (model config, schedule, augmentation), so the estimate is of it
-    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, select="best", use_song=True,
-                  augment={})
+    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, select="best", use_song=True, augment={})
     recipe.update(predictor.checkpoint_info.get("training", {}).get("recipe", {}))
     epochs = args.epochs or recipe["epochs"]
     print(f"Training {args.folds} fold models ({epochs} epochs) on {args.data_dir} for out-of-fold predictions ...")
-    result = train_folds(full, args.folds, predictor.config, epochs, recipe["lr"], recipe["batch_size"],
-                         predictor.checkpoint_info.get("training", {}).get("seed", 0),
-                         use_song=recipe["use_song"], augment=Augment(**recipe["augment"]), ema=recipe["ema"],
-                         bf16=recipe["bf16"], select=recipe["select"])
+    result = train_folds(
+        full,
+        args.folds,
+        predictor.config,
+        epochs,
+        recipe["lr"],
+        recipe["batch_size"],
+        predictor.checkpoint_info.get("training", {}).get("seed", 0),
+        use_song=recipe["use_song"],
+        augment=Augment(**recipe["augment"]),
+        ema=recipe["ema"],
+        bf16=recipe["bf16"],
+        select=recipe["select"],
+    )
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
     fold_ids = oof["fold"].to_numpy()
-    split = dict(kind=f"{args.folds}-fold actor cross-validation, models trained by this command",
-                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
-                 channel="speech")
+    split = dict(
+        kind=f"{args.folds}-fold actor cross-validation, models trained by this command",
+        folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
+        channel="speech",
+    )
     return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame, fold_ids
 
 

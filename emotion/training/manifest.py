@@ -42,9 +42,17 @@ MAX_LABELS = 30
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 EMODB = dict(W="anger", L="boredom", E="disgust", A="fear", F="happiness", T="sadness", N="neutral")
 CREMAD = dict(ANG="anger", DIS="disgust", FEA="fear", HAP="happiness", NEU="neutral", SAD="sadness")
-TESS = dict(angry="anger", disgust="disgust", fear="fear", happy="happiness", neutral="neutral",
-            ps="pleasant_surprise", pleasant_surprise="pleasant_surprise",
-            pleasant_surprised="pleasant_surprise", sad="sadness")
+TESS = dict(
+    angry="anger",
+    disgust="disgust",
+    fear="fear",
+    happy="happiness",
+    neutral="neutral",
+    ps="pleasant_surprise",
+    pleasant_surprise="pleasant_surprise",
+    pleasant_surprised="pleasant_surprise",
+    sad="sadness",
+)
 
 
 class ManifestError(ValueError):
@@ -99,8 +107,10 @@ def read_manifest(csv_path, labels: Optional[Sequence[str]] = None, check_audio:
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing_cols = [c for c in COLUMNS if c not in table.columns]
     if missing_cols:
-        raise ManifestError(f"{csv_path} needs the columns path,label,speaker[,split]; it lacks "
-                            f"{', '.join(missing_cols)} (it has {', '.join(table.columns)}).")
+        raise ManifestError(
+            f"{csv_path} needs the columns path,label,speaker[,split]; it lacks "
+            f"{', '.join(missing_cols)} (it has {', '.join(table.columns)})."
+        )
     table = table.apply(lambda col: col.str.strip())
     split = table["split"].str.lower().replace("", "cv") if "split" in table else pd.Series("cv", index=table.index)
     bad = sorted(set(split) - set(SPLITS))
@@ -109,42 +119,62 @@ def read_manifest(csv_path, labels: Optional[Sequence[str]] = None, check_audio:
         problems.append(f"split must be empty, cv, train or test; found {', '.join(map(repr, bad))}.")
     empty = table.index[(table["path"] == "") | (table["label"] == "") | (table["speaker"] == "")]
     if len(empty):
-        problems.append("rows with an empty path, label or speaker (CSV lines " +
-                        ", ".join(str(i + 2) for i in empty[:10]) + ("..." if len(empty) > 10 else "") + ").")
+        problems.append(
+            "rows with an empty path, label or speaker (CSV lines "
+            + ", ".join(str(i + 2) for i in empty[:10])
+            + ("..." if len(empty) > 10 else "")
+            + ")."
+        )
     table, split = table.loc[split != "test"], split[split != "test"]
     if table.empty and not problems:
         raise ManifestError(f"{csv_path} has no clips to train on.")
     paths = [Path(p) if Path(p).is_absolute() else csv_path.parent / p for p in table["path"]]
     missing = [rel for rel, p in zip(table["path"], paths) if not p.is_file()]
     if missing:
-        problems.append(f"{len(missing)} file(s) not found (relative paths are read from "
-                        f"{csv_path.parent.resolve()}):\n{_listing(missing)}")
+        problems.append(
+            f"{len(missing)} file(s) not found (relative paths are read from "
+            f"{csv_path.parent.resolve()}):\n{_listing(missing)}"
+        )
     counts = table["label"][table["label"] != ""].value_counts()
     rare = counts[counts < MIN_CLIPS]
     if len(rare):
-        problems.append(f"each label needs at least {MIN_CLIPS} clips; too few: " +
-                        ", ".join(f"{name} ({n})" for name, n in rare.items()) + ". Add clips, merge "
-                        "the label into another with --relabel, or drop its rows.")
+        problems.append(
+            f"each label needs at least {MIN_CLIPS} clips; too few: "
+            + ", ".join(f"{name} ({n})" for name, n in rare.items())
+            + ". Add clips, merge "
+            "the label into another with --relabel, or drop its rows."
+        )
     if not 2 <= len(counts) <= MAX_LABELS:
-        problems.append(f"a model needs 2 to {MAX_LABELS} labels; this manifest has {len(counts)}"
-                        f" ({', '.join(counts.index)}).")
+        problems.append(
+            f"a model needs 2 to {MAX_LABELS} labels; this manifest has {len(counts)} ({', '.join(counts.index)})."
+        )
     cv_speakers = set(table["speaker"][(split == "cv") & (table["speaker"] != "")])
     if len(cv_speakers) < 2:
-        problems.append(f"the clips to cross-validate come from {len(cv_speakers)} speaker(s) "
-                        f"({', '.join(sorted(cv_speakers)) or 'none'}); speaker-independent folds need "
-                        "at least 2 (better 5 or more).")
+        problems.append(
+            f"the clips to cross-validate come from {len(cv_speakers)} speaker(s) "
+            f"({', '.join(sorted(cv_speakers)) or 'none'}); speaker-independent folds need "
+            "at least 2 (better 5 or more)."
+        )
     if problems:
         raise ManifestError(f"{csv_path} cannot be trained on:\n- " + "\n- ".join(problems))
     names = label_order(counts.index)
     if labels is not None:
         if sorted(labels) != sorted(names):
-            raise ManifestError(f"--labels {','.join(labels)} must name exactly the manifest's labels: "
-                                f"{', '.join(names)}.")
+            raise ManifestError(
+                f"--labels {','.join(labels)} must name exactly the manifest's labels: {', '.join(names)}."
+            )
         names = list(labels)
-    frame = pd.DataFrame(dict(
-        id=list(table["path"]), path=[str(p.resolve()) for p in paths], actor=list(table["speaker"]),
-        speaker=list(table["speaker"]), label=[names.index(x) for x in table["label"]],
-        emotion=list(table["label"]), channel=np.where(split == "cv", "speech", "extra")))
+    frame = pd.DataFrame(
+        dict(
+            id=list(table["path"]),
+            path=[str(p.resolve()) for p in paths],
+            actor=list(table["speaker"]),
+            speaker=list(table["speaker"]),
+            label=[names.index(x) for x in table["label"]],
+            emotion=list(table["label"]),
+            channel=np.where(split == "cv", "speech", "extra"),
+        )
+    )
     if "corpus" in table:  # optional: folds then hold out speakers of every corpus (training.corpora)
         frame["corpus"] = list(table["corpus"].replace("", "-"))
     if frame["id"].duplicated().any():
@@ -159,9 +189,11 @@ def read_audio(frame: pd.DataFrame) -> List[np.ndarray]:
     from tqdm import tqdm
 
     from ..audio import AudioError, load_audio, trim_silence
+
     waves, bad = [], []
-    for rel, path in tqdm(list(zip(frame["id"], frame["path"])), desc="reading audio", unit="file",
-                          leave=False, disable=len(frame) < 50):
+    for rel, path in tqdm(
+        list(zip(frame["id"], frame["path"])), desc="reading audio", unit="file", leave=False, disable=len(frame) < 50
+    ):
         try:
             wave = load_audio(path)
         except (AudioError, OSError, RuntimeError) as exc:
@@ -179,12 +211,14 @@ def read_audio(frame: pd.DataFrame) -> List[np.ndarray]:
 
 # ----- writers for known layouts -----------------------------------------------------------
 
+
 def _audio_files(root: Path) -> List[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
 
 def _ravdess(path: Path, song: bool) -> Optional[dict]:
     from ..ravdess import parse_name
+
     try:
         p = parse_name(path.name)
     except ValueError:
@@ -218,7 +252,7 @@ LAYOUTS = dict(ravdess=_ravdess, emodb=_emodb, cremad=_cremad, tess=_tess)
 
 
 def parse_relabel(text: Optional[str]) -> Dict[str, str]:
-    """"a=x,b=x,c=" -> {"a": "x", "b": "x", "c": ""} (an empty new name drops the label)."""
+    """ "a=x,b=x,c=" -> {"a": "x", "b": "x", "c": ""} (an empty new name drops the label)."""
     out = {}
     for item in filter(None, (s.strip() for s in (text or "").split(","))):
         old, sep, new = item.partition("=")
@@ -228,8 +262,9 @@ def parse_relabel(text: Optional[str]) -> Dict[str, str]:
     return out
 
 
-def layout_manifest(root, layout: str, relabel: Optional[Dict[str, str]] = None, song: bool = False,
-                    relative_to=None) -> pd.DataFrame:
+def layout_manifest(
+    root, layout: str, relabel: Optional[Dict[str, str]] = None, song: bool = False, relative_to=None
+) -> pd.DataFrame:
     """The manifest rows (path, label, speaker, split) of every recognised file under root.
     Paths are relative to `relative_to` (the manifest's folder) when given, else absolute."""
     root = Path(root)
@@ -267,8 +302,11 @@ def layout_manifest(root, layout: str, relabel: Optional[Dict[str, str]] = None,
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.manifest", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.manifest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("dir", help="the corpus folder (searched recursively)")
     ap.add_argument("--layout", choices=sorted(LAYOUTS), required=True)
     ap.add_argument("--relabel", help="old=new,... (old= drops those rows), e.g. angry=negative,calm=neutral")
@@ -277,8 +315,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         out = Path(args.out) if args.out else None
-        table = layout_manifest(args.dir, args.layout, parse_relabel(args.relabel), args.song,
-                                relative_to=out.parent if out else None)
+        table = layout_manifest(
+            args.dir, args.layout, parse_relabel(args.relabel), args.song, relative_to=out.parent if out else None
+        )
     except ManifestError as exc:
         print(f"Cannot write the manifest: {exc}", file=sys.stderr)
         return 1
@@ -288,8 +327,11 @@ def main(argv=None) -> int:
     else:
         table.to_csv(sys.stdout, index=False)
     summary = table.groupby("label").size()
-    print(f"{len(table)} clips, {table['speaker'].nunique()} speakers; " +
-          ", ".join(f"{k} {v}" for k, v in summary.items()), file=sys.stderr)
+    print(
+        f"{len(table)} clips, {table['speaker'].nunique()} speakers; "
+        + ", ".join(f"{k} {v}" for k, v in summary.items()),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Choose the near-tie margin: when the top two emotions are closer than this, the app says
 "no clear emotion" and shows both instead of one confident word.
 
-    python -m emotion.training.near_tie                      # checkpoints/oof_predictions.csv -> checkpoints/near_tie.json
+    python -m emotion.training.near_tie   # checkpoints/oof_predictions.csv -> checkpoints/near_tie.json
     python -m emotion.training.near_tie runs/x/oof_predictions.csv --out runs/x/near_tie.json
 
 Reads the out-of-fold probabilities of a checkpoint (every clip scored by the fold model that
@@ -50,10 +50,18 @@ def margin_table(frame: pd.DataFrame, labels) -> pd.DataFrame:
     for m in np.round(np.arange(BAND, 0.5 + 1e-9, BAND), 2):
         band, fired = (gap >= m - BAND) & (gap < m), gap < m
         window = (gap >= m - WINDOW) & (gap < m)
-        rows.append(dict(margin=float(m), n_band=int(band.sum()), accuracy_band=float(right[band].mean()),
-                         accuracy_window=float(right[window].mean()),
-                         fires=float(fired.mean()), accuracy_fired=float(right[fired].mean()),
-                         accuracy_rest=float(right[~fired].mean()), accuracy_all=float(right.mean())))
+        rows.append(
+            dict(
+                margin=float(m),
+                n_band=int(band.sum()),
+                accuracy_band=float(right[band].mean()),
+                accuracy_window=float(right[window].mean()),
+                fires=float(fired.mean()),
+                accuracy_fired=float(right[fired].mean()),
+                accuracy_rest=float(right[~fired].mean()),
+                accuracy_all=float(right.mean()),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -78,6 +86,7 @@ def main(argv=None) -> int:
     path = Path(args.oof)
     frame = pd.read_csv(path)
     from emotion.labels import EMOTIONS
+
     labels = [c for c in EMOTIONS if c in frame.columns]
     table = margin_table(frame, labels)
     margin = choose(table)
@@ -86,18 +95,35 @@ def main(argv=None) -> int:
         print("no margin: even the closest calls are right more than half the time; near_tie.json not written")
         return 1
     row = table[table["margin"] == margin].iloc[0]
-    print(f"\nchosen margin {margin:.2f}: fires on {row['fires']:.1%} of {len(frame)} out-of-fold clips "
-          f"(their top emotion right {row['accuracy_fired']:.1%}); accuracy of the rest {row['accuracy_rest']:.1%} "
-          f"(all {row['accuracy_all']:.1%})")
+    print(
+        f"\nchosen margin {margin:.2f}: fires on {row['fires']:.1%} of {len(frame)} out-of-fold clips "
+        f"(their top emotion right {row['accuracy_fired']:.1%}); accuracy of the rest {row['accuracy_rest']:.1%} "
+        f"(all {row['accuracy_all']:.1%})"
+    )
     out = Path(args.out) if args.out else path.parent / "near_tie.json"
-    out.write_text(json.dumps(dict(
-        margin=margin, rule=f"largest margin below which every {WINDOW:g}-wide stretch of the top-two gap (in steps of {BAND:g}) is right <= {MAX_FIRED_ACCURACY:.0%}",
-        fires=round(float(row["fires"]), 4), accuracy_fired=round(float(row["accuracy_fired"]), 4),
-        accuracy_rest=round(float(row["accuracy_rest"]), 4), clips=len(frame),
-        source=path.name, source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        command="python -m emotion.training.near_tie " + (str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)),
-        table=[{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in table.to_dict("records")],
-    ), indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            dict(
+                margin=margin,
+                rule=f"largest margin below which every {WINDOW:g}-wide stretch of the top-two gap "
+                f"(in steps of {BAND:g}) is right <= {MAX_FIRED_ACCURACY:.0%}",
+                fires=round(float(row["fires"]), 4),
+                accuracy_fired=round(float(row["accuracy_fired"]), 4),
+                accuracy_rest=round(float(row["accuracy_rest"]), 4),
+                clips=len(frame),
+                source=path.name,
+                source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                command="python -m emotion.training.near_tie "
+                + (str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)),
+                table=[
+                    {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+                    for r in table.to_dict("records")
+                ],
+            ),
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 

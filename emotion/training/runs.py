@@ -19,17 +19,31 @@ from ..labels import EMOTIONS
 from ..model import ModelConfig
 from ..predict import Predictor
 from ..ravdess import index_dataset
-from .manifest import natural_key
 from ..scoring import cv_summary, fit_temperature, metrics_report, out_of_fold_logits, write_metrics
+from .manifest import natural_key
 
 
-def fold_outputs(frame: pd.DataFrame, fold: int, val_actors, train_idx: np.ndarray, val_idx: np.ndarray,
-                 info: dict, logits: torch.Tensor, last_logits: torch.Tensor) -> tuple:
+def fold_outputs(
+    frame: pd.DataFrame,
+    fold: int,
+    val_actors,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    info: dict,
+    logits: torch.Tensor,
+    last_logits: torch.Tensor,
+) -> tuple:
     """A trained fold's record (its actors, sizes and training info) and the out-of-fold rows
     of its held-out clips (logits of the kept epoch, prediction of the last one)."""
     train_actors = sorted({_speaker(a) for a in frame["actor"].iloc[train_idx]}, key=natural_key)
-    record = dict(fold=fold, train_actors=train_actors, val_actors=[_speaker(a) for a in val_actors],
-                  n_train=len(train_idx), n_val=len(val_idx), **info)
+    record = dict(
+        fold=fold,
+        train_actors=train_actors,
+        val_actors=[_speaker(a) for a in val_actors],
+        n_train=len(train_idx),
+        n_val=len(val_idx),
+        **info,
+    )
     part = frame.iloc[val_idx][["id", "actor", "label", "emotion", "channel"]].copy()
     part["fold"] = fold
     part["logits"] = list(logits.numpy())
@@ -42,8 +56,18 @@ def _speaker(a):
     return int(a) if isinstance(a, (int, np.integer)) else str(a)
 
 
-def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, seed: int, out: Path,
-              minutes: float, k: int, labels: Sequence[str] = EMOTIONS, corpus: str = "") -> dict:
+def write_run(
+    result: dict,
+    config: ModelConfig,
+    recipe: dict,
+    command: str,
+    seed: int,
+    out: Path,
+    minutes: float,
+    k: int,
+    labels: Sequence[str] = EMOTIONS,
+    corpus: str = "",
+) -> dict:
     """Fit the temperature on the out-of-fold logits, score them, and write the checkpoint with
     metrics.json, history.json and oof_predictions.csv beside it. Returns the metrics.
     labels: the model's outputs in order (stored in the checkpoint); corpus: what the clips are
@@ -60,10 +84,11 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
         ens_metrics = metrics_report(labels, ens, temperature=ens_t, names=names)
         single_t = temperature
     speakers = "actor" if corpus == "" else "speaker"
-    split = dict(kind=f"{k}-fold {speakers} cross-validation (out-of-fold, speaker-independent)",
-                 folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"])
-                        for f in result["folds"]],
-                 channel="speech")
+    split = dict(
+        kind=f"{k}-fold {speakers} cross-validation (out-of-fold, speaker-independent)",
+        folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
+        channel="speech",
+    )
     if corpus:
         split.update(corpus=corpus, channel="all clips of split cv")
     metrics = metrics_report(labels, logits, temperature=temperature, split=split, names=names)
@@ -78,22 +103,30 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
     if ensemble is not None:
         metrics["ensemble_calibration"] = dict(
             method="nested folds: each clip scored by the mean logits of the k-1 inner heads trained "
-                   "without its fold; temperature fitted on those ensemble logits and shipped",
-            temperature=ens_t, single_model_temperature=single_t,
-            accuracy=ens_metrics["accuracy"], macro_f1=ens_metrics["macro_f1"],
-            ece=ens_metrics["ece"], ece_calibrated=ens_metrics["ece_calibrated"],
-            ece_with_single_model_temperature=metrics_report(labels, ens, temperature=single_t,
-                                                             names=names)["ece_calibrated"],
-            cross_validation=cv_summary(labels, ens.argmax(1).numpy(), oof["fold"].to_numpy(), len(names)))
+            "without its fold; temperature fitted on those ensemble logits and shipped",
+            temperature=ens_t,
+            single_model_temperature=single_t,
+            accuracy=ens_metrics["accuracy"],
+            macro_f1=ens_metrics["macro_f1"],
+            ece=ens_metrics["ece"],
+            ece_calibrated=ens_metrics["ece_calibrated"],
+            ece_with_single_model_temperature=metrics_report(labels, ens, temperature=single_t, names=names)[
+                "ece_calibrated"
+            ],
+            cross_validation=cv_summary(labels, ens.argmax(1).numpy(), oof["fold"].to_numpy(), len(names)),
+        )
         temperature = ens_t
-        print(f"nested ensemble: accuracy {ens_metrics['accuracy']:.3f}  macro-F1 {ens_metrics['macro_f1']:.3f}  "
-              f"ECE {ens_metrics['ece']:.3f} -> {ens_metrics['ece_calibrated']:.3f} (T={ens_t:.2f})")
+        print(
+            f"nested ensemble: accuracy {ens_metrics['accuracy']:.3f}  macro-F1 {ens_metrics['macro_f1']:.3f}  "
+            f"ECE {ens_metrics['ece']:.3f} -> {ens_metrics['ece_calibrated']:.3f} (T={ens_t:.2f})"
+        )
     ckpt = checkpoint_format.build(result, config, temperature, metrics, command, seed, recipe, labels=names)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ckpt, out)
     write_metrics(metrics, out.with_name("metrics.json"))
-    write_metrics([dict(fold=f["fold"], history=f.get("history", [])) for f in result["folds"]],
-                  out.with_name("history.json"))  # per-epoch loss and validation macro-F1
+    write_metrics(
+        [dict(fold=f["fold"], history=f.get("history", [])) for f in result["folds"]], out.with_name("history.json")
+    )  # per-epoch loss and validation macro-F1
     probs = torch.softmax(logits / temperature, dim=1).numpy()
     table = oof[["id", "actor", "fold", "emotion"]].copy()
     for j, name in enumerate(names):
@@ -101,8 +134,10 @@ def write_run(result: dict, config: ModelConfig, recipe: dict, command: str, see
     table.to_csv(out.with_name("oof_predictions.csv"), index=False)
     print(f"saved {out} ({out.stat().st_size / 1e6:.1f} MB) in {metrics['training_minutes']} min")
     last_acc = metrics["last_epoch_accuracy"]
-    print(f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
-          f"(last epoch accuracy {'unknown' if last_acc is None else f'{last_acc:.3f}'})  T={temperature:.2f}")
+    print(
+        f"out-of-fold: accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  "
+        f"(last epoch accuracy {'unknown' if last_acc is None else f'{last_acc:.3f}'})  T={temperature:.2f}"
+    )
     return metrics
 
 
@@ -122,7 +157,9 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
             if not {"models", "folds", "model_config", "training"} <= set(part) or "recipe" not in part["training"]:
                 raise KeyError("not a training checkpoint")
         except Exception as exc:  # missing, not a torch file, or not a training checkpoint
-            raise ValueError(f"{path} is not a checkpoint written by emotion.training.train ({type(exc).__name__})") from None
+            raise ValueError(
+                f"{path} is not a checkpoint written by emotion.training.train ({type(exc).__name__})"
+            ) from None
         parts.append(part)
     first = parts[0]
     if first["model_config"].get("backbone", "cnn") != "cnn":
@@ -132,8 +169,10 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
         made = (part["model_config"], part["training"]["recipe"], part["training"]["seed"])
         if made != (first["model_config"], recipe, seed):
             raise ValueError(f"{path} was trained with another recipe, model or seed than {paths[0]}")
-    folds = sorted(((f, state) for part in parts for f, state in zip(part["folds"], part["models"])),
-                   key=lambda pair: pair[0]["fold"])
+    folds = sorted(
+        ((f, state) for part in parts for f, state in zip(part["folds"], part["models"])),
+        key=lambda pair: pair[0]["fold"],
+    )
     numbers = [f["fold"] for f, _ in folds]
     k = recipe.get("folds", len(numbers))
     if numbers != list(range(k)):
@@ -143,11 +182,18 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     for info, _ in folds:
         n = int(frame["actor"].isin(info["val_actors"]).sum())
         if n != info["n_val"]:
-            raise ValueError(f"fold {info['fold'] + 1} validated on {info['n_val']} clips of actors "
-                             f"{info['val_actors']}; {data_dir} has {n} of them")
+            raise ValueError(
+                f"fold {info['fold'] + 1} validated on {info['n_val']} clips of actors "
+                f"{info['val_actors']}; {data_dir} has {n} of them"
+            )
     # the merged fold models as one predictor, scored by the one out-of-fold rule
-    merged = dict(first, models=[state for _, state in folds], folds=[dict(info) for info, _ in folds],
-                  train_actors=sorted({a for info, _ in folds for a in info["train_actors"]}), temperature=1.0)
+    merged = dict(
+        first,
+        models=[state for _, state in folds],
+        folds=[dict(info) for info, _ in folds],
+        train_actors=sorted({a for info, _ in folds for a in info["train_actors"]}),
+        temperature=1.0,
+    )
     predictor = Predictor(merged)
     scored = frame[frame["actor"].isin([a for info, _ in folds for a in info["val_actors"]])]
     logits, oof, fold_ids, _ = out_of_fold_logits(predictor, scored)
@@ -155,9 +201,9 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     oof["fold"] = fold_ids
     oof["logits"] = list(logits.numpy())
     oof["last_pred"] = logits.argmax(1).numpy() if recipe["select"] == "last" else -1
-    result = dict(states=[state for _, state in folds],
-                  folds=[dict(info) for info, _ in folds],
-                  oof=oof.sort_values("id"))
+    result = dict(
+        states=[state for _, state in folds], folds=[dict(info) for info, _ in folds], oof=oof.sort_values("id")
+    )
     histories, minutes = {}, 0.0  # from the files each part's run wrote beside it, when present
     for path in paths:
         hist, part_metrics = Path(path).with_name("history.json"), Path(path).with_name("metrics.json")

@@ -49,7 +49,7 @@ def encode(predictor: Predictor, waves: List[np.ndarray], batch: int = 16) -> tu
     feats, logits = [], []
     with torch.inference_mode():
         for i in tqdm(range(0, len(waves), batch), desc="encoding", leave=False):
-            mel = predictor.features(audio.clip_batch(waves[i:i + batch]))
+            mel = predictor.features(audio.clip_batch(waves[i : i + batch]))
             x = predictor.models[0].select(predictor.encoder(mel, n_layers=predictor.config.n_layers))
             feats.append(pooled(x).numpy())
             logits.append(torch.stack([m(x)[0] for m in predictor.models], dim=1).numpy())
@@ -60,9 +60,12 @@ def fit(features: np.ndarray, threshold: float = float("inf")) -> Familiarity:
     """PCA then a Ledoit-Wolf shrunk covariance of the coordinates."""
     pca = PCA(n_components=min(COMPONENTS, len(features) - 1), random_state=0).fit(features)
     cov = LedoitWolf().fit(pca.transform(features))
-    return Familiarity(mean=torch.tensor(pca.mean_, dtype=torch.float32),
-                       components=torch.tensor(pca.components_, dtype=torch.float32),
-                       precision=torch.tensor(cov.precision_, dtype=torch.float32), threshold=threshold)
+    return Familiarity(
+        mean=torch.tensor(pca.mean_, dtype=torch.float32),
+        components=torch.tensor(pca.components_, dtype=torch.float32),
+        precision=torch.tensor(cov.precision_, dtype=torch.float32),
+        threshold=threshold,
+    )
 
 
 def _distance(fam: Familiarity, features: np.ndarray) -> np.ndarray:
@@ -73,7 +76,7 @@ def _distance(fam: Familiarity, features: np.ndarray) -> np.ndarray:
 def out_of_fold(predictor: Predictor, frame: pd.DataFrame, features: np.ndarray) -> tuple:
     """(threshold, out-of-fold distance of every speech clip (NaN elsewhere), fold model per clip)."""
     speakers = frame["actor"].map(speaker_key).to_numpy()
-    folds = [{speaker_key(a) for a in f["val_actors"]} for f in predictor.folds[:len(predictor.models)]]
+    folds = [{speaker_key(a) for a in f["val_actors"]} for f in predictor.folds[: len(predictor.models)]]
     dist = np.full(len(frame), np.nan)
     fold_of = np.full(len(frame), -1)
     speech = frame["channel"].eq("speech").to_numpy()
@@ -85,10 +88,18 @@ def out_of_fold(predictor: Predictor, frame: pd.DataFrame, features: np.ndarray)
 
 
 def _rows(role, frame, labels, logits, dist, fam, temperature) -> pd.DataFrame:
-    table = pd.DataFrame(dict(role=role, id=frame["id"].to_numpy(), speaker=frame["actor"].astype(str).to_numpy(),
-                              emotion=frame["emotion"].to_numpy(), label=[labels.index(e) for e in frame["emotion"]],
-                              distance=np.round(dist, 3), threshold=round(fam.threshold, 3),
-                              temperature=round(temperature, 4)))
+    table = pd.DataFrame(
+        dict(
+            role=role,
+            id=frame["id"].to_numpy(),
+            speaker=frame["actor"].astype(str).to_numpy(),
+            emotion=frame["emotion"].to_numpy(),
+            label=[labels.index(e) for e in frame["emotion"]],
+            distance=np.round(dist, 3),
+            threshold=round(fam.threshold, 3),
+            temperature=round(temperature, 4),
+        )
+    )
     for j, name in enumerate(labels):
         table[f"logit_{name}"] = np.round(logits[:, j], 4)
     return table
@@ -98,6 +109,7 @@ def score(checkpoint: str, train: str, corpus: Optional[str], foreign: Optional[
     """The Familiarity of a checkpoint (threshold from out-of-fold distances; gamma 0) and the rows
     of its out-of-fold clips and of a foreign manifest's (split=test) clips with their raw logits."""
     from .evaluate import manifest_rows
+
     predictor = Predictor.from_checkpoint(checkpoint)
     labels = list(predictor.labels)
     frame, _, waves = read_manifest(train)
@@ -117,8 +129,11 @@ def score(checkpoint: str, train: str, corpus: Optional[str], foreign: Optional[
             raise ValueError(f"{foreign}: some speakers were heard in training; a foreign corpus must be unheard")
         other["channel"] = "speech"
         f_features, f_logits = encode(predictor, read_audio(other))
-        tables.append(_rows("foreign", other, labels, f_logits.mean(axis=1), _distance(fam, f_features), fam,
-                            predictor.temperature))
+        tables.append(
+            _rows(
+                "foreign", other, labels, f_logits.mean(axis=1), _distance(fam, f_features), fam, predictor.temperature
+            )
+        )
     return fam, pd.concat(tables, ignore_index=True)
 
 
@@ -139,10 +154,13 @@ def report(table: pd.DataFrame, gamma: float) -> dict:
         p0, p1 = probabilities(part, 0.0), probabilities(part, gamma)
         right = p0.argmax(1) == y
         flag = part["distance"].to_numpy() > part["threshold"].to_numpy()
-        out[role] = dict(n=len(part), accuracy=round(float(right.mean()), 4),
-                         unfamiliar_share=round(float(flag.mean()), 4),
-                         unfamiliar_accuracy=round(float(right[flag].mean()), 4) if flag.any() else None,
-                         familiar_accuracy=round(float(right[~flag].mean()), 4) if (~flag).any() else None)
+        out[role] = dict(
+            n=len(part),
+            accuracy=round(float(right.mean()), 4),
+            unfamiliar_share=round(float(flag.mean()), 4),
+            unfamiliar_accuracy=round(float(right[flag].mean()), 4) if flag.any() else None,
+            familiar_accuracy=round(float(right[~flag].mean()), 4) if (~flag).any() else None,
+        )
         for name, p in (("raw", p0), ("tempered", p1)):
             sure = p.max(1) >= CONFIDENT
             out[role][f"confident_share_{name}"] = round(float(sure.mean()), 4)
@@ -152,15 +170,21 @@ def report(table: pd.DataFrame, gamma: float) -> dict:
 
 def fit_gamma(tables: Sequence[pd.DataFrame]) -> float:
     """The exponent minimising the mean negative log-likelihood over every row of every table."""
+
     def nll(g):
-        return np.mean([-np.log(probabilities(t, g)[np.arange(len(t)), t["label"].to_numpy()] + 1e-12).mean()
-                        for t in tables])
+        return np.mean(
+            [-np.log(probabilities(t, g)[np.arange(len(t)), t["label"].to_numpy()] + 1e-12).mean() for t in tables]
+        )
+
     return float(min(GAMMAS, key=nll))
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emotion.training.unfamiliar", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m emotion.training.unfamiliar",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("step", choices=["score", "store"])
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--train", required=True, help="the manifest the checkpoint trained on")
@@ -187,12 +211,20 @@ def main(argv: Sequence[str] = None) -> int:
         flagged = t[(t["role"] == "foreign") & (t["distance"] > t["threshold"])].dropna(axis=1, how="all")
         right.extend(probabilities(flagged, 0.0).argmax(1) == flagged["label"].to_numpy())
     fam.accuracy = float(np.mean(right)) if right else None
-    fam.note = (f"accuracy of {len(right)} clips flagged unfamiliar when a model met a corpus it never heard "
-                f"({', '.join(tables)})")
-    summary = dict(threshold=fam.threshold, gamma=fam.gamma, components=int(fam.components.shape[0]),
-                   quantile=QUANTILE, accuracy_when_unfamiliar=fam.accuracy, note=fam.note,
-                   checkpoint=report(table, fam.gamma),
-                   cross_corpus={name: report(t, fam.gamma) for name, t in tables.items()})
+    fam.note = (
+        f"accuracy of {len(right)} clips flagged unfamiliar when a model met a corpus it never heard "
+        f"({', '.join(tables)})"
+    )
+    summary = dict(
+        threshold=fam.threshold,
+        gamma=fam.gamma,
+        components=int(fam.components.shape[0]),
+        quantile=QUANTILE,
+        accuracy_when_unfamiliar=fam.accuracy,
+        note=fam.note,
+        checkpoint=report(table, fam.gamma),
+        cross_corpus={name: report(t, fam.gamma) for name, t in tables.items()},
+    )
     out.write_text(json.dumps(summary, indent=1))
     ckpt = checkpoint_format.load(args.checkpoint)
     ckpt["familiarity"] = fam.to_checkpoint()
