@@ -23,6 +23,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from emotion.checkpoint import default_path
 
 
 def stats(times) -> str:
@@ -41,13 +42,11 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    import os
-
     from emotion import Predictor, audio, plots
     from emotion.explain import saliency
     from emotion.live import HISTORY_SECONDS, LiveSession
 
-    checkpoint = args.checkpoint or os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt"
+    checkpoint = default_path(args.checkpoint)
     predictor = Predictor.from_checkpoint(checkpoint)
     if args.models:
         predictor.models = (predictor.models * args.models)[: args.models]

@@ -26,6 +26,8 @@ import soundfile as sf
 import torch
 import torchaudio
 
+from .errors import InputError
+
 SAMPLE_RATE = 16000  # Hz; everything after load_audio runs at this rate
 CLIP_SECONDS = 3.0  # the model's fixed input length
 N_SAMPLES = int(CLIP_SECONDS * SAMPLE_RATE)  # 48000 samples in a 3-second clip
@@ -54,7 +56,7 @@ NO_SAMPLES = "The audio contains no samples. Record again or upload another file
 NON_FINITE = "The audio contains invalid values (NaN or infinity); the file is damaged."
 
 
-class AudioError(ValueError):
+class AudioError(InputError):
     """Input that cannot be analysed; the message tells the user what to do about it."""
 
 

@@ -32,15 +32,16 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 
 from . import checkpoint as checkpoint_format
 from .audio import AudioError
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, default_path
+from .errors import SetupError
 from .long_input import duration
-from .predict import AUDIO_SUFFIXES, DEFAULT_CHECKPOINT, expand_paths
+from .predict import AUDIO_SUFFIXES, expand_paths
 
 PIP_HINT = ".venv/bin/pip install -r requirements-batch.txt"
 RAY_BATCH = 16  # files per map_batches call
 
 
-class BatchError(RuntimeError):
+class BatchError(SetupError):
     """A problem with the job itself (not with one file); the message says what to do."""
 
 
@@ -265,7 +266,7 @@ def run(
     progress=True,
 ) -> dict:
     """Score every file of `sources` not yet in `out`. Returns counts and timing."""
-    checkpoint = str(checkpoint or os.environ.get("EMOTION_CHECKPOINT") or DEFAULT_CHECKPOINT)
+    checkpoint = str(default_path(checkpoint))
     store = PartStore(out, timeline, checkpoint_format.load(checkpoint)["labels"])  # its columns
     files = list_files(sources)
     if not files:

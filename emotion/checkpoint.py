@@ -19,6 +19,7 @@ Files listed in a SHA256SUMS beside the checkpoint are verified before they are 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,17 +28,20 @@ from typing import Optional, Sequence
 import torch
 
 from . import audio
+from .errors import SetupError
 from .features import FEATURE_CONFIG
 from .labels import EMOTIONS
 
 FORMAT_VERSION = 1
+SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion.pt"
+ENV = "EMOTION_CHECKPOINT"  # the environment variable that names another default checkpoint
 MANIFEST = "SHA256SUMS"
 BACKBONES = ("cnn", "whisper-base")
 REQUIRED = ("format_version", "labels", "model_config", "feature_config", "models")
 METRIC_KEYS = ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(SetupError):
     """A checkpoint that is missing, altered, or of a format this code cannot read."""
 
 
@@ -142,6 +146,11 @@ def validate(checkpoint) -> str:
                 f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...)."
             )
     return backbone
+
+
+def default_path(choice=None) -> Path:
+    """The checkpoint to use: the one chosen (a path), else $EMOTION_CHECKPOINT, else the shipped one."""
+    return Path(choice or os.environ.get(ENV) or SHIPPED).resolve()
 
 
 def sha256(path) -> str:

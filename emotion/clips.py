@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .errors import InputError
 from .labels import EMOTIONS
 from .predict import Predictor, top_k
 from .ravdess import STATEMENTS, index_dataset, parse_name
@@ -73,7 +74,7 @@ NOTES = {
 }
 
 
-class ClipError(ValueError):
+class ClipError(InputError):
     """A clip id that is malformed or not in the index; the message is written for users."""
 
 

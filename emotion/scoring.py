@@ -23,7 +23,7 @@ import torch
 from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 
 from . import audio
-from .labels import EMOTIONS
+from .labels import EMOTIONS, speaker_key, stored_speaker
 from .ravdess import index_dataset, load_waves
 
 ECE_BINS = 15
@@ -167,18 +167,6 @@ ProgressFn = Callable[[float, str], None]
 ENSEMBLE = ()  # "every model of the checkpoint": for actors none of them trained on
 
 
-def speaker_key(speaker) -> str:
-    """A speaker compared as text, numbers without leading zeros: RAVDESS actor 3, "03" and "3"
-    are one speaker; a manifest's "OAF" is itself."""
-    text = str(speaker).strip()
-    return str(int(text)) if text.isdigit() else text
-
-
-def plain_speaker(speaker):
-    """A speaker for JSON: int for numbers (RAVDESS actors), else text."""
-    return int(speaker) if isinstance(speaker, (int, np.integer)) else str(speaker)
-
-
 def scoring_models(predictor, actor) -> Optional[tuple]:
     """The models that may score a clip of this actor (or speaker): (k,) for the fold model that
     held it out, ENSEMBLE for a speaker no model trained on, None when every model heard it."""
@@ -200,12 +188,12 @@ def out_of_fold_logits(
     fold ids per kept row: k, or -1 for the ensemble; the excluded actors, heard by every model).
     """
     report = progress or (lambda fraction, desc: None)
-    chosen = {plain_speaker(a): scoring_models(predictor, a) for a in frame["actor"].unique()}
+    chosen = {stored_speaker(a): scoring_models(predictor, a) for a in frame["actor"].unique()}
     excluded = sorted((a for a, m in chosen.items() if m is None), key=speaker_key)
-    frame = frame[~frame["actor"].map(plain_speaker).isin(excluded)].reset_index(drop=True)
+    frame = frame[~frame["actor"].map(stored_speaker).isin(excluded)].reset_index(drop=True)
     groups: Dict[tuple, List[int]] = {}
     for i, actor in enumerate(frame["actor"].to_numpy()):
-        groups.setdefault(chosen[plain_speaker(actor)], []).append(i)
+        groups.setdefault(chosen[stored_speaker(actor)], []).append(i)
     logits = torch.zeros(len(frame), len(predictor.labels))
     fold_ids = np.full(len(frame), -1)
     done, total = 0, len(frame)
@@ -242,7 +230,7 @@ def split_record(
             )
             for k in sorted(set(int(f) for f in fold_ids if f >= 0))
         ],
-        unseen_actors=sorted({plain_speaker(a) for a in actors[fold_ids < 0]}, key=speaker_key),
+        unseen_actors=sorted({stored_speaker(a) for a in actors[fold_ids < 0]}, key=speaker_key),
         excluded_actors=list(excluded),
         channel=channel,
     )

@@ -36,6 +36,7 @@ import pandas as pd
 
 from . import encoder
 from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource
+from .errors import SetupError
 from .timeline import iter_blocks
 
 FASTER_WHISPER = "faster-whisper==1.2.1"
@@ -66,7 +67,7 @@ GROUP_SECONDS = 15.0
 GROUP_MARGIN = 0.2  # s of audio kept around each group
 
 
-class TranscriptError(RuntimeError):
+class TranscriptError(SetupError):
     """The transcript cannot be made here (faster-whisper missing, cache unwritable); the message says what to do."""
 
 

@@ -9,11 +9,12 @@ gives input-dependent, non-uniform probabilities, so invariance tests can fail.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import torch
+
+from emotion.checkpoint import default_path
 
 # Tests share two CPU cores with a training run: one thread keeps them polite and deterministic.
 torch.set_num_threads(1)
@@ -24,7 +25,7 @@ ASSET_FLACS = sorted((ASSETS / "ravdess").glob("*.flac"))
 EXAMPLE_WAVS = sorted((ASSETS / "examples").glob("*.wav"))
 SHARED_RAVDESS = ROOT.parent / "shared" / "data" / "ravdess"
 # EMOTION_CHECKPOINT=path/to/candidate.pt runs the shipped-model tests on another checkpoint (as the app)
-SHIPPED_CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
+SHIPPED_CHECKPOINT = default_path()
 
 TINY_CONFIG = dict(channels=(4, 4, 8, 8), lstm_hidden=8)
 TINY_TEMPERATURE = 1.25

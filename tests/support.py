@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from emotion.checkpoint import default_path
+
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt")
+CHECKPOINT = default_path()
 
 
 def require_checkpoint() -> Path:

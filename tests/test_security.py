@@ -43,11 +43,11 @@ import soundfile as sf
 import torch
 from support import free_port
 
-from emotion.checkpoint import MANIFEST, sha256
+from emotion.checkpoint import MANIFEST, default_path, sha256
 from emotion.predict import CheckpointError, Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = Path(os.environ.get("EMOTION_CHECKPOINT") or ROOT / "checkpoints" / "emotion.pt").resolve()
+CHECKPOINT = default_path()
 SHIPPED = ROOT / "checkpoints" / "emotion.pt"
 ASSETS = ROOT / "assets"
 EXAMPLE_CLIP = ASSETS / "examples" / "03-01-05-02-01-01-05.wav"

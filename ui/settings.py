@@ -13,7 +13,6 @@ Configuration, all optional:
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,13 +22,14 @@ from typing import Optional
 
 from emotion import EMOTIONS, Predictor
 from emotion import audio as audio_io
+from emotion.checkpoint import default_path
 from emotion.clips import DEFAULT_EXAMPLES_DIR, ExampleLibrary, configured_data_dir
 from emotion.report import load_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 EXAMPLE_WAVS = sorted((ASSETS / "examples").glob("*.wav"))
-CHECKPOINT_ENV = "EMOTION_CHECKPOINT"
+
 
 # One prediction takes well under a second of CPU and torch already spreads it over the
 # machine's cores, so running many at once only makes each slower and multiplies memory.
@@ -117,9 +117,7 @@ def configure(checkpoint: Optional[str] = None, data_dir: Optional[str] = None) 
 
 @lru_cache(maxsize=1)
 def resources() -> Resources:
-    checkpoint = Path(
-        _choice["checkpoint"] or os.environ.get(CHECKPOINT_ENV) or ROOT / "checkpoints" / "emotion.pt"
-    ).resolve()
+    checkpoint = default_path(_choice["checkpoint"])
     data_dir = configured_data_dir(_choice["data_dir"])
     predictor = Predictor.from_checkpoint(checkpoint)
     # a checkpoint of other labels (trained on a manifest) has no RAVDESS out-of-fold table to browse

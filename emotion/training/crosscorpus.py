@@ -134,7 +134,7 @@ def run_table(manifest: str, runs: Sequence[str]) -> pd.DataFrame:
 
 def _trained_on(predictor: Predictor, frame: pd.DataFrame) -> Dict[str, int]:
     """Speakers of each corpus the model trained on."""
-    from ..scoring import speaker_key
+    from ..labels import speaker_key
 
     seen = {speaker_key(a) for a in predictor.train_actors}
     speakers = frame.drop_duplicates("actor")

@@ -16,6 +16,8 @@ from typing import NamedTuple, Sequence
 
 from tqdm import tqdm
 
+from ..errors import SetupError
+
 BASE_URL = "https://zenodo.org/records/1188976/files/"
 CHUNK = 1 << 20
 
@@ -33,7 +35,7 @@ FILES = (
 )
 
 
-class DownloadError(RuntimeError):
+class DownloadError(SetupError):
     """Download, verification or unpacking failed; the message says what to do."""
 
 

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..predict import DEFAULT_CHECKPOINT, Predictor
+from ..checkpoint import default_path
+from ..predict import Predictor
 from ..ravdess import index_dataset
 from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
 from .compare import (  # noqa: F401 (the CLI's --combine/--compare)
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine or --compare)")
-    ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    ap.add_argument("--checkpoint", type=default_path, default=default_path())
     ap.add_argument("--out", help="write the metrics JSON here")
     ap.add_argument(
         "--oof",

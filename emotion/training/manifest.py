@@ -33,7 +33,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..labels import EMOTIONS
+from ..errors import InputError
+from ..labels import EMOTIONS, natural_key, stored_speaker
 
 COLUMNS = ("path", "label", "speaker")
 SPLITS = ("cv", "train", "test")
@@ -55,7 +56,7 @@ TESS = dict(
 )
 
 
-class ManifestError(ValueError):
+class ManifestError(InputError):
     """A manifest that cannot be trained on; the message says what to fix."""
 
 
@@ -65,17 +66,11 @@ def _listing(items: Sequence[str], limit: int = 10) -> str:
     return "\n".join(f"  {x}" for x in items[:limit]) + more
 
 
-def natural_key(value) -> tuple:
-    """Sort key: numbers numerically ("2" < "10"), before any text."""
-    text = str(value)
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
-
-
 def speaker_folds(speakers: Sequence, k: int) -> List[list]:
     """Split speakers into k disjoint folds of consecutive speakers (natural order). Every speaker is
-    in exactly one fold, so no speaker can be in training and validation at once. Integer speakers
-    (RAVDESS actors) come back as ints, others as text."""
-    plain = {int(s) if isinstance(s, (int, np.integer)) else str(s) for s in speakers}
+    in exactly one fold, so no speaker can be in training and validation at once. Speakers come back as
+    labels.stored_speaker gives them: numbers (RAVDESS actors) as ints, others as text."""
+    plain = {stored_speaker(s) for s in speakers}
     ordered = sorted(plain, key=natural_key)
     if not 2 <= k <= len(ordered):
         raise ManifestError(f"Speaker-grouped folds need 2 <= k <= {len(ordered)} speakers, got k={k}.")

@@ -109,7 +109,8 @@ def format_table(results: Dict[str, dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from ..predict import DEFAULT_CHECKPOINT, Predictor
+    from ..checkpoint import default_path
+    from ..predict import Predictor
     from ..ravdess import index_dataset, load_waves
 
     ap = argparse.ArgumentParser(
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--data-dir", required=True, help="RAVDESS folder")
-    ap.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    ap.add_argument("--checkpoint", type=default_path, default=default_path())
     ap.add_argument(
         "--conditions",
         nargs="+",

@@ -15,12 +15,11 @@ import torch
 from sklearn.metrics import f1_score
 
 from .. import checkpoint as checkpoint_format
-from ..labels import EMOTIONS
+from ..labels import EMOTIONS, natural_key, stored_speaker
 from ..model import ModelConfig
 from ..predict import Predictor
 from ..ravdess import index_dataset
 from ..scoring import cv_summary, fit_temperature, metrics_report, out_of_fold_logits, write_metrics
-from .manifest import natural_key
 
 
 def fold_outputs(
@@ -35,11 +34,11 @@ def fold_outputs(
 ) -> tuple:
     """A trained fold's record (its actors, sizes and training info) and the out-of-fold rows
     of its held-out clips (logits of the kept epoch, prediction of the last one)."""
-    train_actors = sorted({_speaker(a) for a in frame["actor"].iloc[train_idx]}, key=natural_key)
+    train_actors = sorted({stored_speaker(a) for a in frame["actor"].iloc[train_idx]}, key=natural_key)
     record = dict(
         fold=fold,
         train_actors=train_actors,
-        val_actors=[_speaker(a) for a in val_actors],
+        val_actors=[stored_speaker(a) for a in val_actors],
         n_train=len(train_idx),
         n_val=len(val_idx),
         **info,
@@ -49,11 +48,6 @@ def fold_outputs(
     part["logits"] = list(logits.numpy())
     part["last_pred"] = last_logits.argmax(1).numpy()
     return record, part
-
-
-def _speaker(a):
-    """A speaker as JSON and torch.load(weights_only) take it: RAVDESS actors int, others text."""
-    return int(a) if isinstance(a, (int, np.integer)) else str(a)
 
 
 def write_run(

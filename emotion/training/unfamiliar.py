@@ -34,8 +34,9 @@ from tqdm import tqdm
 from .. import audio
 from .. import checkpoint as checkpoint_format
 from ..familiarity import Familiarity, pooled
+from ..labels import speaker_key
 from ..predict import Predictor
-from ..scoring import scoring_models, speaker_key
+from ..scoring import scoring_models
 from .manifest import read_audio, read_manifest
 
 COMPONENTS = 32  # principal components kept (of 4 x 512 pooled values)
