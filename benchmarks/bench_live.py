@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from emotion import Predictor, audio, plots
+    from emotion import Predictor, plots, speech
     from emotion.explain import saliency
     from emotion.live import HISTORY_SECONDS, LiveSession
 
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         print(f"  update without (listening / no speech)  {stats(silent)}")
     print(f"  rolling plot to PNG       {stats(drawing)}")
 
-    clip = audio.prepare(ROOT / "assets" / "ravdess" / "03-01-05-02-01-01-12.flac")
+    clip = speech.prepare(ROOT / "assets" / "ravdess" / "03-01-05-02-01-01-12.flac")
     saliency(predictor, clip)
     times = []
     for _ in range(10):

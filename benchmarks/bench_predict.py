@@ -22,10 +22,8 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from emotion import (
-    Predictor,  # noqa: E402
-    audio,  # noqa: E402
-)
+from emotion import Predictor, audio
+from emotion.speech import speech_bounds, trim_silence
 
 SOURCE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "03-01-05-02-01-01-05.wav"
 
@@ -44,7 +42,7 @@ def make_clip(seconds: float, folder: Path) -> Path:
     """A 48 kHz WAV of `seconds` of speech: the source take's speech, looped as needed, between
     a quarter second of its own silence on each side (as a user's recording would be)."""
     data, sr = sf.read(SOURCE, dtype="int16", always_2d=True)
-    start, end = (i * sr // audio.SAMPLE_RATE for i in audio.speech_bounds(audio.load_audio(SOURCE)))
+    start, end = (i * sr // audio.SAMPLE_RATE for i in speech_bounds(audio.load_audio(SOURCE)))
     speech, quiet = data[start:end], data[: sr // 4]
     n = int(seconds * sr) - 2 * len(quiet)
     data = np.concatenate([quiet, np.tile(speech, (int(np.ceil(n / len(speech))), 1))[:n], quiet])
@@ -69,10 +67,10 @@ def main(argv=None) -> int:
         for seconds in (1.0, 4.0, 10.0):
             path = make_clip(seconds, Path(tmp))
             wave = audio.load_audio(path)
-            clip = torch.from_numpy(audio.pad_or_trim(audio.trim_silence(wave)))[None]
+            clip = torch.from_numpy(audio.pad_or_trim(trim_silence(wave)))[None]
             mel = predictor.features(clip)
             stages = {
-                "decode+resample+trim": lambda: audio.trim_silence(audio.load_audio(path)),
+                "decode+resample+trim": lambda: trim_silence(audio.load_audio(path)),
                 "features": lambda: predictor.features(clip),
                 "model (all members)": lambda: predictor.logits_from_features(mel),
                 "predict(path) total": lambda: predictor.predict(path),

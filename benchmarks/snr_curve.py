@@ -43,7 +43,7 @@ def speech_rms(wave: np.ndarray) -> float:
     """RMS of the frames within TIGHT_DB of the loudest one (first to last such frame)."""
     db = speech.frame_db(wave)
     idx = np.flatnonzero(db > db.max() - TIGHT_DB)
-    seg = wave[idx[0] * audio.HOP : idx[-1] * audio.HOP + audio.FRAME].astype(np.float64)
+    seg = wave[idx[0] * speech.HOP : idx[-1] * speech.HOP + speech.FRAME].astype(np.float64)
     return float(np.sqrt(np.mean(seg**2)))
 
 

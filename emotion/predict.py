@@ -16,26 +16,16 @@ from . import audio, long_input
 from . import checkpoint as checkpoint_format
 from .analysis import Analysis
 from .audio import AudioError, AudioSource
-from .checkpoint import CheckpointError, feature_config  # noqa: F401  (re-exported: emotion.CheckpointError)
+from .checkpoint import CheckpointError
 from .familiarity import Familiarity
-from .features import log_mel_spectrogram
 from .labels import speaker_id
-from .model import EmotionNet, EncoderHead, HeadConfig, ModelConfig
+from .speech import speech_bounds
 from .timeline import SINGLE_WINDOW_SECONDS
 from .timeline import timeline as _timeline
 
 # Input up to this long is decoded whole (for the display of its waveform); longer input (up to
 # audio.MAX_SECONDS) only by the timeline, block by block (30 min at 8 kHz whole took 1.2 GB).
 PREDICT_MAX_SECONDS = 60.0
-
-
-def backbone_features(backbone: str, waves: torch.Tensor) -> torch.Tensor:
-    """The spectrogram a backbone reads: (batch, N_SAMPLES) 16 kHz -> (batch, n_mels, n_frames)."""
-    if backbone == "cnn":
-        return log_mel_spectrogram(waves)
-    from . import encoder
-
-    return encoder.features(waves)
 
 
 class Predictor:
@@ -47,34 +37,27 @@ class Predictor:
         from .precision import resolve
 
         self.precision = resolve(precision)
-        self.backbone = checkpoint_format.validate(checkpoint)
+        self.backbone = checkpoint_format.validate(checkpoint)  # emotion.backbone: chosen here, once
         self.labels = tuple(checkpoint["labels"])
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
-        self.encoder, self.int8 = None, False
-        if self.backbone == "cnn":
-            self.config = ModelConfig(**checkpoint["model_config"])
-            build = EmotionNet
-        else:
-            from . import encoder
-
-            self.config = HeadConfig(
-                **{**checkpoint["model_config"], "layers": tuple(checkpoint["model_config"]["layers"])}
-            )
-            if int8 is None:
-                int8 = bool(checkpoint["encoder"].get("int8", False))
-            self.int8 = bool(int8)
-            self.encoder = encoder.load_encoder(int8=self.int8)  # EncoderWeightsError names the pip fix
-            build = EncoderHead
+        try:
+            self.config = self.backbone.config(checkpoint["model_config"])
+        except TypeError as exc:
+            raise CheckpointError(f"Checkpoint model config does not fit this code: {exc}") from None
+        if int8 is None:
+            int8 = bool(checkpoint.get("encoder", {}).get("int8", False))
+        self.encoder = self.backbone.load_encoder(int8=bool(int8))  # None: the model reads the spectrogram
+        self.int8 = bool(int8) and self.encoder is not None
         self.models: List[torch.nn.Module] = []
         for state in checkpoint["models"]:
-            model = build(self.config)
+            model = self.backbone.build(self.config)
             try:
                 model.load_state_dict(state)
             except (RuntimeError, TypeError, AttributeError) as exc:
                 raise CheckpointError(f"Checkpoint weights do not fit its model config: {exc}") from None
             self.models.append(model.eval())
         self.temperature = float(checkpoint.get("temperature", 1.0))
-        # RAVDESS actors are ints; a manifest's speakers may be any text (numbers read as ints: "03" is actor 3)
+        # speakers as the library shows them (labels.speaker_id): RAVDESS actors are ints, others text
         self.train_actors = [speaker_id(a) for a in checkpoint.get("train_actors", [])]
         self.folds = [
             {**f, **{k: [speaker_id(a) for a in f[k]] for k in ("train_actors", "val_actors") if k in f}}
@@ -85,13 +68,7 @@ class Predictor:
     @property
     def description(self) -> str:
         """One line for users: which model this is."""
-        n = len(self.models)
-        if self.backbone == "cnn":
-            return f"CNN-BiLSTM on a 64-band log-mel, trained from scratch ({n} fold models)"
-        return (
-            f"frozen Whisper-base encoder (layers {', '.join(map(str, self.config.layers))}) "
-            f"+ BiLSTM head ({n} fold heads)"
-        )
+        return self.backbone.describe(self.config, len(self.models))
 
     @classmethod
     def from_checkpoint(cls, path=None, int8: Optional[bool] = None, precision: Optional[str] = None) -> "Predictor":
@@ -102,7 +79,7 @@ class Predictor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
         shape = (batch, n_mels, n_frames)."""
         with torch.inference_mode():
-            return backbone_features(self.backbone, waves)
+            return self.backbone.features(waves)
 
     def logits_from_features(self, mel: torch.Tensor, models: Optional[Sequence[int]] = None, distance: bool = False):
         """Mean logits of the chosen models (default all) for features(); differentiable when
@@ -112,12 +89,9 @@ class Predictor:
         if self.encoder is None:
             logits = torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
             return (logits, None) if distance else logits
-        enc = self.encoder
-        if torch.is_grad_enabled():  # saliency: int8 layers have no gradient, the float encoder has
-            from .encoder import load_encoder
-
-            enc = load_encoder(int8=False)
-        from .precision import context  # saliency (gradients on) stays fp32
+        # saliency (gradients on): int8 layers have no gradient, the float encoder has; it stays fp32
+        enc = self.backbone.load_encoder(int8=False) if torch.is_grad_enabled() and self.int8 else self.encoder
+        from .precision import context
 
         with context(self.precision if not torch.is_grad_enabled() else "fp32"):
             states = enc(mel, n_layers=self.config.n_layers)
@@ -155,11 +129,11 @@ class Predictor:
         Detected speech of up to SINGLE_WINDOW_SECONDS is one clip (centred, cropped or padded
         to 3 s); longer speech, and input over PREDICT_MAX_SECONDS, is judged by the timeline:
         the speech-weighted mean of its windows (emotion.long_input)."""
-        seconds = long_input.duration(source, sample_rate)
-        if seconds is not None and seconds > PREDICT_MAX_SECONDS:
-            return self._analyze_long(source, sample_rate, explain, None, seconds, display)
-        wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
-        seconds, (start, end) = len(wave) / audio.SAMPLE_RATE, audio.speech_bounds(wave)
+        try:  # a file is decoded once: here, or block by block by the timeline when it is longer
+            wave = audio.load_audio(source, sample_rate, max_seconds=PREDICT_MAX_SECONDS)
+        except audio.TooLongError as long:
+            return self._analyze_long(source, sample_rate, explain, None, long.seconds, display)
+        seconds, (start, end) = len(wave) / audio.SAMPLE_RATE, speech_bounds(wave)
         if end - start > SINGLE_WINDOW_SECONDS * audio.SAMPLE_RATE:
             try:
                 return self._analyze_long(source, sample_rate, explain, wave, seconds, display)
@@ -208,7 +182,7 @@ class Predictor:
     ) -> Analysis:
         """Speech longer than one window: the timeline, its speech-weighted mean, and the
         window that best shows the headline (its clip, mel and saliency for display)."""
-        frame = self.timeline(source, sample_rate)
+        frame = _timeline(self, source, sample_rate, wave=wave)  # the decoded wave, when there is one
         probs, row = long_input.summarise(frame, [c for c in self.labels if c in frame.columns])
         s, e = float(frame["start"].iloc[row]), float(frame["end"].iloc[row])
         clip = mel = sal = None
@@ -216,7 +190,7 @@ class Predictor:
             if wave is not None:
                 segment = wave[int(round(s * audio.SAMPLE_RATE)) : int(round(e * audio.SAMPLE_RATE))]
             else:
-                segment = long_input.read_seconds(source, sample_rate, s, e)
+                segment = audio.read_seconds(source, sample_rate, s, e)  # seeks: decodes these seconds only
             clip = audio.pad_or_trim(segment)
             _, mel, sal, _ = self._judge(clip, explain)
         span = (

@@ -14,6 +14,7 @@ Two questions, answered separately:
   short bursts, padded by PAD_SECONDS: energy only, so a clean clip is cut as it always was.
 
     speech_bounds(wave) -> (start, end): both, in that order; AudioError with the reason
+    prepare(source)     -> load, trim, centre-pad or crop: what the model sees of a clip
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ from itertools import pairwise
 
 import numpy as np
 
-from .audio import (
-    FRAME,
-    HOP,
-    MIN_BURST_SECONDS,
-    MIN_SPEECH_SECONDS,
-    PAD_SECONDS,
-    PAUSE_SECONDS,
-    SAMPLE_RATE,
-    SILENCE_DBFS,
-    TRIM_DB,
-    AudioError,
-)
+from .audio import SAMPLE_RATE, AudioError, AudioSource, load_audio, pad_or_trim
 from .vad import voice_problem
+
+FRAME = 400  # 25 ms analysis frame for the speech detector
+HOP = 160  # 10 ms hop: 100 frames per second
+SILENCE_DBFS = -55.0  # loudest frame quieter than this: silence
+TRIM_DB = 35.0  # frames more than this below the loudest frame count as pauses
+PAD_SECONDS = 0.1  # keep this much around the detected speech (onsets, releases)
+PAUSE_SECONDS = 0.5  # a silence this long separates two stretches of speech
+MIN_BURST_SECONDS = 0.4  # a stretch shorter than this is a click or a breath, not speech
+MIN_SPEECH_SECONDS = 0.3  # after trimming silence, at least this much speech must remain
 
 BAND_EDGES = (100, 300, 600, 1200, 2400, 4800, 8000)  # Hz: the bands judged for speech (none below 100 Hz)
 SMOOTH_FRAMES = 10  # 100 ms: keeps the syllable rhythm, averages out a steady noise's own flicker
@@ -197,3 +196,8 @@ def trim_silence(wave: np.ndarray) -> np.ndarray:
     """The speech part of a 16 kHz wave, without leading and trailing silence."""
     start, end = speech_bounds(wave)
     return wave[start:end]
+
+
+def prepare(source: AudioSource, sample_rate=None) -> np.ndarray:
+    """What the model sees of a clip: load (emotion.audio), trim the silence, centre-pad or crop to N_SAMPLES."""
+    return pad_or_trim(trim_silence(load_audio(source, sample_rate)))

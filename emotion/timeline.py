@@ -1,11 +1,11 @@
 """Emotion over time for long recordings, in bounded memory.
 
 1. The input is decoded, downmixed and resampled block by block (a minute at a time, with
-   load_audio's checks and audio.StreamResampler, so blocks leave no seams); the
+   load_audio's checks and a seamless resampler: audio.iter_blocks); the
    16 kHz signal goes to a temporary file and the level of every 25 ms frame is kept, overall
    and in six bands (speech.frame_levels): the bands tell speech from steady noise, the overall
    level places it (energy-based voice activity, see speech_segments; pauses of
-   audio.PAUSE_SECONDS or more split segments).
+   speech.PAUSE_SECONDS or more split segments); the waveform's envelope is kept on the way.
 2. The speech segments are cut into the model's 3-second windows (half-overlapping in long
    stretches; a segment of up to 4 s is one window, centre-cropped or padded exactly as a
    single clip is) and read back from the file; windows that are no voice (emotion.vad: beeps,
@@ -16,49 +16,20 @@ Memory holds a block of audio, a batch of windows and 100 levels per second of a
 from __future__ import annotations
 
 import tempfile
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 import torch
 
 from . import audio, speech, vad
-from .audio import HOP, N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
+from .audio import N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
+from .speech import FRAME, HOP
 
-BLOCK_SECONDS = 60.0  # audio decoded at a time
+ENVELOPE_COLUMNS = 2000  # the waveform's envelope kept with the timeline, for drawing
 WINDOW_HOP = N_SAMPLES // 2  # 1.5 s between windows inside a long stretch of speech
 SINGLE_WINDOW_SECONDS = 4.0  # speech up to this long is one row, centre-cropped like a clip
 BATCH = 32  # windows per model call
-
-
-def iter_blocks(
-    source: AudioSource, sample_rate: Optional[int] = None, block_seconds: float = BLOCK_SECONDS
-) -> Iterator[np.ndarray]:
-    """16 kHz mono float32 blocks of the input. Files are decoded block by block."""
-    if isinstance(source, (np.ndarray, torch.Tensor, bytes, bytearray)):
-        wave = audio.load_audio(source, sample_rate, max_seconds=float("inf"))
-        step = int(block_seconds * SAMPLE_RATE)
-        for i in range(0, len(wave), step):
-            yield wave[i : i + step]
-        return
-    try:
-        f = sf.SoundFile(str(source))
-    except Exception:
-        audio.read_audio(source)  # raises the user-facing AudioError for this input
-        raise AudioError(f"Could not read {source} as audio.") from None
-    with f:
-        if f.frames == 0:
-            raise AudioError(audio.NO_SAMPLES)
-        if f.frames / f.samplerate > audio.MAX_SECONDS:
-            raise AudioError(audio.too_long(f.frames / f.samplerate, audio.MAX_SECONDS, "Cut it shorter."))
-        resampler = audio.StreamResampler(f.samplerate)  # checks the rate; no seams between blocks
-        dc = 0.0
-        for block in f.blocks(blocksize=int(block_seconds * f.samplerate), dtype="float32", always_2d=True):
-            mono = audio.to_mono(block)  # refuses NaN and infinity, as load_audio does
-            dc = float(mono.mean())  # each block's DC offset removed, as load_audio does for a clip
-            yield np.clip(resampler(mono) - dc, -1.0, 1.0)
-        yield np.clip(resampler.flush() - dc, -1.0, 1.0)
 
 
 def speech_segments(db: np.ndarray, bands: np.ndarray, n_samples: int) -> List[Tuple[int, int]]:
@@ -78,7 +49,7 @@ def speech_segments(db: np.ndarray, bands: np.ndarray, n_samples: int) -> List[T
     segments = []
     for first, last in speech.active_regions(db, max(floor + 10.0, loud - 60.0)):
         seg = db[first : last + 1]
-        fine = speech.active_regions(seg, float(seg.max()) - audio.TRIM_DB)
+        fine = speech.active_regions(seg, float(seg.max()) - speech.TRIM_DB)
         if fine:
             segments.append(speech.frames_to_samples(first + fine[0][0], first + fine[-1][1], n_samples))
     if not segments:
@@ -99,18 +70,21 @@ def windows(segments: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return out
 
 
-def decode_to(store, source, sample_rate=None) -> Tuple[np.ndarray, np.ndarray, int]:
-    """Pass 1: write the 16 kHz mono signal to `store` (a binary file, float32) block by block
+def decode_to(store, blocks, envelope: Optional[audio.Envelope] = None) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Pass 1: write the 16 kHz mono blocks (audio.iter_blocks) to `store` (a binary file, float32)
     and return the level of every frame in dBFS, the band powers of every frame
-    (speech.frame_levels, shape = (n_frames, n_bands)) and the length in samples."""
+    (speech.frame_levels, shape = (n_frames, n_bands)) and the length in samples; the envelope,
+    when given, is fed the same blocks."""
     levels, powers, total, carry = [], [], 0, np.zeros(0, np.float32)
-    for block in iter_blocks(source, sample_rate):
+    for block in blocks:
         store.write(block.astype(np.float32).tobytes())
+        if envelope is not None:
+            envelope.feed(block)
         total += len(block)
         buf = np.concatenate([carry, block])
-        n = (len(buf) - audio.FRAME) // HOP + 1
+        n = (len(buf) - FRAME) // HOP + 1
         if n > 0:
-            db, bands = speech.frame_levels(buf[: (n - 1) * HOP + audio.FRAME])
+            db, bands = speech.frame_levels(buf[: (n - 1) * HOP + FRAME])
             levels.append(db)
             powers.append(bands)
             carry = buf[n * HOP :]
@@ -137,10 +111,22 @@ def voiced(store, spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return kept
 
 
-def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) -> pd.DataFrame:
-    """One row per analysed window: start, end (s), a probability column per emotion, emotion."""
+def timeline(
+    predictor, source: AudioSource, sample_rate: Optional[int] = None, wave: Optional[np.ndarray] = None
+) -> pd.DataFrame:
+    """One row per analysed window: start, end (s), a probability column per emotion, emotion.
+    wave: the input already decoded by audio.load_audio (it is not decoded again).
+    attrs: "envelope", the waveform's (times, low, high) in at most ENVELOPE_COLUMNS columns, and
+    "distance", the windows' familiarity distances (when the checkpoint has them)."""
+    step = int(audio.BLOCK_SECONDS * SAMPLE_RATE)
+    blocks = (
+        audio.iter_blocks(source, sample_rate)
+        if wave is None
+        else (wave[i : i + step] for i in range(0, len(wave), step))
+    )
+    envelope = audio.Envelope()
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
-        db, bands, n_samples = decode_to(store, source, sample_rate)
+        db, bands, n_samples = decode_to(store, blocks, envelope)
         spans = voiced(store, windows(speech_segments(db, bands, n_samples)))
         probs, dists = [], []
         for i in range(0, len(spans), BATCH):
@@ -154,24 +140,7 @@ def timeline(predictor, source: AudioSource, sample_rate: Optional[int] = None) 
     frame.insert(0, "end", [round(e / SAMPLE_RATE, 3) for _, e in spans])
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
     frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
+    frame.attrs["envelope"] = envelope.columns(ENVELOPE_COLUMNS)
     if dists[0] is not None:  # the windows' emotion.familiarity distances (Predictor.analyze weighs them)
         frame.attrs["distance"] = torch.cat(dists).numpy().astype(float)
     return frame
-
-
-def file_envelope(audio_path: str, columns: int = 1000):
-    """(times, low, high) of a file's waveform in `columns` columns, read block by block at
-    its own rate (no resampling, bounded memory: only the envelope is kept)."""
-    with sf.SoundFile(audio_path) as f:
-        per = max(1, -(-f.frames // columns))  # samples per column, rounded up
-        lows, highs = [], []
-        for block in f.blocks(blocksize=per * max(1, (1 << 20) // per), dtype="float32", always_2d=True):
-            mono = block.mean(axis=1)
-            n = -(-len(mono) // per)
-            mono = np.pad(mono, (0, n * per - len(mono)), mode="edge").reshape(n, per)
-            lows.append(mono.min(axis=1))
-            highs.append(mono.max(axis=1))
-        sr = f.samplerate
-    low, high = np.concatenate(lows), np.concatenate(highs)
-    times = (np.arange(len(low)) + 0.5) * per / sr
-    return times, low, high

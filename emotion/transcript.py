@@ -35,9 +35,8 @@ import numpy as np
 import pandas as pd
 
 from . import encoder
-from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource
+from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource, iter_blocks
 from .errors import SetupError
-from .timeline import iter_blocks
 
 FASTER_WHISPER = "faster-whisper==1.2.1"
 PIP_FIX = f"pip install {FASTER_WHISPER}"

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from emotion.checkpoint import default_path
+from emotion.labels import EMOTIONS
 
 # Tests share two CPU cores with a training run: one thread keeps them polite and deterministic.
 torch.set_num_threads(1)
@@ -53,9 +54,9 @@ def shared_ravdess() -> Path:
 @pytest.fixture(scope="session")
 def asset_batch(asset_flacs):
     """(paths, prepared waves (18, N_SAMPLES), log-mels (18, 64, 301), labels (18,))."""
-    from emotion.audio import prepare
     from emotion.features import log_mel_spectrogram
     from emotion.ravdess import parse_name
+    from emotion.speech import prepare
 
     waves = torch.stack([torch.from_numpy(prepare(p)) for p in asset_flacs])
     labels = torch.tensor([parse_name(p.name).label for p in asset_flacs])
@@ -108,6 +109,7 @@ def tiny_checkpoint_path(tmp_path_factory, asset_batch) -> Path:
         metrics,
         command="tests/conftest.py",
         seed=0,
+        labels=EMOTIONS,
     )
     path = tmp_path_factory.mktemp("tiny_ckpt") / "tiny.pt"
     torch.save(ckpt, path)

@@ -10,19 +10,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotion import audio
-from emotion.audio import (
-    HOP,
-    N_SAMPLES,
-    SAMPLE_RATE,
-    AudioError,
-    frame_db,
-    load_audio,
-    pad_or_trim,
-    prepare,
-    speech_bounds,
-)
+from emotion import audio, speech
+from emotion.audio import N_SAMPLES, SAMPLE_RATE, AudioError, load_audio, pad_or_trim
 from emotion.features import log_mel_spectrogram
+from emotion.speech import HOP, frame_db, prepare, speech_bounds
 
 # The loud 48 kHz original used for the format variants (peak-normalised first, as a recorder
 # or editor exporting 8-bit audio would; see test_format_variant_predicts_like_original).
@@ -224,7 +215,7 @@ def test_speech_bounds_trims_the_silence_of_a_real_clip(asset_flacs):
         for cut in (w[:start], w[end:]):
             if len(cut) > HOP:
                 assert rms_db(cut) < rms_db(w[start:end]) - 20, path.name
-        np.testing.assert_array_equal(audio.trim_silence(w), w[start:end])
+        np.testing.assert_array_equal(speech.trim_silence(w), w[start:end])
     assert trimmed_both_sides >= 12
 
 
@@ -240,7 +231,7 @@ def test_speech_span_finds_a_synthetic_utterance():
     syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))  # 4 syllables per second
     wave[sr : sr + len(t)] += (0.3 * syllables * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
     start, end = speech_span(frame_levels(wave)[0], len(wave))
-    pad = int(audio.PAD_SECONDS * sr)
+    pad = int(speech.PAD_SECONDS * sr)
     assert abs(start - (sr - pad)) <= 0.05 * sr
     assert abs(end - (sr + len(t) + pad)) <= 0.05 * sr
     with pytest.raises(AudioError, match="music or a tone"):
@@ -257,9 +248,9 @@ def test_speech_bounds_finds_a_real_sentence_set_in_silence(asset_flacs):
     wave[sr : sr + len(sentence)] += sentence  # one second of room noise either side
     start, end = speech_bounds(wave)
     # the sentence keeps its own padding; the located span sits where it was put, within 50 ms
-    assert abs(start - sr) <= 0.05 * sr + (s0 > 0) * audio.PAD_SECONDS * sr
-    assert abs(end - (sr + len(sentence))) <= 0.05 * sr + audio.PAD_SECONDS * sr
-    assert end - start < len(sentence) + 2 * audio.PAD_SECONDS * sr + 0.1 * sr
+    assert abs(start - sr) <= 0.05 * sr + (s0 > 0) * speech.PAD_SECONDS * sr
+    assert abs(end - (sr + len(sentence))) <= 0.05 * sr + speech.PAD_SECONDS * sr
+    assert end - start < len(sentence) + 2 * speech.PAD_SECONDS * sr + 0.1 * sr
 
 
 # --------------------------------------------------------------------------- refusals

@@ -177,7 +177,7 @@ CASES = {
         r"Could not read",
         None,
     ),
-    # one sentence is a few percent of the frames: still found (audio.sustained_level)
+    # one sentence is a few percent of the frames: still found (speech.sustained_level)
     "one sentence in 45 s of quiet room noise": ("room.wav", _sentence_in_quiet_room, OK, "source"),
 }
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from emotion import encoder as E
-from emotion.audio import prepare
+from emotion.speech import prepare
 
 STATEMENTS = {1: "kids are talking by the door", 2: "dogs are sitting by the door"}
 

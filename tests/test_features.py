@@ -10,8 +10,9 @@ import torch
 import torchaudio
 
 from emotion import features
-from emotion.audio import N_SAMPLES, SAMPLE_RATE, load_audio, prepare
+from emotion.audio import N_SAMPLES, SAMPLE_RATE, load_audio
 from emotion.features import N_FRAMES, N_MELS, TOP_DB, log_mel_spectrogram
+from emotion.speech import prepare
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from emotion.live import (
     RingBuffer,
     StreamResampler,
 )
+from emotion.speech import frame_db, speech_span
 
 CHUNK_SECONDS = 0.5
 
@@ -178,7 +179,7 @@ def test_live_is_the_audio_module_s_resampler_and_rate_check(tiny_predictor, spe
 def test_speech_under_heavy_noise_is_too_noisy_not_no_speech(tiny_predictor, speech):
     data, sr = speech
     x = data.astype(np.float64) / 32768.0
-    a, b = audio.speech_span(audio.frame_db(audio.resample(x.astype(np.float32), sr)), len(x))
+    a, b = speech_span(frame_db(audio.resample(x.astype(np.float32), sr)), len(x))
     rms = np.sqrt(np.mean(x[a * sr // audio.SAMPLE_RATE : b * sr // audio.SAMPLE_RATE] ** 2))  # the sentence's
     noisy = x + make_noise(len(x), "white", np.random.default_rng(0)) * rms * 10 ** (14 / 20)  # SNR -14 dB
     stream = (np.clip(noisy, -1, 1) * 32767).astype(np.int16)

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotion import audio
+from emotion import audio, speech
 from emotion.long_input import judged_span, speech_weights, summarise
 from emotion.predict import PREDICT_MAX_SECONDS
 from emotion.timeline import SINGLE_WINDOW_SECONDS
@@ -56,7 +56,7 @@ def test_short_input_is_judged_as_one_clip_as_before(shipped_predictor, asset_fl
     for f in asset_flacs[:4] + example_wavs[:2]:
         a = p.analyze(str(f))
         wave = audio.load_audio(f)
-        start, end = audio.speech_bounds(wave)
+        start, end = speech.speech_bounds(wave)
         assert end - start <= SINGLE_WINDOW_SECONDS * SR and a.timeline is None
         old = torch.softmax(p.logits(torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]) / p.temperature, -1)[0]
         np.testing.assert_allclose([a.probabilities[k] for k in p.labels], (old / old.sum()).numpy(), atol=1e-6)
@@ -99,3 +99,36 @@ def test_input_over_the_decoding_limit_is_a_timeline_not_an_error(shipped_predic
     # the same input as an array (sample rate given) gets the same answer
     array = p.analyze(wave, SR)
     assert array.probabilities == pytest.approx(a.probabilities, abs=1e-3)
+
+
+def count_decoded_frames(monkeypatch) -> list:
+    """Every frame soundfile decodes from now on (SoundFile.read: whole files, blocks and seeks)."""
+    decoded, read = [], sf.SoundFile.read
+
+    def counting(self, frames=-1, *args, **kwargs):
+        out = read(self, frames, *args, **kwargs)
+        decoded.append(len(out))
+        return out
+
+    monkeypatch.setattr(sf.SoundFile, "read", counting)
+    return decoded
+
+
+@pytest.mark.parametrize("repeat", [1, 3])  # speech longer than a window in 30 s, and a file over PREDICT_MAX_SECONDS
+def test_one_analyze_click_decodes_its_file_once(shipped_predictor, asset_flacs, tmp_path, monkeypatch, repeat):
+    """What the Analyze button asks (analysis with saliency, the figures' waveform): each frame of
+    the file decoded once; over PREDICT_MAX_SECONDS, plus the seconds of the window shown."""
+    path = tmp_path / "six.wav"
+    sf.write(path, six_sentences(asset_flacs, repeat=repeat), SR, subtype="PCM_16")
+    frames = sf.info(str(path)).frames
+    decoded = count_decoded_frames(monkeypatch)
+    a = shipped_predictor.analyze(str(path), explain=True)
+    assert a.timeline is not None  # the long route: the timeline's windows
+    shown = a.wave if a.wave is not None else a.timeline.attrs["envelope"]  # what the page draws
+    if repeat == 1:
+        assert sum(decoded) == frames and len(shown) == frames  # once, whole, and kept for the figure
+    else:
+        window = int(round((a.timeline["end"] - a.timeline["start"]).iloc[a.window] * SR))
+        assert sum(decoded) == frames + window  # the blocks once, then the seconds shown (a seek)
+        times, low, high = shown  # the envelope, from the same pass
+        assert len(times) <= 2000 and times[-1] == pytest.approx(frames / SR, abs=0.05) and (low <= high).all()

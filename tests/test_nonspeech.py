@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from emotion import audio, vad
-from emotion.audio import AudioError, speech_bounds
+from emotion.audio import AudioError
+from emotion.speech import speech_bounds
 
 SR = audio.SAMPLE_RATE
 

@@ -12,12 +12,13 @@ import soundfile as sf
 import torch
 
 import emotion
-from emotion.audio import AudioError, load_audio, prepare, speech_bounds
+from emotion.audio import AudioError, load_audio
 from emotion.checkpoint import sha256
 from emotion.features import log_mel_spectrogram
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
 from emotion.predict import CheckpointError, Predictor, main, top_k
+from emotion.speech import prepare, speech_bounds
 
 
 def test_package_exports():

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from emotion import audio, speech
-from emotion.audio import AudioError, speech_bounds
+from emotion.audio import AudioError
 from emotion.corruptions import make_noise
+from emotion.speech import speech_bounds
 
 TIGHT_DB = 30.0  # a tight cut: first to last frame within this of the loudest, no silence around
 
@@ -25,7 +26,7 @@ def tight(wave: np.ndarray, keep_seconds: float = 0.0) -> np.ndarray:
     db = speech.frame_db(wave)
     idx = np.flatnonzero(db > db.max() - TIGHT_DB)
     keep = int(keep_seconds * audio.SAMPLE_RATE)
-    return wave[max(0, idx[0] * audio.HOP - keep) : idx[-1] * audio.HOP + audio.FRAME + keep]
+    return wave[max(0, idx[0] * speech.HOP - keep) : idx[-1] * speech.HOP + speech.FRAME + keep]
 
 
 def with_noise(wave: np.ndarray, snr_db: float, color: str, seed: int) -> np.ndarray:
@@ -143,6 +144,6 @@ def test_band_power_is_the_same_piece_by_piece():
     x = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32)
     whole = speech.band_power(x)
     n = 100  # frames in the first piece
-    first = speech.band_power(x[: (n - 1) * audio.HOP + audio.FRAME])
-    rest = speech.band_power(x[n * audio.HOP :])
+    first = speech.band_power(x[: (n - 1) * speech.HOP + speech.FRAME])
+    rest = speech.band_power(x[n * speech.HOP :])
     np.testing.assert_allclose(np.concatenate([first, rest]), whole, rtol=1e-10)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from emotion import EMOTIONS, AudioError, audio, timeline
+from emotion import EMOTIONS, AudioError, audio, speech
 from emotion.predict import main as predict_main
 from emotion.ravdess import parse_name
 
@@ -18,7 +18,7 @@ def _concatenate(paths, gap_seconds, sr=48000):
     gap = np.zeros(int(gap_seconds * sr), np.float32)
     for p in paths:
         wave16 = audio.load_audio(p)
-        s, e = audio.speech_bounds(wave16)
+        s, e = speech.speech_bounds(wave16)
         wave = audio.resample(wave16, audio.SAMPLE_RATE, sr)
         parts += [gap, wave]
         pos += len(gap)
@@ -79,9 +79,9 @@ def test_timeline_agrees_with_predict_on_each_sentence(shared_ravdess, shipped_p
     sentences = []
     for p in paths:
         wave = audio.load_audio(p)
-        db = audio.frame_db(wave)
+        db = speech.frame_db(wave)
         idx = np.flatnonzero(db > db.max() - 30.0)  # the sentence, without the silence around it
-        sentence = wave[max(0, idx[0] * audio.HOP - keep) : idx[-1] * audio.HOP + audio.FRAME + keep]
+        sentence = wave[max(0, idx[0] * speech.HOP - keep) : idx[-1] * speech.HOP + speech.FRAME + keep]
         pause = np.zeros(int(rng.uniform(2.0, 3.5) * audio.SAMPLE_RATE), np.float32)
         parts += [pause, sentence]
         spans.append(((pos + len(pause)) / audio.SAMPLE_RATE, (pos + len(pause) + len(sentence)) / audio.SAMPLE_RATE))
@@ -101,9 +101,9 @@ def test_timeline_agrees_with_predict_on_each_sentence(shared_ravdess, shipped_p
 
 def test_long_speech_is_cut_into_overlapping_windows(tiny_predictor, asset_flacs, tmp_path):
     # the speech of 5 clips back to back, 0.1 s apart: one stretch longer than a window
-    speech = [audio.trim_silence(audio.load_audio(p)) for p in asset_flacs[:5]]
+    parts = [speech.trim_silence(audio.load_audio(p)) for p in asset_flacs[:5]]
     gap = np.zeros(1600, np.float32)
-    signal = np.concatenate([gap] + [np.concatenate([w, gap]) for w in speech])
+    signal = np.concatenate([gap] + [np.concatenate([w, gap]) for w in parts])
     path = tmp_path / "continuous.flac"
     sf.write(path, signal, 16000)
     table = tiny_predictor.timeline(path)
@@ -127,23 +127,28 @@ def test_blocks_are_resampled_without_seams(tmp_path):
     """Block-wise decoding gives load_audio's signal: same resampler, carried across blocks."""
     x = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * 44100) / 44100)).astype(np.float32)
     sf.write(tmp_path / "tone.wav", x, 44100, subtype="FLOAT")
-    blocks = np.concatenate(list(timeline.iter_blocks(tmp_path / "tone.wav", block_seconds=0.7)))
+    blocks = np.concatenate(list(audio.iter_blocks(tmp_path / "tone.wav", block_seconds=0.7)))
     whole = audio.load_audio(tmp_path / "tone.wav")
     assert len(blocks) == len(whole)
     np.testing.assert_allclose(blocks, whole, atol=2e-3)  # each block's own DC offset is removed
     with pytest.raises(AudioError, match="4 kHz to 384 kHz"):
         sf.write(tmp_path / "low.wav", x[:8000], 2000)
-        list(timeline.iter_blocks(tmp_path / "low.wav"))
+        list(audio.iter_blocks(tmp_path / "low.wav"))
 
 
 def test_blocks_do_not_change_the_result(tiny_predictor, long_recording, monkeypatch):
     """Reading in small blocks gives what one big block gives (block edges are harmless)."""
-    from emotion import timeline
-
     path, _, _ = long_recording
     big = tiny_predictor.timeline(path)
-    monkeypatch.setattr(timeline, "BLOCK_SECONDS", 2.0)
+    blocks = []
+    monkeypatch.setattr(audio, "BLOCK_SECONDS", 2.0)
+    monkeypatch.setattr(
+        audio,
+        "remove_dc",
+        lambda w, dc=None: blocks.append(len(w)) or np.clip(w - (w.mean() if dc is None else dc), -1, 1),
+    )
     small = tiny_predictor.timeline(path)
+    assert len(blocks) > 10 and max(blocks) <= 2.0 * audio.SAMPLE_RATE + 1  # it did read 2-s blocks
     assert list(small["emotion"]) == list(big["emotion"])
     np.testing.assert_allclose(small[["start", "end"]], big[["start", "end"]], atol=0.05)
     np.testing.assert_allclose(small[list(EMOTIONS)], big[list(EMOTIONS)], atol=0.02)

@@ -7,10 +7,6 @@ API: /predict (label, plots, note), /probabilities (JSON, no images), /timeline.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -18,21 +14,14 @@ from typing import Optional
 import gradio as gr
 
 from emotion import AudioError, long_input, plots
-from emotion.audio import CLIP_SECONDS, N_SAMPLES, SAMPLE_RATE
+from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
 from emotion.ravdess import parse_name
-from emotion.timeline import file_envelope
 
-from . import caveats
+from . import caveats, timeline_panel
 from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
-from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
-
-# Said in the API docs: gradio_client refuses a larger file itself, before sending, with its own words
-API_LIMITS = (
-    f"Files up to {MAX_FILE_SIZE.upper()} (gradio_client refuses a larger one before sending it: "
-    "'exceeds the maximum file size'). Trim it, save it as MP3, or run "
-    "`python -m emotion.predict --timeline FILE` locally (no limit but 30 min)."
-)
+from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, resources
+from .timeline_panel import API_LIMITS, clear_timeline, timeline  # noqa: F401  (timeline: the tab's /timeline)
 
 
 def clear_analysis():
@@ -43,15 +32,6 @@ def clear_analysis():
 def _check(audio_path: Optional[str]) -> None:
     if not audio_path:
         raise error("No audio yet: record with the microphone or upload a file, then press Analyze.")
-
-
-def _clip_start(start: int, end: int) -> float:
-    """Where the model's 3-s clip of the speech start..end (samples) begins, in s of the input
-    (before `start` when the speech is padded with silence: audio.pad_or_trim)."""
-    n = end - start
-    return (
-        (start + (n - N_SAMPLES) // 2) / SAMPLE_RATE if n > N_SAMPLES else (start - (N_SAMPLES - n) // 2) / SAMPLE_RATE
-    )
 
 
 def _note(result) -> str:
@@ -106,16 +86,17 @@ def unfamiliar_note(familiarity: Optional[dict]) -> str:
     )
 
 
-def _figures(result, audio_path: str):
+def _figures(result):
     """Waveform (shaded: what the model heard) and the spectrogram on the same time axis."""
-    wave = result.wave if result.wave is not None else file_envelope(audio_path, plots.MAX_POINTS // 2)
+    # input too long to hold whole: the envelope the timeline kept while decoding it
+    wave = result.wave if result.wave is not None else result.timeline.attrs["envelope"]
     if result.timeline is None:
-        t0 = _clip_start(*result.speech)
+        t0 = long_input.clip_start(*result.speech)
         xlim = (min(0.0, t0), max(result.seconds, t0 + CLIP_SECONDS))
         highlight = None
     else:
         row = result.timeline.iloc[result.window]
-        t0 = _clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
+        t0 = long_input.clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
         xlim, highlight = None, result.judged[result.window]
     wave_fig = plots.waveform(wave, SAMPLE_RATE, judged=result.judged, highlight=highlight, xlim=xlim)
     spec_fig = plots.saliency_overlay(
@@ -130,7 +111,7 @@ def _analysis(audio_path: Optional[str]):
         result = resources().predictor.analyze(audio_path, explain=True)  # one forward pass for both
     except AudioError as exc:
         raise error(str(exc)) from None
-    wave_fig, spec_fig = _figures(result, audio_path)
+    wave_fig, spec_fig = _figures(result)
     top = caveats.label_value(result.probabilities, caveats.judge(result.probabilities))  # near-tie: no clear emotion
     return result, (top, wave_fig, spec_fig, plots.probabilities(result.probabilities), _note(result))
 
@@ -176,61 +157,7 @@ def analyze_page(audio_path: Optional[str]):
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
     if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
         return (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
-    return (*outputs, "", notes, gr.Accordion(open=True), *_timeline_outputs(result.timeline, audio_path))
-
-
-def _timeline_csv(frame, audio_path: str) -> str:
-    """The table as a CSV file named after the recording, in Gradio's cache folder (in a folder
-    named by its content's hash, as Gradio stores files): served from there without a copy, and
-    deleted with the rest of the cache (DELETE_CACHE)."""
-    data = frame.to_csv(index=False, float_format="%.4f").encode()
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(audio_path).stem)[:60] or "recording"
-    folder = Path(gr.utils.get_upload_folder()) / f"timeline-{hashlib.sha256(data).hexdigest()[:32]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stem}_emotion_timeline.csv"
-    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:  # whole or not at all
-        tmp.write(data)
-    os.replace(tmp.name, path)
-    return str(path)
-
-
-def _emotion_timeline(audio_path: Optional[str]):
-    """Predictor.timeline of a whole recording, with the app's checks and messages."""
-    if not audio_path:
-        raise error("No audio yet: record with the microphone or upload a file.")
-    try:
-        return resources().predictor.timeline(audio_path)
-    except AudioError as exc:
-        raise error(str(exc)) from None
-
-
-def _timeline_outputs(frame, audio_path: str):
-    try:
-        wave = file_envelope(audio_path, plots.MAX_POINTS // 2)
-    except Exception:  # not readable block by block: draw the probabilities alone
-        wave = None
-    n = len(frame)
-    fig = plots.timeline(
-        frame,
-        wave,
-        title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
-        width=plots.TIMELINE_WIDTH,
-    )  # the panel's width (plots.TIMELINE_WIDTH)
-    shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
-    return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
-
-
-def timeline(audio_path: Optional[str]):
-    """Emotion over time for a whole recording (any length up to TIMELINE_MAX_SECONDS): the
-    probabilities of each 3-s window of speech stacked under the waveform, the table of windows
-    (start, end in s, the top emotion, a probability per emotion), and the table as a CSV file
-    (start, end, the probabilities, emotion)."""
-    return _timeline_outputs(_emotion_timeline(audio_path), audio_path)
-
-
-def clear_timeline():
-    """Empty timeline outputs (the accordion stays open or closed as it is)."""
-    return None, None, None
+    return (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
 
 
 def _example_label(path: Path) -> str:
@@ -293,24 +220,8 @@ def build() -> SimpleNamespace:
                 wave_plot.render()
             with gr.Column(min_width=300):
                 spec_plot.render()
-        with gr.Accordion(
-            "Emotion over time (recordings longer than one sentence)", open=False, elem_id="timeline-box"
-        ) as timeline_box:
-            gr.Markdown(
-                "The whole recording, 3-s window by window of speech (pauses are skipped), up to "
-                f"{TIMELINE_MAX_SECONDS / 60:.0f} min or the {MAX_FILE_SIZE} upload limit. "
-                "Analyze shows it by itself for recordings longer than one sentence."
-            )
-            timeline_btn = gr.Button("Timeline of the whole recording", size="sm")
-            timeline_plot = described_plot(
-                label="Emotion over time",
-                format="png",
-                show_label=False,
-                description="Emotion over time, window by window of speech:",
-                elem_id="timeline-plot",
-            )
-            timeline_table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
-            timeline_csv = gr.File(label="Download the table (CSV)", interactive=False)
+        panel = timeline_panel.build()
+        timeline_box, timeline_plot, timeline_table, timeline_csv = panel.box, panel.plot, panel.table, panel.csv
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
         transcript = transcript_box.build()
         page_outputs = [*analysis_outputs, message, notes, timeline_box, *timeline_outputs]
@@ -344,16 +255,7 @@ def build() -> SimpleNamespace:
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
     api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
-    # The Timeline button (inside the accordion): any recording, up to TIMELINE_MAX_SECONDS.
-    timeline_btn.click(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private").then(
-        timeline,
-        audio_in,
-        timeline_outputs,
-        api_name="timeline",
-        api_description=API_LIMITS,
-        concurrency_limit=TIMELINE_CONCURRENCY_LIMIT,
-        concurrency_id="timeline",
-    )
+    timeline_panel.wire(panel, audio_in)  # the Timeline button (inside the accordion)
     return SimpleNamespace(
         audio_in=audio_in,
         analyze_btn=analyze_btn,

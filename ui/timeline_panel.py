@@ -1,0 +1,116 @@
+"""The Analyze tab's timeline panel: emotion over time for a whole recording, window by window of
+speech (emotion.timeline), drawn under the waveform, as a table and as a CSV file. It opens by
+itself for a recording longer than one sentence, and its button serves /timeline."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional
+
+import gradio as gr
+
+from emotion import AudioError, plots
+
+from .common import described_plot, error
+from .settings import MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
+
+# Said in the API docs: gradio_client refuses a larger file itself, before sending, with its own words
+API_LIMITS = (
+    f"Files up to {MAX_FILE_SIZE.upper()} (gradio_client refuses a larger one before sending it: "
+    "'exceeds the maximum file size'). Trim it, save it as MP3, or run "
+    "`python -m emotion.predict --timeline FILE` locally (no limit but 30 min)."
+)
+
+
+def _timeline_csv(frame, audio_path: str) -> str:
+    """The table as a CSV file named after the recording, in Gradio's cache folder (in a folder
+    named by its content's hash, as Gradio stores files): served from there without a copy, and
+    deleted with the rest of the cache (DELETE_CACHE)."""
+    data = frame.to_csv(index=False, float_format="%.4f").encode()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(audio_path).stem)[:60] or "recording"
+    folder = Path(gr.utils.get_upload_folder()) / f"timeline-{hashlib.sha256(data).hexdigest()[:32]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}_emotion_timeline.csv"
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:  # whole or not at all
+        tmp.write(data)
+    os.replace(tmp.name, path)
+    return str(path)
+
+
+def _emotion_timeline(audio_path: Optional[str]):
+    """Predictor.timeline of a whole recording, with the app's checks and messages."""
+    if not audio_path:
+        raise error("No audio yet: record with the microphone or upload a file.")
+    try:
+        return resources().predictor.timeline(audio_path)
+    except AudioError as exc:
+        raise error(str(exc)) from None
+
+
+def outputs(frame, audio_path: str):
+    wave = frame.attrs.get("envelope")  # kept while the timeline decoded the file
+    n = len(frame)
+    fig = plots.timeline(
+        frame,
+        wave,
+        title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
+        width=plots.TIMELINE_WIDTH,
+    )  # the panel's width (plots.TIMELINE_WIDTH)
+    shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
+    return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
+
+
+def timeline(audio_path: Optional[str]):
+    """Emotion over time for a whole recording (any length up to TIMELINE_MAX_SECONDS): the
+    probabilities of each 3-s window of speech stacked under the waveform, the table of windows
+    (start, end in s, the top emotion, a probability per emotion), and the table as a CSV file
+    (start, end, the probabilities, emotion)."""
+    return outputs(_emotion_timeline(audio_path), audio_path)
+
+
+def clear_timeline():
+    """Empty timeline outputs (the accordion stays open or closed as it is)."""
+    return None, None, None
+
+
+def build() -> SimpleNamespace:
+    """The accordion (closed), its button and outputs, inside the current layout."""
+    with gr.Accordion(
+        "Emotion over time (recordings longer than one sentence)", open=False, elem_id="timeline-box"
+    ) as box:
+        gr.Markdown(
+            "The whole recording, 3-s window by window of speech (pauses are skipped), up to "
+            f"{TIMELINE_MAX_SECONDS / 60:.0f} min or the {MAX_FILE_SIZE} upload limit. "
+            "Analyze shows it by itself for recordings longer than one sentence."
+        )
+        button = gr.Button("Timeline of the whole recording", size="sm")
+        plot = described_plot(
+            label="Emotion over time",
+            format="png",
+            show_label=False,
+            description="Emotion over time, window by window of speech:",
+            elem_id="timeline-plot",
+        )
+        table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
+        csv = gr.File(label="Download the table (CSV)", interactive=False)
+    return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv)
+
+
+def wire(panel: SimpleNamespace, audio_in) -> None:
+    """The button: any recording, up to TIMELINE_MAX_SECONDS."""
+    panel.button.click(
+        clear_timeline, None, [panel.plot, panel.table, panel.csv], queue=False, api_visibility="private"
+    ).then(
+        timeline,
+        audio_in,
+        [panel.plot, panel.table, panel.csv],
+        api_name="timeline",
+        api_description=API_LIMITS,
+        concurrency_limit=TIMELINE_CONCURRENCY_LIMIT,
+        concurrency_id="timeline",
+    )
