@@ -1,13 +1,20 @@
-"""CNN-BiLSTM over the 2-D log-mel spectrogram.
+"""The two models a checkpoint can hold (emotion.backbone picks one); both end in logits over the
+checkpoint's labels, and the caller applies the softmax.
 
+EncoderHead (the shipped model): a BiLSTM head on the frozen Whisper-base encoder's states.
+    states of blocks 1-4 (layers, B, T, 512) -> pairs of 20-ms frames averaged (select)
+    -> learned weighted sum of the layers -> LayerNorm, dropout -> projection to 128, GELU
+    -> bidirectional LSTM (B, T/2, 2 * hidden) -> attention pooling over time (stats_pool: beside
+    the mean and std over time of the projection) -> dropout, FC
+
+EmotionNet (the small fallback, trained from scratch): a CNN-BiLSTM over the 2-D log-mel.
     log-mel (B, n_mels, T) -> standardise per mel bin (buffers saved with the model)
     -> 4 x [Conv2d 3x3, BatchNorm, GELU, MaxPool, Dropout]          (B, C, n_mels/16, T/8)
-       (pool_first: Conv2d, MaxPool, BatchNorm, GELU, Dropout -- the shipped model)
+       (pool_first: Conv2d, MaxPool, BatchNorm, GELU, Dropout -- the shipped CNN)
     -> fold frequency into features                                 (B, T/8, C * n_mels/16)
     -> bidirectional LSTM                                           (B, T/8, 2 * hidden)
     -> attention pooling over time                                  (B, 2 * hidden)
     -> dropout, fully connected layer                               (B, n_classes) logits
-Softmax over the logits gives the emotion probabilities (done by the caller).
 """
 
 from __future__ import annotations
