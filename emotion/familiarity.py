@@ -18,7 +18,7 @@ anything in training it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional
 
 import torch
@@ -56,15 +56,7 @@ class Familiarity:
         )
 
     def to_checkpoint(self) -> dict:
-        return dict(
-            mean=self.mean,
-            components=self.components,
-            precision=self.precision,
-            threshold=self.threshold,
-            gamma=self.gamma,
-            accuracy=self.accuracy,
-            note=self.note,
-        )
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def distance(self, states: torch.Tensor) -> torch.Tensor:
         """Mahalanobis distance of each clip from the training clips: states (batch, layers, T', D)

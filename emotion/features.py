@@ -43,18 +43,8 @@ FEATURE_CONFIG = dict(
 def _mel(device: str = "cpu") -> torchaudio.transforms.MelSpectrogram:
     """The mel filterbank and window, built once per device (training on a GPU computes the
     features there)."""
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE,
-        n_fft=N_FFT,
-        win_length=WIN_LENGTH,
-        hop_length=HOP_LENGTH,
-        f_min=F_MIN,
-        f_max=F_MAX,
-        n_mels=N_MELS,
-        power=2.0,
-        norm="slaney",
-        mel_scale="slaney",
-    ).to(device)
+    settings = {k: v for k, v in FEATURE_CONFIG.items() if k != "top_db"}  # the recorded settings, used
+    return torchaudio.transforms.MelSpectrogram(**settings, power=2.0, norm="slaney", mel_scale="slaney").to(device)
 
 
 def log_mel_spectrogram(audio: Union[str, np.ndarray, torch.Tensor], sample_rate: Optional[int] = None) -> torch.Tensor:

@@ -175,26 +175,16 @@ def build() -> SimpleNamespace:
     notes = gr.Markdown(render=False, elem_id="analysis-caveats")  # caveats: no clear emotion, ...
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
-    wave_plot = described_plot(
-        label="Waveform",
-        format="png",
-        show_label=False,
-        render=False,
-        description="Waveform of the recording, shaded where the model listened:",
-    )
-    bars_plot = described_plot(
-        label="All probabilities",
-        format="png",
-        show_label=False,
-        render=False,
-        description="Bar chart of the probability of every emotion:",
-    )
-    spec_plot = described_plot(
-        label="What the model heard",
-        format="png",
-        show_label=False,
-        render=False,
-        description="Spectrogram of what the model heard, highlighted where it drove the top emotion:",
+    wave_plot, bars_plot, spec_plot = (
+        described_plot(label=label, format="png", show_label=False, render=False, description=text)
+        for label, text in [
+            ("Waveform", "Waveform of the recording, shaded where the model listened:"),
+            ("All probabilities", "Bar chart of the probability of every emotion:"),
+            (
+                "What the model heard",
+                "Spectrogram of what the model heard, highlighted where it drove the top emotion:",
+            ),
+        ]
     )
     analysis_outputs = [top3, wave_plot, spec_plot, bars_plot, note]
     with gr.Tab("Analyze", id="analyze"):
