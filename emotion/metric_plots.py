@@ -1,8 +1,10 @@
 """Figures of model evaluation (the Metrics tab): a confusion matrix with a number in every
-cell, and the reliability diagram. Same style as emotion.plots (no pyplot, fixed margins).
+cell, the reliability diagram, accuracy per actor. The style is emotion.plot_base's (no pyplot,
+fixed margins).
 
     confusion(matrix, labels, normalize=False) # heat map with a number in every cell
     reliability(rel)                           # accuracy per confidence bin vs the diagonal
+    per_actor(table, overall)                  # accuracy per held-out actor
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import BASE, _figure
+from .plot_base import BASE, figure
 
 
 def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Optional[str] = None) -> Figure:
@@ -29,7 +31,7 @@ def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Opt
         values = counts
         vmax = max(float(counts.max()), 1.0) if counts.size else 1.0
     n = len(labels)
-    fig = _figure(5.4, 4.6, left=0.95, right=0.45, bottom=0.95, top=0.3)
+    fig = figure(5.4, 4.6, left=0.95, right=0.45, bottom=0.95, top=0.3)
     ax = fig.add_subplot()
     im = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
     for i in range(values.shape[0]):
@@ -64,7 +66,7 @@ def reliability(
     edges = np.asarray(rel["edges"], dtype=float)
     width = np.diff(edges)
     centres = edges[:-1] + width / 2
-    fig = _figure(4.4, 4.2, left=0.6, right=0.2, bottom=0.5, top=0.3)
+    fig = figure(4.4, 4.2, left=0.6, right=0.2, bottom=0.5, top=0.3)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect calibration")
 
@@ -96,7 +98,7 @@ def per_actor(table, overall: Optional[float] = None, title: str = "Accuracy per
     """Bars of accuracy per actor (table: columns actor, sex, n, accuracy, as
     emotion.report.per_actor_table returns); female and male in two shades, the overall
     accuracy as a dashed line."""
-    fig = _figure(6.4, 2.6, left=0.6, right=0.15, bottom=0.5, top=0.3)
+    fig = figure(6.4, 2.6, left=0.6, right=0.15, bottom=0.5, top=0.3)
     ax = fig.add_subplot()
     x = np.arange(len(table))
     colours = ["#c0504d" if s == "female" else BASE for s in table["sex"]]

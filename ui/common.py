@@ -10,8 +10,8 @@ from typing import Literal
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from emotion.plots import TIMELINE_MIN_PX
 from emotion.report import summary_text
+from emotion.timeline_plots import TIMELINE_MIN_PX
 
 from .settings import MAX_FILE_SIZE, ravdess_labels
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, plots
+from emotion import AudioError, timeline_plots
 from emotion.audio import CLIP_SECONDS
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 
@@ -42,7 +42,7 @@ def _live_outputs(session: LiveSession, work, envelope):
     else:
         label = update.message
     end = max(update.time, HISTORY_SECONDS)
-    fig = plots.timeline(
+    fig = timeline_plots.timeline(
         session.history_frame(),
         envelope,
         xlim=(end - HISTORY_SECONDS, end),

@@ -18,7 +18,8 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, plots, subtitles
+from emotion import AudioError, subtitles
+from emotion.plot_base import label_colors
 from emotion.transcript import TranscriptError
 
 from .common import error
@@ -51,7 +52,7 @@ def render(frame) -> str:
     """The utterances as HTML: time, emotion and probability, words; coloured by the emotion."""
     if not len(frame):
         return "<p id='transcript-empty'>No words were recognised.</p>"
-    colors = plots.label_colors(subtitles.labels_of(frame))
+    colors = label_colors(subtitles.labels_of(frame))
     rows = []
     for row in frame.to_dict("records"):
         judged = isinstance(row["emotion"], str)
