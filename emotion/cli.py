@@ -21,7 +21,6 @@ from tqdm import tqdm
 
 from . import subtitles
 from .audio import AudioError
-from .labels import EMOTIONS
 from .predict import AUDIO_SUFFIXES, Predictor, expand_paths, top_k
 
 
@@ -46,7 +45,8 @@ def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = F
     return frame
 
 
-def format_table(frame, timeline: bool, labels: Sequence[str] = EMOTIONS) -> str:
+def format_table(frame, timeline: bool, labels: Sequence[str]) -> str:
+    """The top 3 of each row (of predict_rows) over `labels`, the checkpoint's, one line each."""
     lines = []
     for row in frame.to_dict("records"):
         if isinstance(row.get("error"), str):

@@ -10,7 +10,7 @@ from typing import Mapping, Optional, Sequence
 
 import pandas as pd
 
-from .labels import EMOTIONS
+from .ravdess import parse_name
 
 
 def load_metrics(path) -> Optional[dict]:
@@ -92,7 +92,7 @@ def summary_text(metrics: Optional[dict]) -> str:
             "**Accuracy unknown:** there is no metrics.json beside this checkpoint, so how "
             "well it works has not been measured."
         )
-    chance = 1.0 / len(metrics.get("labels", EMOTIONS))
+    chance = 1.0 / len(metrics["labels"])
     corpus = (metrics.get("split") or {}).get("corpus")
     if corpus:  # trained on a manifest: say which, not what RAVDESS is
         return (
@@ -120,15 +120,14 @@ def confusion_frame(matrix, labels: Sequence[str]) -> pd.DataFrame:
 
 
 def per_actor_table(predictions: Mapping[str, str]) -> pd.DataFrame:
-    """Accuracy per actor from {clip id: predicted emotion} (true emotion and actor from the id):
-    columns actor, sex, n, correct, accuracy; one row per actor, in order."""
+    """Accuracy per actor from {RAVDESS clip id: predicted emotion} (true emotion, actor and sex
+    from the id): columns actor, sex, n, correct, accuracy; one row per actor, in order."""
     rows = {}
     for clip_id, predicted in predictions.items():
-        parts = clip_id.split("-")
-        actor, truth = int(parts[6]), EMOTIONS[int(parts[2]) - 1]
-        r = rows.setdefault(actor, dict(actor=actor, sex="male" if actor % 2 else "female", n=0, correct=0))
+        name = parse_name(clip_id)
+        r = rows.setdefault(name.actor, dict(actor=name.actor, sex=name.sex, n=0, correct=0))
         r["n"] += 1
-        r["correct"] += int(predicted == truth)
+        r["correct"] += int(predicted == name.emotion)
     table = pd.DataFrame(sorted(rows.values(), key=lambda r: r["actor"]), columns=["actor", "sex", "n", "correct"])
     table["accuracy"] = (table["correct"] / table["n"].clip(lower=1)).round(3)
     return table

@@ -31,15 +31,14 @@ CHECKPOINT = require_checkpoint()
 from gradio.components.label import LabelData  # noqa: E402
 
 import app  # noqa: E402
-from emotion import EMOTIONS, Predictor, metric_plots, plots  # noqa: E402
-from emotion.clips import ANY, FOLD_LIVE, OOF, SEEN, UNSEEN, ClipError, ExampleLibrary  # noqa: E402
+from emotion import EMOTIONS, Predictor, metric_plots, plots, timeline_plots  # noqa: E402
+from emotion.clip_catalogue import ANY, ClipError  # noqa: E402
+from emotion.clips import FOLD_LIVE, OOF, SEEN, UNSEEN, ExampleLibrary  # noqa: E402
+from emotion.plot_base import to_png  # noqa: E402
 from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
 from emotion.scoring import recompute_metrics  # noqa: E402
 from ui import analyze as analyze_tab  # noqa: E402,F401
-from ui import (
-    caveats,  # noqa: E402
-    settings,
-)
+from ui import caveats, settings
 from ui import examples as examples_tab
 from ui import live as live_tab
 from ui import metrics as metrics_tab
@@ -377,7 +376,7 @@ def test_plots_do_not_leak_figures(predictor):
     if m:
         figs += [metric_plots.confusion(m["confusion_matrix"], m["labels"]), metric_plots.reliability(m["reliability"])]
     for fig in figs:
-        assert plots.to_png(fig).startswith(b"\x89PNG")
+        assert to_png(fig).startswith(b"\x89PNG")
     assert plt.get_fignums() == before
 
 
@@ -478,7 +477,7 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
     # the CSV is written where Gradio serves and cleans files from (DELETE_CACHE)
     assert Path(csv_path).resolve().is_relative_to(Path(gr.utils.get_upload_folder()).resolve())
     assert Path(csv_path).name == "three_sentences_emotion_timeline.csv"
-    assert len(fig.axes) == 2 and plots.to_png(fig).startswith(b"\x89PNG")  # waveform over probabilities
+    assert len(fig.axes) == 2 and to_png(fig).startswith(b"\x89PNG")  # waveform over probabilities
     shutil.rmtree(Path(csv_path).parent)  # served, Gradio would delete it (DELETE_CACHE); here we do
 
 
@@ -550,7 +549,7 @@ def test_live_handler_buffers_chunks_and_updates_once_a_second():
     assert isinstance(shown[0][0], str) and shown[0][0].startswith(LISTENING)
     label, fig = shown[-1]
     assert isinstance(label, dict) and set(label) == set(EMOTIONS)
-    assert plots.to_png(fig).startswith(b"\x89PNG")
+    assert to_png(fig).startswith(b"\x89PNG")
     other = live_tab.live_update((sr, chunks[0]), None)[2]  # another browser session: its own state
     assert other.session is not state.session and other.session.received < state.session.received
     assert live_tab.live_reset() == (LISTENING, None, None)
@@ -570,13 +569,13 @@ def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
     wave = np.sin(np.arange(16000 * 7) / 10).astype(np.float32)
     t = np.arange(700) / 100
     for fig in (
-        plots.timeline(rows),
-        plots.timeline(rows, wave),
-        plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
-        plots.timeline(rows.iloc[:0]),
+        timeline_plots.timeline(rows),
+        timeline_plots.timeline(rows, wave),
+        timeline_plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
+        timeline_plots.timeline(rows.iloc[:0]),
         plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301))),
     ):
-        assert plots.to_png(fig).startswith(b"\x89PNG")
+        assert to_png(fig).startswith(b"\x89PNG")
     # overlapping windows share their overlap at the midpoint between their centres
     from emotion.long_input import window_spans
 

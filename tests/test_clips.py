@@ -1,5 +1,5 @@
-"""The clip library (emotion.clips) as error analysis, without Gradio: every clip of the
-out-of-fold table is in the catalogue with its prediction, filters (predicted emotion, mistakes
+"""The clip library (emotion.clips on emotion.clip_catalogue) as error analysis, without Gradio:
+every clip of the out-of-fold table is in the catalogue with its prediction, filters (predicted emotion, mistakes
 only, audio here) select exactly what pandas selects from the table, every confusion-matrix cell
 lists as many clips as metrics.json counts, and the bundled set (assets/ravdess160) is the
 documented balanced sample whose predictions equal the out-of-fold table's.
@@ -21,7 +21,8 @@ import torch
 from support import require_checkpoint
 
 from emotion import EMOTIONS, Predictor
-from emotion.clips import DEFAULT_EXAMPLES_DIR, NO_AUDIO, OOF, SCORED, TABLE_COLUMNS, ExampleLibrary
+from emotion.clip_catalogue import NO_AUDIO, SCORED, TABLE_COLUMNS
+from emotion.clips import DEFAULT_EXAMPLES_DIR, OOF, ExampleLibrary
 from emotion.ravdess import parse_name
 from emotion.report import confusion_frame, per_actor_table
 from emotion.scoring import out_of_fold_logits

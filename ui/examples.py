@@ -11,8 +11,8 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import EMOTIONS, AudioError
-from emotion.clips import ANY, NO_AUDIO, SCORED, ClipError
+from emotion import AudioError
+from emotion.clip_catalogue import ANY, NO_AUDIO, SCORED, ClipError
 from emotion.ravdess import STATEMENTS
 
 from .common import error, failure_panel
@@ -79,30 +79,21 @@ def filter_examples(
 ):
     """Matching clips: the clip dropdown (first one chosen), a count, and the table."""
     try:
-        rows = resources().library.filter(
-            emotion,
-            actor,
-            sex,
-            intensity,
-            statement,
-            channel,
-            predicted=predicted,
-            mistakes=bool(mistakes),
-            audio=bool(audio),
-        )
+        wanted = dict(zip(FILTER_NAMES, (emotion, predicted, actor, sex, intensity, statement, channel)))
+        rows = resources().library.filter(mistakes=bool(mistakes), audio=bool(audio), **wanted)
     except ClipError as exc:
         raise error(str(exc), title="Invalid filter") from None
     return results(rows)
 
 
-def cell_of(index) -> tuple:
-    """(true, predicted or ANY) of a click at [row, column] of the confusion table
-    (emotion.report.confusion_frame: column 0 the true emotion, 1-8 predicted, then the total;
+def cell_of(index, labels) -> tuple:
+    """(true, predicted or SCORED) of a click at [row, column] of the confusion table over `labels`
+    (emotion.report.confusion_frame: column 0 the true emotion, 1..n predicted, then the total;
     the first and last stand for every clip of that true emotion that has a prediction)."""
     row, col = (int(i) for i in index)
-    if not 0 <= row < len(EMOTIONS):
+    if not 0 <= row < len(labels):
         raise ValueError(f"no such row {row}")
-    return EMOTIONS[row], EMOTIONS[col - 1] if 1 <= col <= len(EMOTIONS) else SCORED
+    return labels[row], labels[col - 1] if 1 <= col <= len(labels) else SCORED
 
 
 def open_cell(audio_only: bool, evt: gr.SelectData):
@@ -110,7 +101,7 @@ def open_cell(audio_only: bool, evt: gr.SelectData):
     exactly the clips of that cell (all of them, or only those with audio here after a recompute
     on local clips). Returns the tab switch, every filter's new value, and the results."""
     try:
-        true, predicted = cell_of(evt.index)
+        true, predicted = cell_of(evt.index, resources().predictor.labels)  # the table's: the checkpoint's
     except (TypeError, ValueError):
         return (gr.update(),) * (1 + len(FILTER_NAMES) + 3)
     rows = resources().library.filter(emotion=true, predicted=predicted, audio=bool(audio_only))

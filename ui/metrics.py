@@ -176,6 +176,12 @@ def show_shipped():
     return metrics_outputs(resources().metrics, "Showing the shipped figures.")
 
 
+def wide_plot(figure, label: str, **kwargs):
+    """A PNG of fine print, labelled for screen readers only: it keeps its size and scrolls inside
+    its box on a phone (.wide-plot, ui/common.py PAGE_CSS)."""
+    return described_plot(figure, label=label, format="png", show_label=False, elem_classes=["wide-plot"], **kwargs)
+
+
 def build() -> SimpleNamespace:
     """The tab's layout and events, inside the current gr.Blocks; returns the confusion table
     and the state telling whether its cells list only clips with audio (for app.py's wiring)."""
@@ -196,23 +202,10 @@ def build() -> SimpleNamespace:
         )
         gr.Markdown(cell_hint(), elem_id="confusion-hint")
         with gr.Row():
-            m_norm = described_plot(
-                norm0,
-                label="Confusion matrix (row-normalised)",
-                format="png",
-                show_label=False,
-                elem_id="confusion-normalised",
-                elem_classes=["wide-plot"],
-                min_width=300,
+            m_norm = wide_plot(
+                norm0, "Confusion matrix (row-normalised)", elem_id="confusion-normalised", min_width=300
             )
-            m_rel = described_plot(
-                rel0,
-                label="Reliability diagram",
-                format="png",
-                show_label=False,
-                elem_classes=["wide-plot"],
-                min_width=300,
-            )
+            m_rel = wide_plot(rel0, "Reliability diagram", min_width=300)
         with gr.Row():
             with gr.Column(min_width=300):
                 m_table = gr.Dataframe(
@@ -220,14 +213,7 @@ def build() -> SimpleNamespace:
                 )
             with gr.Column(min_width=300):
                 m_split = gr.Markdown(split0, label="Evaluation split", elem_id="metrics-split")
-        m_actors = described_plot(
-            actors0,
-            label="Accuracy per held-out actor",
-            format="png",
-            show_label=False,
-            elem_id="per-actor",
-            elem_classes=["wide-plot"],
-        )
+        m_actors = wide_plot(actors0, "Accuracy per held-out actor", elem_id="per-actor")
         crosscorpus.section()  # speakers and corpora never heard (crosscorpus.json beside the checkpoint)
         # a recompute scores RAVDESS clips: only for a checkpoint with the RAVDESS labels
         with gr.Row(visible=ravdess_labels(resources().predictor)):
