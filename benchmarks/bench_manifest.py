@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from common import machine  # noqa: E402
 
-from emotion.training import heads, train  # noqa: E402
+from emotion.training import encoder_cache, train  # noqa: E402
 from emotion.training.manifest import layout_manifest  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         table = table.groupby("speaker").sample(n=per_actor, random_state=0).sort_values("path").head(args.clips)
         table.to_csv(tmp / "manifest.csv", index=False)
         t_manifest = time.perf_counter() - t0
-        heads.CACHE_DIR = tmp / "cache"  # an empty cache: the encoding is part of the time
+        encoder_cache.CACHE_DIR = tmp / "cache"  # an empty cache: the encoding is part of the time
         t1 = time.perf_counter()
         rc = train.main(
             [

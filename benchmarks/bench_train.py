@@ -2,7 +2,7 @@
 
     python benchmarks/bench_train.py [--threads 2] [--steps 30] [--batch-size 32]
 
-A step is what train.py does per batch: log-mel of 3-s waveforms, then emotion.training.cnn.train_step
+A step is what train.py does per batch: log-mel of 3-s waveforms, then emotion.training.step.train_step
 (forward pass with the loss, backward pass, gradient clipping, AdamW update). Variants: float32 (the default),
 --bf16 (bfloat16 autocast of the forward pass), --pool-first (Conv -> MaxPool -> BN -> GELU),
 and both. Prints ms per step (median over the steps, after warm-up) and the implied minutes for the 5-fold recipe
@@ -25,7 +25,7 @@ from common import machine  # noqa: E402
 from emotion import audio  # noqa: E402
 from emotion.features import log_mel_spectrogram  # noqa: E402
 from emotion.model import EmotionNet, ModelConfig  # noqa: E402
-from emotion.training.cnn import train_step  # noqa: E402
+from emotion.training.step import train_step  # noqa: E402
 
 STEPS_PER_EPOCH = 50  # about 1,600 training clips per fold / batch 32
 

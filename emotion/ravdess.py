@@ -1,11 +1,12 @@
-"""RAVDESS: file names, the dataset index, speaker-independent actor folds, loading clips.
+"""RAVDESS: file names, the dataset index, loading clips.
 
 File names are `MM-VV-EE-II-SS-RR-AA.ext`: modality (03 audio-only), vocal channel (01 speech,
 02 song), emotion (01-08, EMOTIONS order), intensity (01 normal, 02 strong), statement (01
 "Kids are talking by the door", 02 "Dogs are sitting by the door"), repetition (01, 02), actor
 (01-24; odd male, even female).
 
-The torch Dataset and augmentation used for training live in emotion.training.data.
+The torch Dataset and augmentation used for training live in emotion.training.data, the speaker
+(actor) folds in emotion.training.folds.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .audio import AudioError, load_audio, trim_silence
+from .audio import AudioError, load_audio
 from .labels import EMOTIONS
+from .speech import trim_silence
 
 NAME_RE = re.compile(r"^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
 CHANNELS = {1: "speech", 2: "song"}
@@ -121,14 +123,6 @@ def index_dataset(data_dir, channels: Sequence[str] = ("speech", "song")) -> pd.
         )
     columns = ["id", "path", "channel", "emotion", "label", "intensity", "statement", "repetition", "actor", "sex"]
     return pd.DataFrame(list(rows.values()), columns=columns).reset_index(drop=True)
-
-
-def actor_folds(actors: Sequence[int], k: int) -> List[List[int]]:
-    """Split actors into k disjoint folds of consecutive numbers (so each mixes both sexes)."""
-    actors = sorted(set(int(a) for a in actors))
-    if not 2 <= k <= len(actors):
-        raise ValueError(f"Need 2 <= k <= {len(actors)} actors, got k={k}")
-    return [list(chunk) for chunk in np.array_split(actors, k)]
 
 
 def load_waves(paths: Sequence[str], desc: str = "loading") -> List[np.ndarray]:

@@ -79,9 +79,11 @@ def metrics_report(
     temperature: float = 1.0,
     split: Optional[dict] = None,
     ids: Optional[list] = None,
-    names: Sequence[str] = EMOTIONS,
+    *,
+    names: Sequence[str],
 ) -> dict:
-    """All metrics for integer labels and logits, shape = (n, len(names)), as a JSON-able dict.
+    """All metrics for integer labels and logits, shape = (n, len(names)), as a JSON-able dict;
+    names: the labels in the model's output order (a checkpoint's, a manifest's).
 
     confusion_matrix rows are true labels, columns predicted, both in `names` order.
     """
@@ -117,8 +119,9 @@ def metrics_report(
     return out
 
 
-def cv_summary(labels: np.ndarray, pred: np.ndarray, folds: np.ndarray, n_classes: int = len(EMOTIONS)) -> dict:
-    """Accuracy, macro-F1 and unweighted average recall per fold, with their mean and std."""
+def cv_summary(labels: np.ndarray, pred: np.ndarray, folds: np.ndarray, n_classes: int) -> dict:
+    """Accuracy, macro-F1 and unweighted average recall (over n_classes labels) per fold, with their
+    mean and std."""
     idx = list(range(n_classes))
     per_fold = []
     for k in sorted(set(int(f) for f in folds if f >= 0)):
@@ -147,7 +150,7 @@ def write_metrics(metrics: dict, path) -> None:
 
 
 def print_report(metrics: dict, labels: np.ndarray, pred: np.ndarray) -> None:
-    names = metrics.get("labels", list(EMOTIONS))
+    names = metrics["labels"]
     print(
         f"n={metrics['n']}  accuracy {metrics['accuracy']:.3f}  macro precision "
         f"{metrics['macro_precision']:.3f}  macro recall {metrics['macro_recall']:.3f}  "
@@ -180,17 +183,30 @@ def scoring_models(predictor, actor) -> Optional[tuple]:
 
 
 def out_of_fold_logits(
-    predictor, frame: pd.DataFrame, batch_size: int = 32, progress: Optional[ProgressFn] = None
+    predictor,
+    frame: pd.DataFrame,
+    batch_size: int = 32,
+    progress: Optional[ProgressFn] = None,
+    waves: Optional[Sequence[np.ndarray]] = None,
 ) -> tuple:
     """Logits of every clip of `frame` (columns path, actor) from models that never heard its actor.
 
-    Returns (logits, shape = (n, len(labels)), of the kept rows; the kept rows of frame, reindexed;
-    fold ids per kept row: k, or -1 for the ensemble; the excluded actors, heard by every model).
+    waves: the trimmed speech of each row of frame, already in memory (e.g. corrupted copies, as the
+    robustness table scores them); by default each clip is read from its path (ravdess.load_waves).
+    Either way a clip is centred in the model's window (audio.clip_batch) and scored as it is.
+
+    Returns (logits, shape = (n, len(predictor.labels)), of the kept rows; the kept rows of frame,
+    reindexed; fold ids per kept row: k, or -1 for the ensemble; the excluded actors, heard by every model).
     """
     report = progress or (lambda fraction, desc: None)
     chosen = {stored_speaker(a): scoring_models(predictor, a) for a in frame["actor"].unique()}
     excluded = sorted((a for a, m in chosen.items() if m is None), key=speaker_key)
-    frame = frame[~frame["actor"].map(stored_speaker).isin(excluded)].reset_index(drop=True)
+    kept = ~frame["actor"].map(stored_speaker).isin(excluded).to_numpy()
+    frame = frame[kept].reset_index(drop=True)
+    if waves is not None:
+        if len(waves) != len(kept):
+            raise ValueError(f"{len(waves)} waves for {len(kept)} rows")
+        waves = [waves[i] for i in np.flatnonzero(kept)]
     groups: Dict[tuple, List[int]] = {}
     for i, actor in enumerate(frame["actor"].to_numpy()):
         groups.setdefault(chosen[stored_speaker(actor)], []).append(i)
@@ -201,7 +217,8 @@ def out_of_fold_logits(
     for models, idx in groups.items():
         for start in range(0, len(idx), batch_size):
             chunk = idx[start : start + batch_size]
-            batch = audio.clip_batch(load_waves([frame.at[i, "path"] for i in chunk]))
+            clips = [waves[i] for i in chunk] if waves is not None else load_waves([frame.at[i, "path"] for i in chunk])
+            batch = audio.clip_batch(clips)
             logits[chunk] = predictor.logits(batch, models=list(models) or None)
             done += len(chunk)
             report(done / total, f"scored {done}/{total} clips")

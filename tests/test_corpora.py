@@ -10,8 +10,9 @@ import torch
 
 from emotion.familiarity import Familiarity, pooled
 from emotion.labels import EMOTIONS
-from emotion.training.corpora import EMODB_AS_RAVDESS, corpus_folds, corpus_manifests, sampling_weights
-from emotion.training.manifest import ManifestError, speaker_folds
+from emotion.training.corpora import EMODB_AS_RAVDESS, corpus_manifests, sampling_weights
+from emotion.training.folds import corpus_folds, speaker_folds
+from emotion.training.manifest import ManifestError
 from emotion.training.unfamiliar import fit, fit_gamma, probabilities, report
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -176,7 +177,7 @@ def two_corpora(tmp_path_factory):
     from scipy.signal import butter, sosfilt
     from test_manifest import _corpus
 
-    from emotion.training import heads, train
+    from emotion.training import encoder_cache, train
 
     folder = tmp_path_factory.mktemp("two")
     a = _corpus(folder / "a").assign(corpus="a")
@@ -213,7 +214,7 @@ def two_corpora(tmp_path_factory):
         "2",
     ]
     mp = pytest.MonkeyPatch()
-    mp.setattr(heads, "CACHE_DIR", folder / "cache")
+    mp.setattr(encoder_cache, "CACHE_DIR", folder / "cache")
     try:
         assert (
             train.main(

@@ -174,42 +174,70 @@ def test_random_corruption_is_reproducible_and_varied():
     assert noisy_padding >= 8
 
 
-def test_out_of_fold_scoring_uses_each_clips_fold_model():
-    """A fake predictor: model k predicts class (code + k) % 8, where code is the wave's value
-    at the clip's centre; so a clip is right only when scored by its own fold's model."""
-    folds = [dict(val_actors=[1, 2]), dict(val_actors=[3]), dict(val_actors=[4])]
-    actors = np.array([1, 2, 3, 4, 1, 3, 4, 4, 2, 9])  # actor 9 is in no fold: left out
-    n = len(actors)
-    fold_of = np.array([0, 0, 1, 2, 0, 1, 2, 2, 0, -1])
-    labels = np.arange(n) % len(EMOTIONS)
-    codes = (labels - fold_of) % len(EMOTIONS)  # right answer from the right fold model
-    codes[[2, 7]] = (codes[[2, 7]] + 1) % len(EMOTIONS)  # two clips wrong: one of fold 1, one of fold 2
-    waves = [np.full(1000 + 10 * i, c / 10.0, dtype=np.float32) for i, c in enumerate(codes)]
-    calls = []
+class FakePredictor:
+    """Model k predicts class (code + k) % 8, where code is the wave's value at the clip's centre; so a
+    clip is right only when scored by its own fold's model. Actor 9 was heard by every model."""
 
-    def fake_logits(batch, models):
+    labels = list(EMOTIONS)
+    folds = [dict(val_actors=[1, 2]), dict(val_actors=["03"]), dict(val_actors=[4])]  # speakers as stored
+    models = [None, None, None]
+    train_actors = [1, 2, 3, 4, 9]
+
+    def __init__(self):
+        self.calls = []
+
+    def logits(self, batch, models=None):
         assert batch.shape[1] == N_SAMPLES and len(models) == 1
-        calls.append((models[0], len(batch)))
+        self.calls.append((models[0], len(batch)))
         code = torch.round(batch[:, N_SAMPLES // 2] * 10).long()
-        return torch.nn.functional.one_hot((code + models[0]) % len(EMOTIONS), len(EMOTIONS)).float() * 5
+        return torch.nn.functional.one_hot((code + models[0]) % 8, 8).float() * 5
 
-    logits, covered = R.out_of_fold_logits(fake_logits, waves, actors, folds, batch=2)
-    assert covered.tolist() == [True] * 9 + [False]
-    assert torch.isnan(logits[9]).all() and not torch.isnan(logits[:9]).any()
-    assert calls == [(0, 2), (0, 2), (1, 2), (2, 2), (2, 1)]  # chunks of <= batch per fold
-    pred = logits[:9].argmax(1).numpy()
-    assert (pred == labels[:9]).tolist() == [True, True, False, True, True, True, True, False, True]
 
-    results = R.robustness(fake_logits, waves, labels, actors, folds, {"clean": C.CONDITIONS["clean"]}, batch=4)
-    r = results["clean"]
-    assert r["n"] == 9 and r["accuracy"] == pytest.approx(7 / 9)
+def test_robustness_scores_each_clip_by_its_fold_model_through_the_one_scorer():
+    """robustness.robustness scores the corrupted waves with scoring.out_of_fold_logits (its `waves`
+    hook): each clip by the fold model that held its actor out, in chunks of `batch`, over the
+    predictor's labels; an actor every model heard is left out."""
+    import pandas as pd
     from sklearn.metrics import f1_score
 
+    from emotion.scoring import out_of_fold_logits
+
+    actors = np.array([1, 2, 3, 4, 1, 3, 4, 4, 2, 9])
+    n = len(actors)
+    fold_of = np.array([0, 0, 1, 2, 0, 1, 2, 2, 0, -1])
+    labels = np.arange(n) % 8
+    codes = (labels - fold_of) % 8  # right answer from the right fold model
+    codes[[2, 7]] = (codes[[2, 7]] + 1) % 8  # two clips wrong: one of fold 1, one of fold 2
+    waves = [np.full(1000 + 10 * i, c / 10.0, dtype=np.float32) for i, c in enumerate(codes)]
+    frame = pd.DataFrame(dict(id=[f"c{i}" for i in range(n)], path="unused", actor=actors, label=labels))
+
+    fake = FakePredictor()
+    logits, kept, folds, excluded = out_of_fold_logits(fake, frame, batch_size=2, waves=waves)
+    assert excluded == [9] and kept["id"].tolist() == [f"c{i}" for i in range(9)]
+    assert folds.tolist() == fold_of[:9].tolist()
+    assert fake.calls == [(0, 2), (0, 2), (1, 2), (2, 2), (2, 1)]  # chunks of <= batch per fold
+    pred = logits.argmax(1).numpy()
+    assert (pred == labels[:9]).tolist() == [True, True, False, True, True, True, True, False, True]
+
+    results = R.robustness(FakePredictor(), frame, waves, {"clean": C.CONDITIONS["clean"]}, batch=4)
+    r = results["clean"]
+    assert r["n"] == 9 and r["accuracy"] == pytest.approx(7 / 9)
     assert r["macro_f1"] == pytest.approx(f1_score(labels[:9], pred, labels=list(range(8)), average="macro"))
     assert 0 < r["macro_f1"] < 1
     # a corruption that shifts every code by 1 makes every clip wrong
     shift = {"shift": lambda w, rng: (w + 0.1).astype(np.float32)}
-    assert R.robustness(fake_logits, waves, labels, actors, folds, shift)["shift"]["accuracy"] == 0.0
+    assert R.robustness(FakePredictor(), frame, waves, shift)["shift"]["accuracy"] == 0.0
+    # the table's rows: the clips of actors a fold held out ("03" and 3 are one speaker)
+    assert R.fold_actors(FakePredictor(), frame)["actor"].tolist() == [1, 2, 3, 4, 1, 3, 4, 4, 2]
+    with pytest.raises(ValueError, match="9 waves for 10 rows"):
+        out_of_fold_logits(FakePredictor(), frame, waves=waves[:9])
+
+
+def test_robustness_macro_f1_is_over_the_models_labels():
+    """score() averages F1 over all of the model's labels (absent ones count 0), not a fixed eight."""
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 2]), 3).float()
+    assert R.score([0, 1, 2, 2], logits, 3)["macro_f1"] == pytest.approx(1.0)
+    assert R.score([0, 1, 2, 2], logits, 4)["macro_f1"] == pytest.approx(0.75)
 
 
 def test_corrupt_all_seeds_per_clip():

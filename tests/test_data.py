@@ -1,5 +1,5 @@
-"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds, the Dataset
-and SpecAugment."""
+"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds
+(emotion.training.folds), the Dataset and SpecAugment."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import torchaudio
 
 from emotion.audio import N_SAMPLES, load_audio, pad_or_trim, trim_silence
 from emotion.labels import EMOTIONS
-from emotion.ravdess import actor_folds, index_dataset, parse_name
-from emotion.training.data import Augment, RavdessDataset, spec_augment
+from emotion.ravdess import index_dataset, parse_name
+from emotion.training.data import Augment, ClipDataset, spec_augment
+from emotion.training.folds import speaker_folds
 
 # --------------------------------------------------------------------------- parse_name
 
@@ -233,23 +234,28 @@ def test_index_dataset_on_shared_ravdess(shared_ravdess):
     assert (df["label"].map(lambda i: EMOTIONS[i]) == df["emotion"]).all()
 
 
-# --------------------------------------------------------------------------- actor_folds
+# --------------------------------------------------------------------------- speaker folds of RAVDESS actors
 
 
 def test_actor_folds_20_actors_5_folds():
-    folds = actor_folds(range(1, 21), 5)
+    folds = speaker_folds(range(1, 21), 5)
     assert len(folds) == 5
     flat = [a for f in folds for a in f]
     assert sorted(flat) == list(range(1, 21)) and len(set(flat)) == 20  # disjoint, complete
     for f in folds:
         assert len(f) == 4
         assert {a % 2 for a in f} == {0, 1}  # both sexes in every fold
-    assert actor_folds(range(1, 21), 5) == folds  # deterministic
+    assert speaker_folds(range(1, 21), 5) == folds  # deterministic
+    # the shipped checkpoints' folds: consecutive actors, as plain ints (JSON and weights_only)
+    assert folds == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16], [17, 18, 19, 20]]
+    assert all(type(a) is int for f in speaker_folds(np.arange(20, 0, -1), 5) for a in f)
+    assert speaker_folds(np.arange(20, 0, -1), 5) == folds  # numpy actors, any order
 
 
 def test_actor_folds_uneven_duplicated_unsorted():
-    folds = actor_folds([5, 3, 3, 1, 2, 4, 6, 9, 8, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 18], 4)
+    folds = speaker_folds([5, 3, 3, 1, 2, 4, 6, 9, 8, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 18], 4)
     assert [len(f) for f in folds] == [5, 5, 4, 4]
+    assert folds[0] == [1, 2, 3, 4, 5] and folds[3] == [15, 16, 17, 18]
     assert sorted(a for f in folds for a in f) == list(range(1, 19))
     assert all(int(a) == a for f in folds for a in f)
 
@@ -257,7 +263,7 @@ def test_actor_folds_uneven_duplicated_unsorted():
 @pytest.mark.parametrize("k", [1, 0, 21])
 def test_actor_folds_rejects_bad_k(k):
     with pytest.raises(ValueError):
-        actor_folds(range(1, 21), k)
+        speaker_folds(range(1, 21), k)
 
 
 # --------------------------------------------------------------------------- Dataset
@@ -275,7 +281,7 @@ def small_frame(asset_flacs):
 
 
 def test_dataset_without_augment_is_the_inference_clip(small_frame):
-    ds = RavdessDataset(small_frame)
+    ds = ClipDataset(small_frame)
     assert len(ds) == 4
     for i, path in enumerate(small_frame["path"]):
         wave, label = ds[i]
@@ -287,7 +293,7 @@ def test_dataset_without_augment_is_the_inference_clip(small_frame):
 
 
 def _augmented(frame, seed, n=6):
-    ds = RavdessDataset(frame, augment=Augment(), seed=seed)
+    ds = ClipDataset(frame, augment=Augment(), seed=seed)
     return [ds[i % len(ds)][0].numpy() for i in range(n)]
 
 
@@ -306,7 +312,7 @@ def test_dataset_with_augment(small_frame):
 
 def test_augment_without_speed_gain_noise_only_shifts(small_frame):
     """With speed, gain and noise off, an item is the trimmed clip at a random offset."""
-    ds = RavdessDataset(small_frame, augment=Augment(speed_prob=0.0, gain_db=0.0, noise_prob=0.0), seed=1)
+    ds = ClipDataset(small_frame, augment=Augment(speed_prob=0.0, gain_db=0.0, noise_prob=0.0), seed=1)
     offsets = set()
     for i in range(len(ds)):
         trimmed = ds.waves[i]
@@ -319,7 +325,7 @@ def test_augment_without_speed_gain_noise_only_shifts(small_frame):
 
 
 def test_augment_gain_stays_within_range(small_frame):
-    ds = RavdessDataset(small_frame, augment=Augment(speed_prob=0.0, gain_db=6.0, noise_prob=0.0), seed=2)
+    ds = ClipDataset(small_frame, augment=Augment(speed_prob=0.0, gain_db=6.0, noise_prob=0.0), seed=2)
     for i in range(len(ds)):
         ref = pad_or_trim(ds.waves[i])
         item = ds[i][0].numpy()

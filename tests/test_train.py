@@ -4,6 +4,7 @@ checked against known answers and scikit-learn."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -16,9 +17,11 @@ from emotion.checkpoint import build as build_checkpoint
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
 from emotion.predict import Predictor
-from emotion.ravdess import actor_folds, index_dataset, load_waves
+from emotion.ravdess import index_dataset, load_waves
 from emotion.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
-from emotion.training.cnn import batch_logits, train_folds
+from emotion.training.cnn import batch_logits, train_cnn_folds
+from emotion.training.folds import speaker_folds
+from emotion.training.recipes import CnnRecipe
 
 TINY = ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8)
 
@@ -32,13 +35,13 @@ def asset_frame(asset_flacs):
 
 @pytest.fixture(scope="module")
 def folds_result(asset_frame):
-    return train_folds(asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0)
+    return train_cnn_folds(asset_frame, 2, TINY, CnnRecipe(epochs=2, lr=3e-3, batch_size=4), seed=0)
 
 
 def test_train_folds_end_to_end(asset_frame, folds_result):
     result = folds_result
     assert len(result["states"]) == 2 and len(result["folds"]) == 2
-    expected_folds = actor_folds(asset_frame["actor"].unique(), 2)
+    expected_folds = speaker_folds(asset_frame["actor"].unique(), 2)
     speech = asset_frame[asset_frame["channel"] == "speech"]
     for i, info in enumerate(result["folds"]):
         train, val = set(info["train_actors"]), set(info["val_actors"])
@@ -76,9 +79,8 @@ def test_oof_logits_come_from_the_kept_state(asset_frame, folds_result):
 
 
 def test_train_folds_is_reproducible_and_song_optional(asset_frame, folds_result):
-    again = train_folds(
-        asset_frame, k=2, config=TINY, epochs=2, lr=3e-3, batch_size=4, seed=0, only_folds=[1], use_song=False
-    )
+    recipe = CnnRecipe(epochs=2, lr=3e-3, batch_size=4, use_song=False)
+    again = train_cnn_folds(asset_frame, 2, TINY, recipe, seed=0, only_folds=[1])
     assert len(again["states"]) == 1
     info = again["folds"][0]
     assert info["fold"] == 1
@@ -95,8 +97,8 @@ def test_train_folds_is_reproducible_and_song_optional(asset_frame, folds_result
 def test_checkpoint_from_training_loads_in_predictor(folds_result, tmp_path, asset_flacs):
     oof = folds_result["oof"]
     logits = torch.tensor(np.stack(oof["logits"]))
-    metrics = metrics_report(oof["label"].to_numpy(), logits)
-    ckpt = build_checkpoint(folds_result, TINY, 1.3, metrics, "pytest", seed=0)
+    metrics = metrics_report(oof["label"].to_numpy(), logits, names=EMOTIONS)
+    ckpt = build_checkpoint(folds_result, TINY, 1.3, metrics, "pytest", seed=0, labels=EMOTIONS)
     path = tmp_path / "emotion.pt"
     torch.save(ckpt, path)
     predictor = Predictor.from_checkpoint(path)  # weights_only=True: nothing but plain types
@@ -148,23 +150,20 @@ def test_weight_averaging_keeps_the_averaged_model(asset_frame):
     """With --ema the averaged weights are validated and kept: the kept state reproduces the
     out-of-fold logits and differs from the raw weights, whose score is logged beside it."""
     from emotion.training.cnn import train_model
-    from emotion.training.data import Augment, RavdessDataset
+    from emotion.training.data import Augment, ClipDataset
 
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
-    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
+    train = ClipDataset(frame.iloc[:12], Augment(), waves=waves[:12])
     val_waves = audio.clip_batch(waves[12:])
     val_labels = frame["label"].to_numpy()[12:]
-    state, info, logits, last = train_model(
-        train, val_waves, val_labels, TINY, epochs=3, lr=3e-3, batch_size=4, seed=0, ema=0.5
-    )
+    recipe = CnnRecipe(epochs=3, lr=3e-3, batch_size=4, ema=0.5)
+    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, recipe, seed=0)
     assert all("raw_val_macro_f1" in h for h in info["history"])
     net = EmotionNet(TINY)
     net.load_state_dict(state)
     np.testing.assert_allclose(batch_logits(net, val_waves).numpy(), logits.numpy(), atol=1e-4)
-    raw_state, _, raw_logits, _ = train_model(
-        train, val_waves, val_labels, TINY, epochs=3, lr=3e-3, batch_size=4, seed=0
-    )
+    raw_state, _, raw_logits, _ = train_model(train, val_waves, val_labels, TINY, replace(recipe, ema=0.0), seed=0)
     assert not torch.allclose(state["fc.weight"], raw_state["fc.weight"])
 
 
@@ -172,27 +171,29 @@ def test_select_last_keeps_the_last_epoch_without_looking_at_the_held_out_score(
     """select="last" keeps the final weights whatever the validation curve did: the kept state
     reproduces the last epoch's validation logits; select="best" keeps the best-scoring epoch."""
     from emotion.training.cnn import train_model
-    from emotion.training.data import Augment, RavdessDataset
+    from emotion.training.data import Augment, ClipDataset
 
     frame = asset_frame[asset_frame["channel"] == "speech"].reset_index(drop=True)
     waves = load_waves(list(frame["path"]))
-    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])
+    train = ClipDataset(frame.iloc[:12], Augment(), waves=waves[:12])
     val_waves = audio.clip_batch(waves[12:])
     val_labels = frame["label"].to_numpy()[12:]
-    kw = dict(epochs=4, lr=3e-3, batch_size=4, seed=0)
-    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, select="last", **kw)
+    last_recipe = CnnRecipe(epochs=4, lr=3e-3, batch_size=4, select="last")
+    state, info, logits, last = train_model(train, val_waves, val_labels, TINY, last_recipe, seed=0)
     assert info["kept_epoch"] == 4 and torch.equal(logits, last)
     assert info["val_macro_f1"] == info["history"][-1]["val_macro_f1"] <= info["best_val_macro_f1"]
     net = EmotionNet(TINY)
     net.load_state_dict(state)
     np.testing.assert_allclose(batch_logits(net, val_waves).numpy(), last.numpy(), atol=1e-4)
-    train = RavdessDataset(frame.iloc[:12], Augment(), waves=waves[:12])  # fresh augmentation RNG
-    _, best_info, _, best_last = train_model(train, val_waves, val_labels, TINY, select="best", **kw)
+    train = ClipDataset(frame.iloc[:12], Augment(), waves=waves[:12])  # fresh augmentation RNG
+    _, best_info, _, best_last = train_model(
+        train, val_waves, val_labels, TINY, replace(last_recipe, select="best"), seed=0
+    )
     assert best_info["kept_epoch"] == best_info["best_epoch"]
     assert best_info["val_macro_f1"] == max(h["val_macro_f1"] for h in best_info["history"])
     torch.testing.assert_close(best_last, last)  # same seed: the same run, only the kept epoch differs
     with pytest.raises(ValueError, match="best.*last"):
-        train_model(train, val_waves, val_labels, TINY, select="median", **kw)
+        train_model(train, val_waves, val_labels, TINY, replace(last_recipe, select="median"), seed=0)
 
 
 def test_train_main_records_the_recipe(asset_flacs, tmp_path):
@@ -337,11 +338,74 @@ def test_train_main_refuses_an_empty_selection(asset_flacs, tmp_path, capsys):
 
 def test_batch_size_larger_than_a_fold_trains_or_says_why(asset_frame):
     try:
-        result = train_folds(asset_frame, k=2, config=TINY, epochs=1, lr=3e-3, batch_size=32, seed=0, only_folds=[1])
+        result = train_cnn_folds(asset_frame, 2, TINY, CnnRecipe(epochs=1, batch_size=32), seed=0, only_folds=[1])
     except ValueError as exc:
         assert "batch" in str(exc).lower(), exc
         return
     assert len(result["states"]) == 1
+
+
+def test_one_fold_loop_hands_each_fit_its_speakers():
+    """folds.train_folds, the loop of both recipes: fold i validates on its held-out speakers' speech,
+    trains on the rest (song too unless use_song=False), and its out-of-fold rows are its fit's logits."""
+    from emotion.training.folds import train_folds
+
+    frame = pd.DataFrame(
+        dict(
+            id=[f"c{i}" for i in range(8)],
+            actor=[3, 3, 1, 1, 2, 2, 4, 4],
+            label=[0, 1, 1, 0, 0, 1, 1, 0],
+            emotion=["neutral", "calm", "calm", "neutral"] * 2,
+            channel=["speech", "song"] * 4,
+        )
+    )
+    calls = []
+
+    def fit(i, train_idx, val_idx, desc):
+        calls.append((i, train_idx.tolist(), val_idx.tolist()))
+        logits = torch.eye(2)[frame["label"].to_numpy()[val_idx]] * (i + 1)
+        return {"w": torch.tensor(float(i))}, dict(kept_epoch=2), logits, -logits
+
+    folds = speaker_folds(frame["actor"], 2)
+    assert folds == [[1, 2], [3, 4]]
+    result = train_folds(frame, folds, fit, use_song=False)
+    assert calls == [(0, [0, 6], [2, 4]), (1, [2, 4], [0, 6])]  # speech only, speakers apart
+    assert [f["val_actors"] for f in result["folds"]] == [[1, 2], [3, 4]]
+    assert [f["train_actors"] for f in result["folds"]] == [[3, 4], [1, 2]]
+    assert [(f["n_train"], f["n_val"], f["kept_epoch"]) for f in result["folds"]] == [(2, 2, 2)] * 2
+    oof = result["oof"]
+    assert oof["id"].tolist() == ["c0", "c2", "c4", "c6"] and oof["fold"].tolist() == [1, 0, 0, 1]
+    assert [row.argmax() for row in oof["logits"]] == oof["label"].tolist()
+    assert [float(row.max()) for row in oof["logits"]] == [2.0, 1.0, 1.0, 2.0]  # each clip by its own fold
+    assert (oof["last_pred"] != oof["label"]).all()  # the last epoch's predictions, kept apart
+    calls.clear()
+    train_folds(frame, folds, fit, use_song=True, only_folds=[1])
+    assert calls == [(1, [2, 3, 4, 5], [0, 6])]  # the song clips train too
+
+
+def test_cnn_recipe_is_what_train_records_and_evaluate_retrains():
+    from emotion.training.data import Augment
+
+    recipe = CnnRecipe(epochs=7, ema=0.5, select="last", augment=Augment(mixup_alpha=0.2, speed_prob=0.0))
+    recorded = dict(recipe.to_dict(), folds=5)
+    assert recorded["augment"]["mixup_alpha"] == 0.2 and recorded["epochs"] == 7
+    assert CnnRecipe.from_dict(recorded) == recipe
+    old = CnnRecipe.from_dict(dict(epochs=100, lr=1e-3))  # a recipe recorded before ema, bf16, augment
+    assert (old.epochs, old.lr, old.batch_size, old.ema, old.select) == (100, 1e-3, 32, 0.0, "best")
+    assert old.augment == Augment() and old.use_song and not old.bf16
+
+
+def test_evaluate_says_why_other_folds_of_heads_cannot_be_scored():
+    from types import SimpleNamespace
+
+    from emotion.errors import InputError
+    from emotion.training.evaluate import EvaluateError, out_of_fold
+
+    heads = SimpleNamespace(folds=[{}, {}], backbone="whisper-base")
+    args = SimpleNamespace(folds=5, data_dir="x", epochs=None, channel="speech")
+    with pytest.raises(EvaluateError, match="--backbone whisper-base --folds 5") as exc:
+        out_of_fold(heads, pd.DataFrame(), args)
+    assert isinstance(exc.value, InputError)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -356,7 +420,12 @@ def _logits_for(preds: np.ndarray, scale: float = 4.0) -> torch.Tensor:
 
 def test_metrics_report_on_known_predictions():
     m = metrics_report(
-        LABELS, _logits_for(PREDS), temperature=2.0, split=dict(kind="toy"), ids=[f"c{i}" for i in range(10)]
+        LABELS,
+        _logits_for(PREDS),
+        temperature=2.0,
+        split=dict(kind="toy"),
+        ids=[f"c{i}" for i in range(10)],
+        names=EMOTIONS,
     )
     assert m["n"] == 10 and m["accuracy"] == pytest.approx(0.7)
     cm = np.zeros((8, 8), int)
@@ -384,8 +453,8 @@ def test_metrics_report_on_known_predictions():
 
 
 def test_temperature_changes_calibration_not_accuracy():
-    a = metrics_report(LABELS, _logits_for(PREDS), temperature=1.0)
-    b = metrics_report(LABELS, _logits_for(PREDS), temperature=3.0)
+    a = metrics_report(LABELS, _logits_for(PREDS), temperature=1.0, names=EMOTIONS)
+    b = metrics_report(LABELS, _logits_for(PREDS), temperature=3.0, names=EMOTIONS)
     assert a["accuracy"] == b["accuracy"] and a["confusion_matrix"] == b["confusion_matrix"]
     assert a["ece"] == b["ece"] == a["ece_calibrated"]
     assert b["ece_calibrated"] != a["ece_calibrated"]
@@ -546,3 +615,7 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     assert "another recipe" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(tmp_path / "none.pt")]) == 1
     assert "is not a checkpoint written by emotion.training.train" in capsys.readouterr().err
+    # parts are read as checkpoints are (emotion.checkpoint.load): an altered part is refused
+    (parts[0].parent / "SHA256SUMS").write_text(f"{'0' * 64}  emotion.pt\n")
+    assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(parts[1])]) == 1
+    assert "does not match its SHA-256" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()

@@ -17,7 +17,7 @@ TINY = dict(layers=(1, 2), proj_dim=16, lstm_hidden=8)
 @pytest.fixture(scope="module")
 def asset_states(asset_batch):
     """Cached-style encoder states of the 18 asset clips: (18, 3, 75, 512) float16, and labels."""
-    from emotion.training.heads import encode_clips
+    from emotion.training.encoder_cache import encode_clips
 
     _, waves, _, labels = asset_batch
     return encode_clips(waves, n_layers=2, time_pool=2, desc="test"), labels.numpy()
@@ -34,7 +34,8 @@ def test_select_pools_time_and_picks_layers():
 
 
 def test_head_learns_from_cached_states(asset_states):
-    from emotion.training.heads import HeadRecipe, head_logits, train_head
+    from emotion.training.heads import head_logits, train_head
+    from emotion.training.recipes import HeadRecipe
 
     states, labels = asset_states
     idx = np.arange(len(labels))
@@ -68,7 +69,9 @@ def whisper_checkpoint(tmp_path_factory):
         dict(fold=1, train_actors=list(range(11, 21)), val_actors=list(range(1, 11))),
     ]
     metrics = dict(n=18, accuracy=0.5, macro_f1=0.5, macro_recall=0.5, ece=0.1, ece_calibrated=0.05)
-    ckpt = build_checkpoint(dict(states=states, folds=folds), config, 1.3, metrics, command="test", seed=0)
+    ckpt = build_checkpoint(
+        dict(states=states, folds=folds), config, 1.3, metrics, command="test", seed=0, labels=EMOTIONS
+    )
     path = tmp_path_factory.mktemp("whisper_ckpt") / "tiny_whisper.pt"
     torch.save(ckpt, path)
     return path
@@ -79,7 +82,7 @@ def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
     from emotion.predict import Predictor
 
     p = Predictor.from_checkpoint(whisper_checkpoint)
-    assert p.backbone == "whisper-base" and "Whisper-base" in p.description
+    assert p.backbone.name == "whisper-base" and "Whisper-base" in p.description
     probs = p.predict(asset_flacs[0])
     assert list(probs) == list(EMOTIONS)
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-9)
@@ -122,7 +125,7 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
     """The whole --backbone whisper-base recipe on the 18 asset clips (3 actors folds)."""
     import json
 
-    import emotion.training.heads as TH
+    import emotion.training.encoder_cache as TH
     from emotion.predict import Predictor
     from emotion.training.train import main
 
@@ -193,7 +196,7 @@ def test_cnn_fallback_ships_beside_the_whisper_model():
 
     folder = Path(__file__).resolve().parent.parent / "checkpoints" / "cnn"
     p = Predictor.from_checkpoint(folder / "emotion.pt")
-    assert p.backbone == "cnn" and p.encoder is None and len(p.models) == 5
+    assert p.backbone.name == "cnn" and p.encoder is None and len(p.models) == 5
     assert "CNN" in p.description
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["n"] == 1200 and 0.6 < metrics["accuracy"] < 0.7

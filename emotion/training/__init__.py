@@ -9,3 +9,12 @@
 
 They import the inference library (emotion.*); the library never imports them.
 """
+
+
+def program(name: str, doc: str):
+    """The argument parser of `python -m emotion.training.NAME`, with its module's docstring as the help."""
+    import argparse
+
+    return argparse.ArgumentParser(
+        prog=f"python -m emotion.training.{name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )

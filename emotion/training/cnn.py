@@ -1,4 +1,5 @@
-"""The CNN recipe: log-mel CNN-BiLSTM models trained from scratch, one per actor fold.
+"""The CNN recipe: log-mel CNN-BiLSTM models trained from scratch, one per speaker fold
+(recipes.CnnRecipe; the fold loop is folds.train_folds, the step step.train_step).
 
 Used by python -m emotion.training.train (--backbone cnn, the default) and, to estimate a CNN
 checkpoint's recipe out of fold, by python -m emotion.training.evaluate --folds K.
@@ -19,9 +20,11 @@ from tqdm import tqdm
 from .. import audio
 from ..features import log_mel_spectrogram
 from ..model import EmotionNet, ModelConfig
-from ..ravdess import actor_folds, load_waves
-from .data import Augment, RavdessDataset, spec_augment
-from .runs import fold_outputs
+from ..ravdess import load_waves
+from .data import ClipDataset, spec_augment
+from .folds import corpus_folds, train_folds
+from .recipes import CnnRecipe
+from .step import train_step
 
 
 def seed_everything(seed: int) -> None:
@@ -39,59 +42,35 @@ def batch_logits(model: EmotionNet, waves: torch.Tensor, batch_size: int = 64) -
     return torch.cat(outs) if outs else torch.zeros(0, model.config.n_classes)
 
 
-def feature_stats(dataset: RavdessDataset) -> tuple:
+def feature_stats(dataset: ClipDataset) -> tuple:
     """Per-mel-bin mean and std of the centred training clips (no augmentation)."""
     waves = audio.clip_batch(dataset.waves)
     mel = torch.cat([log_mel_spectrogram(waves[i : i + 128]) for i in range(0, len(waves), 128)])
     return mel.mean(dim=(0, 2)), mel.std(dim=(0, 2))
 
 
-def train_step(
-    model: EmotionNet,
-    opt: torch.optim.Optimizer,
-    mel: torch.Tensor,
-    targets: torch.Tensor,
-    device: str = "cpu",
-    bf16: bool = False,
-) -> torch.Tensor:
-    """One optimizer step on a batch of log-mels: forward pass (under bfloat16 autocast if bf16;
-    weights and optimizer stay float32), backward pass, gradient clipping at norm 5, update.
-    Returns the loss."""
-    with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
-        _, loss = model(mel.to(device), targets.to(device))
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-    opt.step()
-    return loss
-
-
 def train_model(
-    train_set: RavdessDataset,
+    train_set: ClipDataset,
     val_waves: torch.Tensor,
     val_labels: np.ndarray,
     config: ModelConfig,
-    epochs: int,
-    lr: float,
-    batch_size: int,
+    recipe: CnnRecipe,
     seed: int,
     device: str = "cpu",
     desc: str = "train",
-    ema: float = 0.0,
-    bf16: bool = False,
-    select: str = "best",
 ) -> tuple:
-    """Train one model; keep the epoch with the best validation macro-F1 (select="best") or the
-    last epoch (select="last": the validation actors then choose nothing, so their score is an
-    unbiased estimate for new speakers).
+    """Train one model; keep the epoch with the best validation macro-F1 (recipe.select="best") or
+    the last epoch ("last": the validation actors then choose nothing, so their score is an
+    unbiased estimate for new speakers). train_set brings its own augmentation (recipe.augment).
 
-    ema > 0 keeps an exponential moving average of the weights (and BatchNorm statistics), updated
-    after every step with this decay; the averaged model is the one validated and kept.
-    bf16 runs the training forward pass under bfloat16 autocast (weights, optimizer and validation
-    stay float32): about 1.3x faster on CPUs with AMX/AVX512-BF16.
+    recipe.ema > 0 keeps an exponential moving average of the weights (and BatchNorm statistics),
+    updated after every step with this decay; the averaged model is the one validated and kept.
+    recipe.bf16 runs the training forward pass under bfloat16 autocast (weights, optimizer and
+    validation stay float32): about 1.3x faster on CPUs with AMX/AVX512-BF16.
 
     Returns (kept state_dict, info dict, validation logits of the kept epoch, of the last epoch).
     """
+    epochs, lr, ema, select = recipe.epochs, recipe.lr, recipe.ema, recipe.select
     if select not in ("best", "last"):
         raise ValueError(f"select must be 'best' or 'last', not {select!r}")
     seed_everything(seed)
@@ -99,7 +78,7 @@ def train_model(
     model.set_normalization(*feature_stats(train_set))
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
-    batch_size = min(batch_size, len(train_set))  # a tiny training set still makes one batch
+    batch_size = min(recipe.batch_size, len(train_set))  # a tiny training set still makes one batch
     loader = DataLoader(
         train_set, batch_size=batch_size, shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(seed)
     )
@@ -128,7 +107,7 @@ def train_model(
                 mel = lam * mel + (1 - lam) * mel[perm]
                 onehot = torch.nn.functional.one_hot(labels, config.n_classes).float()
                 targets = lam * onehot + (1 - lam) * onehot[perm]
-            loss = train_step(model, opt, mel, targets, device, bf16)
+            loss = train_step(model, opt, mel, targets, device, recipe.bf16)
             sched.step()
             if averaged is not None:
                 averaged.update_parameters(model)
@@ -163,60 +142,26 @@ def train_model(
     return state, info, logits, last_logits
 
 
-def train_folds(
+def train_cnn_folds(
     frame: pd.DataFrame,
     k: int,
     config: ModelConfig,
-    epochs: int,
-    lr: float,
-    batch_size: int,
+    recipe: CnnRecipe,
     seed: int,
     device: str = "cpu",
-    use_song: bool = True,
-    augment: Optional[Augment] = None,
     only_folds: Optional[List[int]] = None,
-    ema: float = 0.0,
-    bf16: bool = False,
-    select: str = "best",
 ) -> dict:
-    """Train one model per actor fold. Validation and out-of-fold predictions use speech only.
-
-    Returns dict(states, folds, oof) where oof is a DataFrame of the held-out speech clips with
-    their out-of-fold logits (kept epoch, see train_model's select) and last-epoch predictions.
-    """
+    """One model per speaker fold (folds.train_folds): fold i trains with seed + i. Validation and
+    out-of-fold predictions use speech only. Returns dict(states, folds, oof) as train_folds does."""
     frame = frame.reset_index(drop=True)
     waves = load_waves(list(frame["path"]), desc="loading audio")
-    folds = actor_folds(frame["actor"].unique(), k)
-    states, infos, oof_parts = [], [], []
-    for i, val_actors in enumerate(folds):
-        if only_folds is not None and i not in only_folds:
-            continue
-        is_val = frame["actor"].isin(val_actors).to_numpy()
-        is_train = ~is_val & (frame["channel"].eq("speech").to_numpy() | use_song)
-        val_idx = np.flatnonzero(is_val & frame["channel"].eq("speech").to_numpy())
-        train_idx = np.flatnonzero(is_train)
-        train_set = RavdessDataset(
-            frame.iloc[train_idx], augment or Augment(), seed=seed + i, waves=[waves[j] for j in train_idx]
+    labels = frame["label"].to_numpy()
+
+    def fit(i: int, train_idx: np.ndarray, val_idx: np.ndarray, desc: str) -> tuple:
+        train_set = ClipDataset(
+            frame.iloc[train_idx], recipe.augment, seed=seed + i, waves=[waves[j] for j in train_idx]
         )
         val_waves = audio.clip_batch([waves[j] for j in val_idx])
-        val_labels = frame["label"].to_numpy()[val_idx]
-        state, info, logits, last = train_model(
-            train_set,
-            val_waves,
-            val_labels,
-            config,
-            epochs,
-            lr,
-            batch_size,
-            seed + i,
-            device,
-            desc=f"fold {i + 1}/{k} (val actors {val_actors[0]}-{val_actors[-1]})",
-            ema=ema,
-            bf16=bf16,
-            select=select,
-        )
-        record, part = fold_outputs(frame, i, val_actors, train_idx, val_idx, info, logits, last)
-        infos.append(record)
-        states.append(state)
-        oof_parts.append(part)
-    return dict(states=states, folds=infos, oof=pd.concat(oof_parts).sort_values("id"))
+        return train_model(train_set, val_waves, labels[val_idx], config, recipe, seed + i, device, desc=desc)
+
+    return train_folds(frame, corpus_folds(frame, k), fit, recipe.use_song, only_folds)

@@ -6,7 +6,7 @@ that train and score together under the product's eight labels.
 writes, with paths relative to --out:
 
     joint.csv           RAVDESS speech (cv) and song (train) + EmoDB without boredom (cv); a corpus column,
-                        so folds group speakers of both corpora (corpus_folds): the shipped model's manifest
+                        so folds group speakers of both corpora (folds.corpus_folds): the shipped model's manifest
     emodb.csv           EmoDB without boredom alone (cv): the "EmoDB -> RAVDESS" model's manifest
     emodb-test.csv      the same clips as split=test: "corpus never heard" for a RAVDESS-only model
     ravdess6-test.csv   RAVDESS speech of the six emotions EmoDB has, split=test: "corpus never heard"
@@ -20,15 +20,15 @@ share a speaker name.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .manifest import ManifestError, layout_manifest, speaker_folds
+from . import program
+from .manifest import ManifestError, layout_manifest
 
 EMODB_AS_RAVDESS = dict(
     anger="angry", disgust="disgust", fear="fearful", happiness="happy", neutral="neutral", sadness="sad", boredom=""
@@ -56,32 +56,6 @@ def corpus_manifests(ravdess_dir, emodb_dir, out_dir, boredom: str = "") -> Dict
     }
 
 
-def default_folds(n_speakers: int) -> int:
-    """Folds chosen from the speaker count: 5 when there are enough, else one per speaker."""
-    return min(5, n_speakers)
-
-
-def corpus_folds(frame: pd.DataFrame, k: int) -> List[list]:
-    """k speaker folds; with a corpus column, each corpus's speakers are split into k consecutive
-    groups on their own and fold i joins the i-th group of every corpus, so every fold holds out
-    speakers of every corpus (RAVDESS's folds stay actors 1-4, 5-8, ...)."""
-    if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
-        return speaker_folds(frame["actor"].unique(), k)
-    if frame.groupby("actor")["corpus"].nunique().max() > 1:
-        raise ManifestError("a speaker name appears in two corpora; name speakers per corpus (e.g. emodb-03).")
-    folds: List[list] = [[] for _ in range(k)]
-    for corpus, part in frame.groupby("corpus", sort=False):
-        speakers = part["actor"].unique()
-        if len(speakers) < k:
-            raise ManifestError(
-                f"corpus {corpus} has {len(speakers)} speakers; {k} folds need at least {k} "
-                "in every corpus (use --folds with fewer)."
-            )
-        for i, group in enumerate(speaker_folds(speakers, k)):
-            folds[i] += group
-    return folds
-
-
 def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float = 0.5) -> np.ndarray:
     """Probability of drawing each clip of idx in an epoch: corpora get shares proportional to
     n_corpus ** corpus_power (0.5: a corpus 5x larger is drawn sqrt(5) = 2.2x as often, not 5x), and
@@ -97,11 +71,7 @@ def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float =
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.corpora",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = program("corpora", __doc__)
     ap.add_argument("--ravdess", required=True, help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
     ap.add_argument("--emodb", required=True, help="EmoDB folder (03a01Fa.wav or .flac names)")
     ap.add_argument("--out", default="runs/corpora", help="folder for the manifests")

@@ -14,7 +14,6 @@ answers (argmax over all the model's labels) and restricted to the labels the co
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from ..predict import Predictor
 from ..scoring import metrics_report, out_of_fold_logits
+from . import program
 from .manifest import ManifestError, read_manifest
 
 
@@ -145,11 +145,7 @@ def _trained_on(predictor: Predictor, frame: pd.DataFrame) -> Dict[str, int]:
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.crosscorpus",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = program("crosscorpus", __doc__)
     ap.add_argument("--manifest", required=True, help="a manifest with a corpus column (emotion.training.corpora)")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=CHECKPOINT")
     ap.add_argument(

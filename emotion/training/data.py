@@ -1,7 +1,8 @@
-"""Training data: augmentation settings, the torch Dataset of fixed-length clips, SpecAugment.
+"""Training data: augmentation settings, the torch Dataset of fixed-length clips (of any corpus),
+SpecAugment.
 
-Inference uses none of this: emotion.audio.prepare is the whole inference path. File names,
-the index and the actor folds are the library's (emotion.ravdess).
+Inference uses none of this: emotion.audio.prepare is the whole inference path. RAVDESS's file
+names and index are the library's (emotion.ravdess); speaker folds are emotion.training.folds.
 
     python -m emotion.training.data download --dest DIR   # fetch and unpack the Zenodo zips
     python -m emotion.training.data index --data-dir DIR  # print a summary of a local copy
@@ -39,9 +40,10 @@ class Augment:
     mixup_alpha: float = 0.0  # 0 disables mixup
 
 
-class RavdessDataset(Dataset):
-    """Fixed-length 16 kHz waves and labels. Features are computed per batch by the caller
-    with features.log_mel_spectrogram, the same function inference uses.
+class ClipDataset(Dataset):
+    """Fixed-length 16 kHz waves and labels of a frame's clips (columns path, label; any corpus).
+    Features are computed per batch by the caller with features.log_mel_spectrogram, the same
+    function inference uses.
 
     With augment=None every item is the centred clip, exactly as Predictor prepares it.
     """

@@ -36,9 +36,11 @@ import pandas as pd
 import torch
 
 from ..checkpoint import default_path
+from ..errors import InputError
 from ..predict import Predictor
 from ..ravdess import index_dataset
 from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
+from . import program
 from .compare import (  # noqa: F401 (the CLI's --combine/--compare)
     _combine_main,
     _compare_main,
@@ -46,13 +48,15 @@ from .compare import (  # noqa: F401 (the CLI's --combine/--compare)
     compare_oof,
 )
 
+PROG = "python -m emotion.training.evaluate"
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+class EvaluateError(InputError):
+    """An evaluation that cannot be run as asked; the message says what to do instead."""
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = program("evaluate", __doc__)
     ap.add_argument("--data-dir", help="RAVDESS folder (required unless --combine or --compare)")
     ap.add_argument("--checkpoint", type=default_path, default=default_path())
     ap.add_argument("--out", help="write the metrics JSON here")
@@ -65,10 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--channel", default="speech", choices=["speech", "song"])
     ap.add_argument("--epochs", type=int, help="epochs per fold when --folds trains (default: the checkpoint's recipe)")
     ap.add_argument(
-        "--combine",
-        nargs="+",
-        metavar="OOF_CSV",
-        help="score the per-fold ensemble of these runs' oof_predictions.csv tables",
+        "--combine", nargs="+", metavar="OOF_CSV", help="score the per-fold ensemble of these runs' oof_predictions.csv"
     )
     ap.add_argument(
         "--compare",
@@ -83,6 +84,11 @@ def main(argv=None) -> int:
         choices=["test", "cv", "all"],
         help="--manifest: which rows (default test, the ones kept out of training)",
     )
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = parser()
     args = ap.parse_args(argv)
     if args.manifest:
         return _manifest_main(args)
@@ -92,49 +98,66 @@ def main(argv=None) -> int:
         return _combine_main(args.combine, args.out)
     if not args.data_dir:
         ap.error("--data-dir is required (or --manifest, --combine, --compare)")
+    try:
+        return _data_dir_main(args)
+    except InputError as exc:
+        print(f"Cannot evaluate: {exc}", file=sys.stderr)
+        return 1
 
+
+def _data_dir_main(args) -> int:
+    """A RAVDESS folder: the actors the checkpoint never heard, or with --folds K every clip out of fold."""
     predictor = Predictor.from_checkpoint(args.checkpoint)
     frame = index_dataset(args.data_dir, channels=(args.channel,))
     if frame.empty:
-        print(f"No RAVDESS {args.channel} clips under {args.data_dir}", file=sys.stderr)
-        return 1
-    seen = set(predictor.train_actors)
+        raise EvaluateError(f"No RAVDESS {args.channel} clips under {args.data_dir}")
     if args.folds is None:
-        frame = frame[~frame["actor"].isin(seen)]
-        if frame.empty:
-            print(
-                "Every actor in this folder was in the checkpoint's training data. Use --folds K "
-                "for out-of-fold predictions, or a folder with other actors.",
-                file=sys.stderr,
-            )
-            return 1
-        logits, frame = out_of_fold_logits(predictor, frame)[:2]  # all unseen: the whole ensemble
-        split = dict(
-            kind="held-out actors (never in training)",
-            test_actors=sorted(frame["actor"].unique().tolist()),
-            train_actors=sorted(seen),
-            channel=args.channel,
-        )
-        fold_ids = None
+        logits, split, frame = unseen_actors(predictor, frame, args.channel)
     else:
         logits, split, frame, fold_ids = out_of_fold(predictor, frame, args)
     labels = frame["label"].to_numpy()
     metrics = metrics_report(
         labels, logits, predictor.temperature, split, ids=list(frame["id"]), names=predictor.labels
     )
-    if fold_ids is not None:
-        metrics["cross_validation"] = cv_summary(labels, np.asarray(logits).argmax(1), fold_ids)
+    if args.folds is not None:
+        pred = np.asarray(logits).argmax(1)
+        metrics["cross_validation"] = cv_summary(labels, pred, fold_ids, len(predictor.labels))
         metrics["training"] = {k: predictor.checkpoint_info.get(k) for k in ("folds", "training", "temperature")}
         cv = metrics["cross_validation"]
         print("per fold: " + "  ".join(f"{m} {cv['mean'][m]:.3f} +- {cv['std'][m]:.3f}" for m in cv["mean"]))
         if args.oof:
-            probs = torch.softmax(torch.as_tensor(logits) / predictor.temperature, dim=1).numpy()
-            table = frame[["id", "actor"]].assign(fold=fold_ids, emotion=frame["emotion"].to_numpy())
-            table = pd.concat(
-                [table.reset_index(drop=True), pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1
-            )
-            table.sort_values("id").to_csv(args.oof, index=False)
+            write_oof(predictor, frame, logits, fold_ids, args.oof)
     return _report(metrics, labels, logits, args.out)
+
+
+def unseen_actors(predictor, frame: pd.DataFrame, channel: str) -> tuple:
+    """(logits, split, frame) of the clips of actors the checkpoint never trained on, scored by the
+    whole ensemble. EvaluateError when every actor of the frame was in its training data."""
+    seen = set(predictor.train_actors)
+    frame = frame[~frame["actor"].isin(seen)]
+    if frame.empty:
+        raise EvaluateError(
+            "Every actor in this folder was in the checkpoint's training data. Use --folds K "
+            "for out-of-fold predictions, or a folder with other actors."
+        )
+    logits, frame = out_of_fold_logits(predictor, frame)[:2]  # all unseen: the whole ensemble
+    split = dict(
+        kind="held-out actors (never in training)",
+        test_actors=sorted(frame["actor"].unique().tolist()),
+        train_actors=sorted(seen),
+        channel=channel,
+    )
+    return logits, split, frame
+
+
+def write_oof(predictor, frame: pd.DataFrame, logits, fold_ids: np.ndarray, path) -> None:
+    """Each clip's calibrated out-of-fold probabilities (the app's oof_predictions.csv format)."""
+    probs = torch.softmax(torch.as_tensor(logits) / predictor.temperature, dim=1).numpy()
+    table = frame[["id", "actor"]].assign(fold=fold_ids, emotion=frame["emotion"].to_numpy())
+    table = pd.concat(
+        [table.reset_index(drop=True), pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1
+    )
+    table.sort_values("id").to_csv(path, index=False)
 
 
 def manifest_rows(csv_path, labels, split: str = "test") -> pd.DataFrame:
@@ -224,7 +247,7 @@ def _report(metrics: dict, labels: np.ndarray, logits, out) -> int:
 def out_of_fold(predictor, frame, args):
     """Logits for every clip from a model that never heard its speaker: the checkpoint's own fold
     models when they are the K folds asked for (scoring.out_of_fold_logits), otherwise (CNN only)
-    K fold models trained here with the checkpoint's recipe."""
+    K fold models trained here with the checkpoint's recipe. Returns (logits, split, frame, fold ids)."""
     if len(predictor.folds) == args.folds:
         logits, frame, fold_ids, excluded = out_of_fold_logits(predictor, frame)
         # a joint checkpoint's folds also hold out another corpus's speakers: list only those scored here
@@ -238,42 +261,35 @@ def out_of_fold(predictor, frame, args):
         )
         return logits, split, frame, fold_ids
     if predictor.backbone != "cnn":
-        raise SystemExit(
+        raise EvaluateError(
             f"The checkpoint's {len(predictor.folds)} fold heads do not give --folds {args.folds}; train "
             f"them with python -m emotion.training.train --backbone {predictor.backbone} --folds {args.folds}."
         )
-    from .cnn import train_folds
-    from .data import Augment
+    return retrained_folds(predictor, frame, args.data_dir, args.folds, args.epochs)
 
-    full = index_dataset(args.data_dir)
-    # the checkpoint's own recipe (model config, schedule, augmentation), so the estimate is of it
-    recipe = dict(epochs=60, lr=3e-3, batch_size=32, ema=0.0, bf16=False, select="best", use_song=True, augment={})
-    recipe.update(predictor.checkpoint_info.get("training", {}).get("recipe", {}))
-    epochs = args.epochs or recipe["epochs"]
-    print(f"Training {args.folds} fold models ({epochs} epochs) on {args.data_dir} for out-of-fold predictions ...")
-    result = train_folds(
-        full,
-        args.folds,
-        predictor.config,
-        epochs,
-        recipe["lr"],
-        recipe["batch_size"],
-        predictor.checkpoint_info.get("training", {}).get("seed", 0),
-        use_song=recipe["use_song"],
-        augment=Augment(**recipe["augment"]),
-        ema=recipe["ema"],
-        bf16=recipe["bf16"],
-        select=recipe["select"],
-    )
+
+def retrained_folds(predictor, frame: pd.DataFrame, data_dir, k: int, epochs=None) -> tuple:
+    """Out-of-fold logits of the clips of frame from k CNN fold models trained here on data_dir with
+    the checkpoint's own recipe (model config, schedule, augmentation; epochs if given), so the
+    estimate is of it. Returns (logits, split, frame, fold ids) as out_of_fold does."""
+    from dataclasses import replace
+
+    from .cnn import train_cnn_folds
+    from .recipes import CnnRecipe
+
+    training = predictor.checkpoint_info.get("training", {})
+    recipe = CnnRecipe.from_dict(training.get("recipe", {}))
+    recipe = replace(recipe, epochs=epochs or recipe.epochs)
+    print(f"Training {k} fold models ({recipe.epochs} epochs) on {data_dir} for out-of-fold predictions ...")
+    result = train_cnn_folds(index_dataset(data_dir), k, predictor.config, recipe, training.get("seed", 0))
     oof = result["oof"]
     frame = frame.set_index("id").loc[oof["id"]].reset_index()
-    fold_ids = oof["fold"].to_numpy()
     split = dict(
-        kind=f"{args.folds}-fold actor cross-validation, models trained by this command",
+        kind=f"{k}-fold actor cross-validation, models trained by this command",
         folds=[dict(train_actors=f["train_actors"], val_actors=f["val_actors"]) for f in result["folds"]],
         channel="speech",
     )
-    return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame, fold_ids
+    return torch.tensor(np.stack(oof["logits"].to_numpy())), split, frame, oof["fold"].to_numpy()
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ disgust, fear, happiness, neutral, pleasant_surprise, sadness), so their manifes
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -34,26 +32,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..labels import EMOTIONS, natural_key, stored_speaker
+from ..labels import EMOTIONS
+from . import program
+from .layouts import LAYOUTS, audio_files
 
 COLUMNS = ("path", "label", "speaker")
 SPLITS = ("cv", "train", "test")
 MIN_CLIPS = 5
 MAX_LABELS = 30
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-EMODB = dict(W="anger", L="boredom", E="disgust", A="fear", F="happiness", T="sadness", N="neutral")
-CREMAD = dict(ANG="anger", DIS="disgust", FEA="fear", HAP="happiness", NEU="neutral", SAD="sadness")
-TESS = dict(
-    angry="anger",
-    disgust="disgust",
-    fear="fear",
-    happy="happiness",
-    neutral="neutral",
-    ps="pleasant_surprise",
-    pleasant_surprise="pleasant_surprise",
-    pleasant_surprised="pleasant_surprise",
-    sad="sadness",
-)
 
 
 class ManifestError(InputError):
@@ -64,17 +50,6 @@ def _listing(items: Sequence[str], limit: int = 10) -> str:
     items = list(items)
     more = f"\n  ... and {len(items) - limit} more" if len(items) > limit else ""
     return "\n".join(f"  {x}" for x in items[:limit]) + more
-
-
-def speaker_folds(speakers: Sequence, k: int) -> List[list]:
-    """Split speakers into k disjoint folds of consecutive speakers (natural order). Every speaker is
-    in exactly one fold, so no speaker can be in training and validation at once. Speakers come back as
-    labels.stored_speaker gives them: numbers (RAVDESS actors) as ints, others as text."""
-    plain = {stored_speaker(s) for s in speakers}
-    ordered = sorted(plain, key=natural_key)
-    if not 2 <= k <= len(ordered):
-        raise ManifestError(f"Speaker-grouped folds need 2 <= k <= {len(ordered)} speakers, got k={k}.")
-    return [[ordered[i] for i in chunk] for chunk in np.array_split(np.arange(len(ordered)), k)]
 
 
 def label_order(names: Sequence[str]) -> List[str]:
@@ -204,48 +179,6 @@ def read_audio(frame: pd.DataFrame) -> List[np.ndarray]:
     return waves
 
 
-# ----- writers for known layouts -----------------------------------------------------------
-
-
-def _audio_files(root: Path) -> List[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-
-
-def _ravdess(path: Path, song: bool) -> Optional[dict]:
-    from ..ravdess import parse_name
-
-    try:
-        p = parse_name(path.name)
-    except ValueError:
-        return None
-    if p.channel == "song" and not song:
-        return dict(skip="song (add --song)")
-    return dict(label=p.emotion, speaker=f"{p.actor:02d}", split="cv" if p.channel == "speech" else "train")
-
-
-def _emodb(path: Path) -> Optional[dict]:
-    m = re.match(r"^(\d{2})([a-z]\d{2})([WLEAFTN])[a-z]?$", path.stem)
-    return dict(label=EMODB[m.group(3)], speaker=m.group(1)) if m else None
-
-
-def _cremad(path: Path) -> Optional[dict]:
-    parts = path.stem.split("_")
-    if len(parts) < 3 or not parts[0].isdigit() or parts[2].upper() not in CREMAD:
-        return None
-    return dict(label=CREMAD[parts[2].upper()], speaker=parts[0])
-
-
-def _tess(path: Path) -> Optional[dict]:
-    speaker, _, emotion = path.parent.name.partition("_")  # OAF_angry, YAF_pleasant_surprised
-    emotion = TESS.get(emotion.lower()) or TESS.get(path.stem.split("_")[-1].lower())
-    if not emotion:
-        return None
-    return dict(label=emotion, speaker=(speaker or path.stem.split("_")[0]).upper())
-
-
-LAYOUTS = dict(ravdess=_ravdess, emodb=_emodb, cremad=_cremad, tess=_tess)
-
-
 def parse_relabel(text: Optional[str]) -> Dict[str, str]:
     """ "a=x,b=x,c=" -> {"a": "x", "b": "x", "c": ""} (an empty new name drops the label)."""
     out = {}
@@ -266,7 +199,7 @@ def layout_manifest(
     if not root.is_dir():
         raise ManifestError(f"No folder {root}.")
     parse = LAYOUTS[layout]
-    files = _audio_files(root)
+    files = audio_files(root)
     if layout == "ravdess":  # a take twice (a WAV original beside its FLAC copy): the Actor_XX copy
         takes = {}
         for path in sorted(files, key=lambda f: f.parent.name.startswith("Actor_")):
@@ -297,11 +230,7 @@ def layout_manifest(
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.manifest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = program("manifest", __doc__)
     ap.add_argument("dir", help="the corpus folder (searched recursively)")
     ap.add_argument("--layout", choices=sorted(LAYOUTS), required=True)
     ap.add_argument("--relabel", help="old=new,... (old= drops those rows), e.g. angry=negative,calm=neutral")

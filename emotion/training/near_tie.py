@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .compare import label_columns
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_FIRED_ACCURACY = 0.5  # a near-tie's top emotion is right at most half the time
 
@@ -85,9 +87,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     path = Path(args.oof)
     frame = pd.read_csv(path)
-    from emotion.labels import EMOTIONS
-
-    labels = [c for c in EMOTIONS if c in frame.columns]
+    labels = label_columns(frame)  # the model's labels, in its order
     table = margin_table(frame, labels)
     margin = choose(table)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -15,7 +15,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from .. import checkpoint as checkpoint_format
-from ..labels import EMOTIONS, natural_key, stored_speaker
+from ..labels import natural_key, stored_speaker
 from ..model import ModelConfig
 from ..predict import Predictor
 from ..ravdess import index_dataset
@@ -59,7 +59,7 @@ def write_run(
     out: Path,
     minutes: float,
     k: int,
-    labels: Sequence[str] = EMOTIONS,
+    labels: Sequence[str],
     corpus: str = "",
 ) -> dict:
     """Fit the temperature on the out-of-fold logits, score them, and write the checkpoint with
@@ -116,7 +116,7 @@ def write_run(
         )
     ckpt = checkpoint_format.build(result, config, temperature, metrics, command, seed, recipe, labels=names)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, out)
+    checkpoint_format.save(ckpt, out)  # validated; its SHA256SUMS line renewed when one lists it
     write_metrics(metrics, out.with_name("metrics.json"))
     write_metrics(
         [dict(fold=f["fold"], history=f.get("history", [])) for f in result["folds"]], out.with_name("history.json")
@@ -141,19 +141,17 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     recomputed here from the speech in data_dir, each clip by the fold model that held its
     actor out. The parts must come from the same recipe, model and seed, and hold each fold once.
 
-    Returns (result as train_folds gives it, ModelConfig, recipe, seed, the parts' commands,
-    the longest part's training minutes).
+    Returns (result as folds.train_folds gives it, the run's write_run arguments: config (ModelConfig),
+    recipe, seed, command (the parts'), minutes (the longest part's training time), labels).
     """
     parts = []
     for path in paths:
         try:
-            part = torch.load(path, map_location="cpu", weights_only=True)
-            if not {"models", "folds", "model_config", "training"} <= set(part) or "recipe" not in part["training"]:
+            part = checkpoint_format.load(path)  # checksum verified, validated
+            if not {"folds", "training"} <= set(part) or "recipe" not in part["training"]:
                 raise KeyError("not a training checkpoint")
-        except Exception as exc:  # missing, not a torch file, or not a training checkpoint
-            raise ValueError(
-                f"{path} is not a checkpoint written by emotion.training.train ({type(exc).__name__})"
-            ) from None
+        except (checkpoint_format.CheckpointError, KeyError) as exc:
+            raise ValueError(f"{path} is not a checkpoint written by emotion.training.train ({exc})") from None
         parts.append(part)
     first = parts[0]
     if first["model_config"].get("backbone", "cnn") != "cnn":
@@ -208,4 +206,6 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
     for info in result["folds"]:
         info["history"] = histories.get(info["fold"], [])
     command = " & ".join(part["training"]["command"] for part in parts)
-    return result, config, recipe, seed, command, minutes
+    return result, dict(
+        config=config, recipe=recipe, seed=seed, command=command, minutes=minutes, labels=list(first["labels"])
+    )

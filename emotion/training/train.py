@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -36,17 +35,25 @@ import torch
 from ..labels import EMOTIONS
 from ..model import HeadConfig, ModelConfig
 from ..ravdess import index_dataset
-from .cnn import train_folds
+from . import program
+from .cnn import train_cnn_folds
 from .data import Augment
+from .recipes import CnnRecipe, HeadRecipe
 from .runs import merge_parts, write_run
 
+PROG = "python -m emotion.training.train"
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.train",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def parser() -> argparse.ArgumentParser:
+    ap = program("train", __doc__)
+    _data_args(ap.add_argument_group("data and run"))
+    _recipe_args(ap.add_argument_group("recipe (both backbones)"))
+    _cnn_args(ap.add_argument_group("cnn"))
+    _head_args(ap.add_argument_group("whisper-base"))
+    return ap
+
+
+def _data_args(ap) -> None:
     ap.add_argument("--data-dir", help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
     ap.add_argument(
         "--manifest",
@@ -67,74 +74,9 @@ def main(argv=None) -> int:
         default=list(range(1, 21)),
         help="actors to use (default 1-20; 21-24 are the blind test)",
     )
-    ap.add_argument(
-        "--backbone",
-        choices=["cnn", "whisper-base"],
-        default="cnn",
-        help="cnn: the log-mel CNN-BiLSTM trained from scratch; whisper-base: BiLSTM heads on the "
-        "frozen Whisper-base encoder (emotion.training.heads)",
-    )
-    ap.add_argument("--epochs", type=int, help="default 60 (cnn) or 30 (whisper-base)")
-    ap.add_argument("--lr", type=float, help="default 3e-3 (cnn) or 1e-3 (whisper-base)")
-    ap.add_argument(
-        "--layers",
-        type=int,
-        nargs="+",
-        default=list(HeadConfig.layers),
-        help="whisper-base: encoder states mixed by the head (0 = input embedding, 1-6 blocks)",
-    )
-    ap.add_argument("--variants", type=int, default=4, help="whisper-base: augmented copies per clip (cached)")
-    ap.add_argument("--no-corrupt", action="store_true", help="whisper-base: no noise/reverb/telephone on the copies")
-    ap.add_argument(
-        "--cache-layers",
-        type=int,
-        help="whisper-base experiments: cache states up to this block "
-        "(default the deepest of --layers), so runs with other --layers reuse the cache",
-    )
-    ap.add_argument("--stats-pool", action="store_true", help="whisper-base: mean+std pooling beside the LSTM's")
-    ap.add_argument(
-        "--balance",
-        action="store_true",
-        help="whisper-base: draw clips so that labels, and the "
-        "corpora of a manifest with a corpus column, are balanced (emotion.training.corpora)",
-    )
-    ap.add_argument("--corpus-power", type=float, default=0.5, help="with --balance: corpus share ~ clips ** this")
-    ap.add_argument(
-        "--adversary",
-        type=float,
-        default=0.0,
-        help="whisper-base, a manifest with a corpus column: "
-        "weight of a corpus classifier behind gradient reversal (corpus-adversarial training)",
-    )
-    ap.add_argument("--proj-dim", type=int, default=HeadConfig.proj_dim, help="whisper-base: width before the LSTM")
-    ap.add_argument(
-        "--calibrate",
-        choices=["oof", "nested"],
-        default="oof",
-        help="oof: temperature on single-head out-of-fold logits; nested: on the mean logits of inner "
-        "heads that never heard the clip's actor, i.e. the predictor as shipped (k x more heads)",
-    )
-    ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-song", action="store_true", help="train on speech only")
-    ap.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
-    ap.add_argument("--speed-prob", type=float, default=Augment.speed_prob, help="speed perturbation probability")
-    ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
-    ap.add_argument("--ema", type=float, default=0.0, help="weight EMA decay per step (0 = off)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--only-folds", type=int, nargs="*", help="train only these folds (experiments)")
-    ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
-    ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
-    ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
-    ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
-    ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
-    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
-    ap.add_argument(
-        "--select",
-        choices=["best", "last"],
-        help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
-        "on the held-out actors: an unbiased out-of-fold score); default best, last with --manifest",
-    )
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     ap.add_argument(
         "--merge",
@@ -143,80 +85,160 @@ def main(argv=None) -> int:
         help="instead of training: pack these --only-folds checkpoints (one recipe, each fold "
         "once) into --out, scoring each fold model on its held-out actors in --data-dir",
     )
+
+
+def _recipe_args(ap) -> None:
+    ap.add_argument(
+        "--backbone",
+        choices=["cnn", "whisper-base"],
+        default="cnn",
+        help="cnn: the log-mel CNN-BiLSTM trained from scratch; whisper-base: BiLSTM heads on the "
+        "frozen Whisper-base encoder (emotion.training.heads)",
+    )
+    ap.add_argument(
+        "--epochs", type=int, help=f"default {CnnRecipe.epochs} (cnn) or {HeadRecipe.epochs} (whisper-base)"
+    )
+    ap.add_argument("--lr", type=float, help=f"default {CnnRecipe.lr:g} (cnn) or {HeadRecipe.lr:g} (whisper-base)")
+    ap.add_argument("--batch-size", type=int, help=f"default {CnnRecipe.batch_size}")
+    ap.add_argument("--no-song", action="store_true", help="train on speech only")
+    ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
+    ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
+    ap.add_argument(
+        "--select",
+        choices=["best", "last"],
+        help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
+        "on the held-out actors: an unbiased out-of-fold score); default best, last with --manifest",
+    )
+
+
+def _cnn_args(ap) -> None:
+    ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
+    ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
+    ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
+    ap.add_argument("--ema", type=float, default=CnnRecipe.ema, help="weight EMA decay per step (0 = off)")
+    ap.add_argument("--mixup", type=float, default=Augment.mixup_alpha, help="mixup alpha (0 = off)")
+    ap.add_argument("--speed-prob", type=float, default=Augment.speed_prob, help="speed perturbation probability")
+    ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
+
+
+def _head_args(ap) -> None:
+    ap.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        default=list(HeadConfig.layers),
+        help="encoder states mixed by the head (0 = input embedding, 1-6 blocks)",
+    )
+    ap.add_argument("--variants", type=int, default=HeadRecipe.variants, help="augmented copies per clip (cached)")
+    ap.add_argument("--no-corrupt", action="store_true", help="no noise/reverb/telephone on the copies")
+    ap.add_argument(
+        "--cache-layers",
+        type=int,
+        help="experiments: cache states up to this block (default the deepest of --layers), "
+        "so runs with other --layers reuse the cache",
+    )
+    ap.add_argument("--stats-pool", action="store_true", help="mean+std pooling beside the LSTM's")
+    ap.add_argument("--proj-dim", type=int, default=HeadConfig.proj_dim, help="width before the LSTM")
+    ap.add_argument(
+        "--balance",
+        action="store_true",
+        help="draw clips so that labels, and the corpora of a manifest with a corpus column, are balanced "
+        "(emotion.training.corpora)",
+    )
+    ap.add_argument(
+        "--corpus-power", type=float, default=HeadRecipe.corpus_power, help="with --balance: share ~ n ** this"
+    )
+    ap.add_argument(
+        "--adversary",
+        type=float,
+        default=HeadRecipe.adversary,
+        help="a manifest with a corpus column: weight of a corpus classifier behind gradient reversal",
+    )
+    ap.add_argument(
+        "--calibrate",
+        choices=["oof", "nested"],
+        default="oof",
+        help="oof: temperature on single-head out-of-fold logits; nested: on the mean logits of inner "
+        "heads that never heard the clip's actor, i.e. the predictor as shipped (k x more heads)",
+    )
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = parser()
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if bool(args.data_dir) == bool(args.manifest):
         ap.error("give either --data-dir (RAVDESS) or --manifest (any corpus)")
     args.select = args.select or ("last" if args.manifest else "best")
+    command = f"{PROG} {' '.join(argv)}"
     if args.manifest:
-        return _main_manifest(args, argv)
+        return _train_manifest(args, "--backbone" in argv, command)
     args.folds = args.folds or 5
-
     if args.merge:
-        try:
-            result, config, recipe, seed, command, minutes = merge_parts(args.merge, args.data_dir)
-        except ValueError as exc:
-            print(f"Cannot merge: {exc}", file=sys.stderr)
-            return 1
-        command += " && python -m emotion.training.train " + " ".join(sys.argv[1:] if argv is None else argv)
-        write_run(result, config, recipe, command, seed, Path(args.out), minutes, len(result["states"]))
-        return 0
-
+        return _merge(args, command)
     frame = index_dataset(args.data_dir)
     frame = frame[frame["actor"].isin(args.actors)]
     if frame.empty:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
     if args.backbone == "whisper-base":
-        return _main_head(args, frame, argv)
-    args.epochs, args.lr = args.epochs or 60, args.lr or 3e-3
-    config = ModelConfig(
-        channels=tuple(args.channels),
-        lstm_hidden=args.lstm_hidden or ModelConfig.lstm_hidden,
-        dropout=args.dropout,
-        utterance_norm=args.utterance_norm,
-        pool_first=args.pool_first,
-    )
-    augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
-    t0 = time.time()
-    result = train_folds(
-        frame,
-        args.folds,
-        config,
-        args.epochs,
-        args.lr,
-        args.batch_size,
-        args.seed,
-        args.device,
-        use_song=not args.no_song,
-        augment=augment,
-        only_folds=args.only_folds,
-        ema=args.ema,
-        bf16=args.bf16,
-        select=args.select,
-    )
-    command = "python -m emotion.training.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    recipe = dict(
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        ema=args.ema,
-        bf16=args.bf16,
+        return _train_heads(args, frame, command, EMOTIONS)  # RAVDESS's labels, its emotion codes' order
+    return _train_cnn(args, frame, command)
+
+
+def _shared(config_class, args, **own):
+    """A model's dataclass: the flags both backbones share (--lstm-hidden, --dropout), and its own."""
+    return config_class(lstm_hidden=args.lstm_hidden or config_class.lstm_hidden, dropout=args.dropout, **own)
+
+
+def _recipe(recipe_class, args, **own):
+    """A recipe: the flags both backbones share (--epochs, --lr, --batch-size: the recipe's defaults
+    unless given; --select, --no-song), and its own."""
+    return recipe_class(
+        epochs=args.epochs or recipe_class.epochs,
+        lr=args.lr or recipe_class.lr,
+        batch_size=args.batch_size or recipe_class.batch_size,
         select=args.select,
         use_song=not args.no_song,
-        augment=asdict(augment),
-        folds=args.folds,
+        **own,
     )
-    write_run(result, config, recipe, command, args.seed, Path(args.out), (time.time() - t0) / 60, args.folds)
+
+
+def _merge(args, command: str) -> int:
+    """--merge: pack fold parts trained by separate --only-folds runs into one checkpoint."""
+    try:
+        result, run = merge_parts(args.merge, args.data_dir)
+    except ValueError as exc:
+        print(f"Cannot merge: {exc}", file=sys.stderr)
+        return 1
+    run["command"] += " && " + command
+    write_run(result, out=Path(args.out), k=len(result["states"]), **run)
     return 0
 
 
-def _main_manifest(args, argv) -> int:
-    from .corpora import default_folds
+def _train_cnn(args, frame: pd.DataFrame, command: str) -> int:
+    """--backbone cnn (the default) on a RAVDESS folder."""
+    own = dict(channels=tuple(args.channels), utterance_norm=args.utterance_norm, pool_first=args.pool_first)
+    config = _shared(ModelConfig, args, **own)
+    augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
+    recipe = _recipe(CnnRecipe, args, ema=args.ema, bf16=args.bf16, augment=augment)
+    t0 = time.time()
+    result = train_cnn_folds(frame, args.folds, config, recipe, args.seed, args.device, args.only_folds)
+    record = dict(recipe.to_dict(), folds=args.folds)
+    minutes = (time.time() - t0) / 60
+    write_run(result, config, record, command, args.seed, Path(args.out), minutes, args.folds, EMOTIONS)
+    return 0
+
+
+def _train_manifest(args, backbone_given: bool, command: str) -> int:
+    """--manifest: Whisper-base heads on any corpus and label set."""
+    from .folds import default_folds
     from .manifest import ManifestError, read_manifest
 
-    if args.backbone == "cnn" and "--backbone" in (sys.argv[1:] if argv is None else argv):
+    if args.backbone == "cnn" and backbone_given:
         print("--manifest trains Whisper-base heads (--backbone whisper-base)", file=sys.stderr)
         return 1
     args.backbone = "whisper-base"
@@ -234,58 +256,32 @@ def _main_manifest(args, argv) -> int:
         f"{len(frame)} clips, {speakers} speakers, {args.folds} speaker folds; labels (model order): "
         + ", ".join(f"{name} ({counts[name]})" for name in labels)
     )
-    return _main_head(args, frame, argv, labels=labels, waves=waves, corpus=Path(args.manifest).name)
+    return _train_heads(args, frame, command, labels, waves=waves, corpus=Path(args.manifest).name)
 
 
-def _main_head(args, frame: pd.DataFrame, argv, labels=None, waves=None, corpus: str = "") -> int:
-    from .heads import HeadRecipe, train_head_folds
+def _train_heads(args, frame: pd.DataFrame, command: str, labels, waves=None, corpus: str = "") -> int:
+    """--backbone whisper-base: heads on the frozen encoder, for the given label list."""
+    from .heads import train_head_folds
 
-    labels = list(labels or EMOTIONS)
-    config = HeadConfig(
-        n_classes=len(labels),
-        layers=tuple(args.layers),
-        proj_dim=args.proj_dim,
-        lstm_hidden=args.lstm_hidden or HeadConfig.lstm_hidden,
-        dropout=args.dropout,
-        stats_pool=args.stats_pool,
-    )
-    recipe = HeadRecipe(
-        epochs=args.epochs or HeadRecipe.epochs,
-        lr=args.lr or HeadRecipe.lr,
-        batch_size=args.batch_size,
+    own = dict(n_classes=len(labels), layers=tuple(args.layers), proj_dim=args.proj_dim, stats_pool=args.stats_pool)
+    config = _shared(HeadConfig, args, **own)
+    recipe = _recipe(
+        HeadRecipe,
+        args,
         variants=args.variants,
         corrupt=not args.no_corrupt,
-        use_song=not args.no_song,
-        select=args.select,
         balance=args.balance,
         corpus_power=args.corpus_power,
         adversary=args.adversary,
     )
     t0 = time.time()
+    nested = args.calibrate == "nested"
     result = train_head_folds(
-        frame,
-        args.folds,
-        config,
-        recipe,
-        args.seed,
-        only_folds=args.only_folds,
-        nested=args.calibrate == "nested",
-        cache_layers=args.cache_layers,
-        waves=waves,
+        frame, args.folds, config, recipe, args.seed, args.only_folds, nested, args.cache_layers, waves
     )
-    command = "python -m emotion.training.train " + " ".join(sys.argv[1:] if argv is None else argv)
-    write_run(
-        result,
-        config,
-        dict(asdict(recipe), folds=args.folds, calibrate=args.calibrate, backbone=args.backbone),
-        command,
-        args.seed,
-        Path(args.out),
-        (time.time() - t0) / 60,
-        args.folds,
-        labels=labels,
-        corpus=corpus,
-    )
+    record = dict(recipe.to_dict(), folds=args.folds, calibrate=args.calibrate, backbone=args.backbone)
+    minutes = (time.time() - t0) / 60
+    write_run(result, config, record, command, args.seed, Path(args.out), minutes, args.folds, labels, corpus)
     return 0
 
 

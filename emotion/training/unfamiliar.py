@@ -18,7 +18,6 @@ model meets a corpus held out of its training altogether, beside its own out-of-
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from ..familiarity import Familiarity, pooled
 from ..labels import speaker_key
 from ..predict import Predictor
 from ..scoring import scoring_models
+from . import program
 from .manifest import read_audio, read_manifest
 
 COMPONENTS = 32  # principal components kept (of 4 x 512 pooled values)
@@ -181,11 +181,7 @@ def fit_gamma(tables: Sequence[pd.DataFrame]) -> float:
 
 
 def main(argv: Sequence[str] = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m emotion.training.unfamiliar",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = program("unfamiliar", __doc__)
     ap.add_argument("step", choices=["score", "store"])
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--train", required=True, help="the manifest the checkpoint trained on")

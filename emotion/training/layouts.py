@@ -1,0 +1,62 @@
+"""The known corpus layouts: how each names its files, read into manifest rows (label, speaker,
+split) by emotion.training.manifest.layout_manifest.
+
+    ravdess  MM-VV-EE-II-SS-RR-AA names; speech, plus song as split=train with --song
+    emodb    03a01Fa.wav: speaker 03, emotion letter W/L/E/A/F/T/N
+    cremad   1001_DFA_ANG_XX.wav
+    tess     OAF_angry/OAF_back_angry.wav
+
+EmoDB, CREMA-D and TESS share one vocabulary (anger, boredom, disgust, fear, happiness, neutral,
+pleasant_surprise, sadness), so their manifests can be joined.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import List, Optional
+
+from ..ravdess import parse_name
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+EMODB = dict(W="anger", L="boredom", E="disgust", A="fear", F="happiness", T="sadness", N="neutral")
+CREMAD = dict(ANG="anger", DIS="disgust", FEA="fear", HAP="happiness", NEU="neutral", SAD="sadness")
+TESS = dict(angry="anger", disgust="disgust", fear="fear", happy="happiness", neutral="neutral", sad="sadness")
+TESS.update(dict.fromkeys(("ps", "pleasant_surprise", "pleasant_surprised"), "pleasant_surprise"))  # three spellings
+
+
+def audio_files(root: Path) -> List[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def _ravdess(path: Path, song: bool) -> Optional[dict]:
+    try:
+        p = parse_name(path.name)
+    except ValueError:
+        return None
+    if p.channel == "song" and not song:
+        return dict(skip="song (add --song)")
+    return dict(label=p.emotion, speaker=f"{p.actor:02d}", split="cv" if p.channel == "speech" else "train")
+
+
+def _emodb(path: Path) -> Optional[dict]:
+    m = re.match(r"^(\d{2})([a-z]\d{2})([WLEAFTN])[a-z]?$", path.stem)
+    return dict(label=EMODB[m.group(3)], speaker=m.group(1)) if m else None
+
+
+def _cremad(path: Path) -> Optional[dict]:
+    parts = path.stem.split("_")
+    if len(parts) < 3 or not parts[0].isdigit() or parts[2].upper() not in CREMAD:
+        return None
+    return dict(label=CREMAD[parts[2].upper()], speaker=parts[0])
+
+
+def _tess(path: Path) -> Optional[dict]:
+    speaker, _, emotion = path.parent.name.partition("_")  # OAF_angry, YAF_pleasant_surprised
+    emotion = TESS.get(emotion.lower()) or TESS.get(path.stem.split("_")[-1].lower())
+    if not emotion:
+        return None
+    return dict(label=emotion, speaker=(speaker or path.stem.split("_")[0]).upper())
+
+
+LAYOUTS = dict(ravdess=_ravdess, emodb=_emodb, cremad=_cremad, tess=_tess)
