@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from emotion import Predictor, plots, speech
+    from emotion import Predictor, plot_base, speech, timeline_plots
     from emotion.explain import saliency
     from emotion.live import HISTORY_SECONDS, LiveSession
 
@@ -68,7 +68,9 @@ def main(argv=None) -> int:
         (judged if update.probabilities else silent).append(update.seconds)
         t = time.perf_counter()
         end = max(update.time, HISTORY_SECONDS)
-        plots.to_png(plots.timeline(session.history_frame(), session.envelope(), xlim=(end - HISTORY_SECONDS, end)))
+        plot_base.to_png(
+            timeline_plots.timeline(session.history_frame(), session.envelope(), xlim=(end - HISTORY_SECONDS, end))
+        )
         drawing.append(time.perf_counter() - t)
     print(
         f"checkpoint {checkpoint}: {len(predictor.models)} model(s), torch threads {torch.get_num_threads()}, "

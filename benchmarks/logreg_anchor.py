@@ -19,8 +19,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from emotion.ravdess import actor_folds, index_dataset, load_waves  # noqa: E402
-from emotion.training.heads import HeadRecipe, cached_states  # noqa: E402
+from emotion.ravdess import index_dataset, load_waves
+from emotion.training.encoder_cache import cached_states
+from emotion.training.folds import speaker_folds
+from emotion.training.recipes import HeadRecipe
 
 
 def main() -> int:
@@ -41,7 +43,7 @@ def main() -> int:
     states = cached_states(frame, load_waves(list(frame["path"])), 0, HeadRecipe(), 6, 2, 0)
     speech = frame["channel"].eq("speech").to_numpy()
     labels = frame["label"].to_numpy()
-    folds = actor_folds(frame["actor"].unique(), args.folds)
+    folds = speaker_folds(frame["actor"].unique(), args.folds)
     print("layers        accuracy  macro-F1  (out-of-fold, speech, n = %d)" % speech.sum())
     for layers in args.layers or [[k] for k in range(7)] + [[2, 3]]:
         x = np.asarray(states[:, layers], dtype=np.float32)  # (n, L, T, D)

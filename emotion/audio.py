@@ -290,16 +290,3 @@ def clip_batch(waves: List[np.ndarray]) -> torch.Tensor:
     """Centred fixed-length clips (pad_or_trim) stacked as the model takes them,
     shape = (len(waves), N_SAMPLES)."""
     return torch.stack([torch.from_numpy(pad_or_trim(w)) for w in waves])
-
-
-_MOVED = {"FRAME", "HOP", "SILENCE_DBFS", "TRIM_DB", "PAD_SECONDS", "PAUSE_SECONDS", "MIN_BURST_SECONDS"}
-_MOVED |= {"MIN_SPEECH_SECONDS", "active_regions", "check_speech", "frame_db", "frames_to_samples"}
-_MOVED |= {"speech_bounds", "speech_span", "sustained_level", "trim_silence", "prepare"}
-
-
-def __getattr__(name):  # transitional, removed once every caller imports these from emotion.speech
-    if name in _MOVED:
-        from . import speech
-
-        return getattr(speech, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,10 @@ class Backbone:
     name = "cnn"
     config_class = ModelConfig
     model_class = EmotionNet
+    # its fold models learn from the spectrogram up (emotion.training.cnn): `evaluate --folds` can
+    # retrain them and `train --merge` packs runs of some of the folds; heads on a frozen encoder
+    # are trained in one run, with the checkpoint's own folds
+    trained_from_scratch = True
 
     def __str__(self) -> str:
         return self.name
@@ -70,6 +74,7 @@ class WhisperBase(Backbone):
     name = "whisper-base"
     config_class = HeadConfig
     model_class = EncoderHead
+    trained_from_scratch = False
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         from . import encoder

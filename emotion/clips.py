@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 import pandas as pd
 import torch
 
-from .clip_catalogue import SCORED, ClipCatalogue  # SCORED: importable from here too, as before the split
+from .clip_catalogue import ClipCatalogue
 from .predict import Predictor, top_k
 from .ravdess import STATEMENTS
 from .scoring import ENSEMBLE, out_of_fold_logits, scoring_models
@@ -43,7 +43,6 @@ __all__ = [
     "UNSEEN",
     "SEEN",
     "NOTES",
-    "SCORED",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

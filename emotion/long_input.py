@@ -1,6 +1,6 @@
 """The headline of a recording longer than one window: what Predictor.analyze/predict say about it.
 
-The model hears 3 s. Speech (detected by audio.speech_bounds) of up to SINGLE_WINDOW_SECONDS
+The model hears 3 s. Speech (detected by speech.speech_bounds) of up to SINGLE_WINDOW_SECONDS
 is one window, judged as a single clip (centre-cropped or padded, exactly as in training and
 in the shipped metrics). Longer speech is judged window by window (Predictor.timeline: pauses
 skipped) and the headline is the speech-weighted mean of the windows' probabilities: each

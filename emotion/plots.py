@@ -16,40 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-# re-exported (__all__): the style names, to_png and the timeline, where callers found them before the split
-from .plot_base import (
-    ACCENT,
-    BASE,
-    DPI,
-    EMOTION_COLORS,
-    MAX_POINTS,
-    SMALL,
-    SPEECH,
-    TEXT,
-    WIDTH,
-    envelope,
-    figure,
-    label_colors,
-    readable,
-    to_png,
-)
-from .timeline_plots import TIMELINE_WIDTH, timeline
+from .plot_base import ACCENT, BASE, MAX_POINTS, SMALL, SPEECH, WIDTH, envelope, figure, readable
 
-__all__ = [
-    "waveform",
-    "spectrogram",
-    "probabilities",
-    "saliency_overlay",
-    "SALIENT",
-    "DPI",
-    "TEXT",
-    "WIDTH",
-    "EMOTION_COLORS",
-    "label_colors",
-    "to_png",
-    "timeline",
-    "TIMELINE_WIDTH",
-]
+__all__ = ["waveform", "spectrogram", "probabilities", "saliency_overlay", "SALIENT"]
 
 SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
 

@@ -20,7 +20,7 @@ CHECKPOINT = require_checkpoint()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from emotion import EMOTIONS, audio, plots  # noqa: E402
+from emotion import EMOTIONS, audio, plot_base
 from emotion.clarity import clarity, load_margin  # noqa: E402
 from ui import caveats  # noqa: E402
 
@@ -103,9 +103,9 @@ def test_phone_width_plots_fit_and_text_is_readable(browser, url):
         for img in images.all():
             box = img.bounding_box()
             natural = img.evaluate("i => i.naturalWidth")
-            assert box["width"] <= 390 and natural <= plots.WIDTH * plots.DPI + 1
-            # the figures' text (plots.TEXT pt at plots.DPI) is shown at least 10 px tall on the phone
-            assert plots.TEXT * plots.DPI / 72 * box["width"] / natural >= 10, (box, natural)
+            assert box["width"] <= 390 and natural <= plot_base.WIDTH * plot_base.DPI + 1
+            # the figures' text (plot_base.TEXT pt at plot_base.DPI) is shown at least 10 px tall on the phone
+            assert plot_base.TEXT * plot_base.DPI / 72 * box["width"] / natural >= 10, (box, natural)
         assert page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
 
 

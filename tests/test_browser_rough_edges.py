@@ -98,7 +98,7 @@ def analyze_file(page, path):
 
 
 def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recording):
-    from emotion import plots
+    from emotion import plot_base
 
     analyze_file(page, long_recording)
     img = page.locator("#timeline-plot img[src^='data:image/png']")
@@ -106,8 +106,8 @@ def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recordi
     box = img.bounding_box()
     panel = page.locator("#timeline-plot").bounding_box()
     natural = img.evaluate("i => i.naturalWidth")
-    # the figure's text (plots.TEXT pt at plots.DPI) is shown at least 10 px tall at either width
-    assert plots.TEXT * plots.DPI / 72 * box["width"] / natural >= 10, (box, natural)
+    # the figure's text (plot_base.TEXT pt at plot_base.DPI) is shown at least 10 px tall at either width
+    assert plot_base.TEXT * plot_base.DPI / 72 * box["width"] / natural >= 10, (box, natural)
     if page.width >= 1000:  # the issue: a 300-px plot in a 1,200-px panel
         assert box["width"] >= 0.9 * panel["width"] - 40, (box, panel)
     else:  # on a phone: wider than the screen, scrolled inside its own box, never the page

@@ -12,9 +12,10 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from emotion.audio import N_SAMPLES, load_audio, pad_or_trim, trim_silence
+from emotion.audio import N_SAMPLES, load_audio, pad_or_trim
 from emotion.labels import EMOTIONS
 from emotion.ravdess import index_dataset, parse_name
+from emotion.speech import trim_silence
 from emotion.training.data import Augment, ClipDataset, spec_augment
 from emotion.training.folds import speaker_folds
 

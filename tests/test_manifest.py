@@ -252,7 +252,7 @@ def test_a_tiny_manifest_model_learns_more_than_chance(trained):
 
 
 def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
-    from emotion import plots
+    from emotion import plot_base, timeline_plots
     from emotion.predict import Predictor
     from emotion.report import split_text, summary_text
     from emotion.scoring import out_of_fold_logits, recompute_metrics, scoring_models
@@ -274,9 +274,9 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
     long = np.concatenate([clip, np.zeros(SR), _voice(470.0, 5), np.zeros(SR // 2)])
     table = p.timeline(long, sample_rate=SR)
     assert list(table.columns) == ["start", "end", "high", "low", "mid", "emotion"]
-    assert plots.to_png(plots.timeline(table))[:4] == b"\x89PNG"
-    colors = plots.label_colors(["high", "low", "angry"])
-    assert len(set(colors.values())) == 3 and colors["angry"] == plots.EMOTION_COLORS["angry"]
+    assert plot_base.to_png(timeline_plots.timeline(table))[:4] == b"\x89PNG"
+    colors = plot_base.label_colors(["high", "low", "angry"])
+    assert len(set(colors.values())) == 3 and colors["angry"] == plot_base.EMOTION_COLORS["angry"]
     metrics = json.loads(trained.with_name("metrics.json").read_text())
     assert "manifest.csv" in summary_text(metrics) and "RAVDESS" not in summary_text(metrics)
     assert "ann" in split_text(metrics)
@@ -286,9 +286,9 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
 
 def test_batch_columns_come_from_the_checkpoint(trained, tmp_path):
     pytest.importorskip("pyarrow")
-    from emotion import batch
+    from emotion import batch, batch_io
 
-    assert batch.schema(False, ("high", "low", "mid")).names == [
+    assert batch_io.schema(False, ("high", "low", "mid")).names == [
         "path",
         "duration",
         "high",

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import ASSETS
 
-from emotion import audio
+from emotion import audio, speech
 from emotion.predict import Predictor
 from emotion.ravdess import index_dataset
 from emotion.scoring import ENSEMBLE, out_of_fold_logits, recompute_metrics, scoring_models
@@ -50,7 +50,7 @@ def test_scorer_equals_the_held_out_model_clip_by_clip(tiny_predictor, frame):
     for i, row in kept.iterrows():
         k = 1 if row["actor"] <= 10 else 0
         assert folds[i] == k
-        wave = torch.from_numpy(audio.prepare(row["path"]))[None]
+        wave = torch.from_numpy(speech.prepare(row["path"]))[None]
         expected = tiny_predictor.logits(wave, models=[k])[0]
         assert torch.allclose(logits[i], expected, atol=1e-5), row["id"]
         # and it is not what the other fold model says: the choice of model matters
@@ -62,7 +62,7 @@ def test_unseen_actors_are_scored_by_the_whole_ensemble(tiny_predictor, frame):
     unseen = frame.head(3).assign(actor=22)
     logits, kept, folds, _ = out_of_fold_logits(tiny_predictor, unseen)
     assert (folds == -1).all()
-    waves = audio.clip_batch([audio.trim_silence(audio.load_audio(p)) for p in kept["path"]])
+    waves = audio.clip_batch([speech.trim_silence(audio.load_audio(p)) for p in kept["path"]])
     assert torch.allclose(logits, tiny_predictor.logits(waves), atol=1e-5)
 
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, plots
+from emotion import AudioError, timeline_plots
 
 from .common import described_plot, error
 from .settings import MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
@@ -55,12 +55,12 @@ def _emotion_timeline(audio_path: Optional[str]):
 def outputs(frame, audio_path: str):
     wave = frame.attrs.get("envelope")  # kept while the timeline decoded the file
     n = len(frame)
-    fig = plots.timeline(
+    fig = timeline_plots.timeline(
         frame,
         wave,
         title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
-        width=plots.TIMELINE_WIDTH,
-    )  # the panel's width (plots.TIMELINE_WIDTH)
+        width=timeline_plots.TIMELINE_WIDTH,
+    )  # the panel's width (timeline_plots.TIMELINE_WIDTH)
     shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
     return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
 

@@ -1,7 +1,7 @@
 """Training data: augmentation settings, the torch Dataset of fixed-length clips (of any corpus),
 SpecAugment.
 
-Inference uses none of this: emotion.audio.prepare is the whole inference path. RAVDESS's file
+Inference uses none of this: emotion.speech.prepare is the whole inference path. RAVDESS's file
 names and index are the library's (emotion.ravdess); speaker folds are emotion.training.folds.
 
     python -m emotion.training.data download --dest DIR   # fetch and unpack the Zenodo zips

@@ -260,7 +260,7 @@ def out_of_fold(predictor, frame, args):
             kind=f"{args.folds}-fold actor cross-validation of the checkpoint's fold models",
         )
         return logits, split, frame, fold_ids
-    if predictor.backbone != "cnn":
+    if not predictor.backbone.trained_from_scratch:
         raise EvaluateError(
             f"The checkpoint's {len(predictor.folds)} fold heads do not give --folds {args.folds}; train "
             f"them with python -m emotion.training.train --backbone {predictor.backbone} --folds {args.folds}."

@@ -158,7 +158,8 @@ def read_audio(frame: pd.DataFrame) -> List[np.ndarray]:
     that cannot be read (with the reason), all at once."""
     from tqdm import tqdm
 
-    from ..audio import AudioError, load_audio, trim_silence
+    from ..audio import AudioError, load_audio
+    from ..speech import trim_silence
 
     waves, bad = [], []
     for rel, path in tqdm(

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import f1_score
 
+from .. import backbone as backbones
 from .. import checkpoint as checkpoint_format
 from ..labels import natural_key, stored_speaker
 from ..model import ModelConfig
@@ -154,7 +155,7 @@ def merge_parts(paths: List[str], data_dir: str) -> tuple:
             raise ValueError(f"{path} is not a checkpoint written by emotion.training.train ({exc})") from None
         parts.append(part)
     first = parts[0]
-    if first["model_config"].get("backbone", "cnn") != "cnn":
+    if not backbones.of_checkpoint(first).trained_from_scratch:
         raise ValueError("--merge packs CNN fold parts; train encoder heads in one run (they take minutes)")
     recipe, seed = first["training"]["recipe"], first["training"]["seed"]
     for path, part in zip(paths, parts):

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .. import backbone as backbones
 from ..labels import EMOTIONS
 from ..model import HeadConfig, ModelConfig
 from ..ravdess import index_dataset
@@ -90,8 +91,8 @@ def _data_args(ap) -> None:
 def _recipe_args(ap) -> None:
     ap.add_argument(
         "--backbone",
-        choices=["cnn", "whisper-base"],
-        default="cnn",
+        choices=list(backbones.BACKBONES),
+        default=backbones.DEFAULT,
         help="cnn: the log-mel CNN-BiLSTM trained from scratch; whisper-base: BiLSTM heads on the "
         "frozen Whisper-base encoder (emotion.training.heads)",
     )
@@ -184,9 +185,9 @@ def main(argv=None) -> int:
     if frame.empty:
         print(f"No RAVDESS clips of actors {args.actors} under {args.data_dir}", file=sys.stderr)
         return 1
-    if args.backbone == "whisper-base":
-        return _train_heads(args, frame, command, EMOTIONS)  # RAVDESS's labels, its emotion codes' order
-    return _train_cnn(args, frame, command)
+    if backbones.by_name(args.backbone).trained_from_scratch:
+        return _train_cnn(args, frame, command)
+    return _train_heads(args, frame, command, EMOTIONS)  # RAVDESS's labels, its emotion codes' order
 
 
 def _shared(config_class, args, **own):
@@ -238,10 +239,10 @@ def _train_manifest(args, backbone_given: bool, command: str) -> int:
     from .folds import default_folds
     from .manifest import ManifestError, read_manifest
 
-    if args.backbone == "cnn" and backbone_given:
-        print("--manifest trains Whisper-base heads (--backbone whisper-base)", file=sys.stderr)
+    if backbones.by_name(args.backbone).trained_from_scratch and backbone_given:
+        print(f"--manifest trains Whisper-base heads (--backbone {backbones.WhisperBase.name})", file=sys.stderr)
         return 1
-    args.backbone = "whisper-base"
+    args.backbone = backbones.WhisperBase.name
     try:
         frame, labels, waves = read_manifest(args.manifest, args.labels.split(",") if args.labels else None)
         speakers = frame.loc[frame["channel"] == "speech", "speaker"].nunique()
