@@ -398,10 +398,11 @@ def test_cnn_recipe_is_what_train_records_and_evaluate_retrains():
 def test_evaluate_says_why_other_folds_of_heads_cannot_be_scored():
     from types import SimpleNamespace
 
+    from emotion.backbone import by_name
     from emotion.errors import InputError
     from emotion.training.evaluate import EvaluateError, out_of_fold
 
-    heads = SimpleNamespace(folds=[{}, {}], backbone="whisper-base")
+    heads = SimpleNamespace(folds=[{}, {}], backbone=by_name("whisper-base"))
     args = SimpleNamespace(folds=5, data_dir="x", epochs=None, channel="speech")
     with pytest.raises(EvaluateError, match="--backbone whisper-base --folds 5") as exc:
         out_of_fold(heads, pd.DataFrame(), args)
