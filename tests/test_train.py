@@ -620,3 +620,19 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     (parts[0].parent / "SHA256SUMS").write_text(f"{'0' * 64}  emotion.pt\n")
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(parts[1])]) == 1
     assert "does not match its SHA-256" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+
+
+def test_evaluate_writes_its_table_into_a_new_folder(tmp_path):
+    """--oof runs/new/oof.csv: the folder is made (it was a traceback after the whole scoring)."""
+    from types import SimpleNamespace
+
+    from emotion.training.evaluate import write_oof
+
+    predictor = SimpleNamespace(temperature=2.0, labels=("a", "b"))
+    frame = pd.DataFrame(dict(id=["x2", "x1"], actor=[1, 2], emotion=["a", "b"]))
+    path = tmp_path / "new" / "deeper" / "oof.csv"
+    write_oof(predictor, frame, torch.tensor([[2.0, 0.0], [0.0, 4.0]]), np.array([0, 1]), path)
+    table = pd.read_csv(path)
+    assert list(table["id"]) == ["x1", "x2"] and list(table.columns) == ["id", "actor", "fold", "emotion", "a", "b"]
+    np.testing.assert_allclose(table[["a", "b"]].sum(axis=1), 1.0, atol=1e-3)
+    assert table.loc[0, "b"] == pytest.approx(float(torch.softmax(torch.tensor([0.0, 2.0]), 0)[1]), abs=1e-4)

@@ -157,6 +157,7 @@ def write_oof(predictor, frame: pd.DataFrame, logits, fold_ids: np.ndarray, path
     table = pd.concat(
         [table.reset_index(drop=True), pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1
     )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.sort_values("id").to_csv(path, index=False)
 
 
