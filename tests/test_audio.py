@@ -488,3 +488,33 @@ def test_48k_originals_predict_like_their_flac_twins_tiny(shared_ravdess, tiny_p
     for wav, flac in _twins(shared_ravdess):
         p, q = tiny_predictor.predict(wav), tiny_predictor.predict(flac)
         assert max(abs(p[k] - q[k]) for k in p) < 0.1, wav.name
+
+
+@pytest.mark.parametrize("rate", [48000, 44100, 32000, 22050, 8000, 96000, 11025])
+def test_resampler_gives_torchaudio_s_samples(rate):
+    """emotion.resample lays torchaudio's Kaiser-sinc filter out for a faster conv1d (48 kHz: one
+    409-tap phase becomes 16); the samples must be torchaudio's own at every length, to float32
+    rounding (conv1d may sum in another order for another layout)."""
+    import torchaudio
+
+    from emotion.resample import _resampler, resample
+
+    # the transform the front end used before (its kernel differs from functional.resample's in the last bits)
+    reference = torchaudio.transforms.Resample(
+        rate,
+        16000,
+        resampling_method="sinc_interp_kaiser",
+        lowpass_filter_width=64,
+        rolloff=0.9475,
+        beta=14.769656459379492,
+    )
+    gen = torch.Generator().manual_seed(rate)
+    for n in (rate // 2, rate // 2 + 1, 3 * rate + 7):
+        x = torch.rand(n, generator=gen) * 2 - 1
+        with torch.inference_mode():
+            expected = reference(x)
+        got = torch.from_numpy(resample(x.numpy(), rate))
+        assert got.shape == expected.shape, (rate, n)
+        torch.testing.assert_close(got, expected, atol=2e-6, rtol=0)
+    if rate == 48000:
+        assert _resampler(rate, 16000).kernel.shape[0] == 16  # the widened layout is the one used
