@@ -43,7 +43,7 @@ FEATURE_CONFIG = dict(
 def _mel(device: str = "cpu") -> torchaudio.transforms.MelSpectrogram:
     """The mel filterbank and window, built once per device (training on a GPU computes the
     features there)."""
-    settings = {k: v for k, v in FEATURE_CONFIG.items() if k != "top_db"}  # the recorded settings, used
+    settings = {k: v for k, v in FEATURE_CONFIG.items() if k != "top_db"}  # what a checkpoint records
     return torchaudio.transforms.MelSpectrogram(**settings, power=2.0, norm="slaney", mel_scale="slaney").to(device)
 
 

@@ -38,7 +38,11 @@ from emotion.plot_base import to_png  # noqa: E402
 from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
 from emotion.scoring import recompute_metrics  # noqa: E402
 from ui import analyze as analyze_tab  # noqa: E402,F401
-from ui import caveats, settings
+from ui import (
+    caveats,
+    settings,
+    timeline_panel,  # noqa: E402
+)
 from ui import examples as examples_tab
 from ui import live as live_tab
 from ui import metrics as metrics_tab
@@ -468,7 +472,7 @@ def _assert_csv_is_the_timeline(csv_path, expected: pd.DataFrame):
 
 
 def test_timeline_handler_matches_predictor(long_recording, predictor):
-    fig, table, csv_path = analyze_tab.timeline(str(long_recording))
+    fig, table, csv_path = timeline_panel.timeline(str(long_recording))
     expected = predictor.timeline(str(long_recording))
     assert len(expected) >= 2
     pd.testing.assert_frame_equal(table.reset_index(drop=True)[list(expected.columns)], expected.round(3))
@@ -500,11 +504,11 @@ def test_analyze_shows_the_timeline_only_for_recordings_longer_than_a_sentence(l
 
 def test_timeline_errors_are_clear(tmp_path):
     with pytest.raises(gr.Error, match="No audio"):
-        analyze_tab.timeline(None)
+        timeline_panel.timeline(None)
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio" * 50)
     with pytest.raises(gr.Error) as info:
-        analyze_tab.timeline(str(bad))
+        timeline_panel.timeline(str(bad))
     assert "Traceback" not in info.value.message and "audio" in info.value.message.lower()
     assert settings.TIMELINE_MAX_SECONDS >= 30 * 60
 

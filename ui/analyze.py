@@ -21,7 +21,7 @@ from . import caveats, timeline_panel
 from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, resources
-from .timeline_panel import API_LIMITS, clear_timeline, timeline  # noqa: F401  (timeline: the tab's /timeline)
+from .timeline_panel import API_LIMITS, clear_timeline
 
 
 def clear_analysis():
