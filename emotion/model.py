@@ -181,3 +181,47 @@ class EncoderHead(nn.Module):
         if self.config.stats_pool:  # statistics pooling beside the LSTM: (B, 2H + 2P)
             pooled = torch.cat([pooled, p.mean(dim=1), p.std(dim=1)], dim=-1)
         return pooled
+
+
+class HeadStack(nn.Module):
+    """EncoderHeads of one config (a checkpoint's fold models) run together at inference: the
+    layer mix, LayerNorm, projection, attention and FC of every head each in one batched call;
+    the LSTMs one per head (one block-diagonal LSTM of all of them was slower at batch 1: its
+    weights no longer fit the cache). The same logits as each head alone, to float32 rounding;
+    no dropout (inference only). Differentiable with respect to its input (saliency)."""
+
+    def __init__(self, heads):
+        super().__init__()
+        heads = list(heads)
+        if not heads or any(h.config != heads[0].config for h in heads):
+            raise ValueError("HeadStack needs one or more EncoderHeads of the same config")
+        self.config = heads[0].config
+        self.lstms = nn.ModuleList(h.lstm for h in heads)  # shared with the heads, not copied
+
+        def stack(get):  # plain tensors even when built under inference_mode: saliency backpropagates through them
+            with torch.inference_mode(False), torch.no_grad():
+                return torch.stack([get(h) for h in heads])
+
+        self.register_buffer("mix", stack(lambda h: torch.softmax(h.layer_weights, dim=0)))  # (H, L)
+        self.register_buffer("norm_w", stack(lambda h: h.norm.weight)[:, None, None])  # (H, 1, 1, D)
+        self.register_buffer("norm_b", stack(lambda h: h.norm.bias)[:, None, None])
+        self.register_buffer("proj_w", stack(lambda h: h.proj.weight.t()))  # (H, D, P)
+        self.register_buffer("proj_b", stack(lambda h: h.proj.bias)[:, None])  # (H, 1, P)
+        self.register_buffer("att_w", stack(lambda h: h.attention.weight[0]))  # (H, 2 * hidden)
+        self.register_buffer("att_b", stack(lambda h: h.attention.bias)[:, :, None])  # (H, 1, 1)
+        self.register_buffer("fc_w", stack(lambda h: h.fc.weight.t()))  # (H, F, C)
+        self.register_buffer("fc_b", stack(lambda h: h.fc.bias)[:, None])  # (H, 1, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x : shape = (batch, len(layers), T', n_state), from EncoderHead.select().
+        Returns each head's logits, shape = (n_heads, batch, n_classes)."""
+        n, (b, _, t, d) = len(self.lstms), x.shape
+        h = torch.einsum("hl,bltd->hbtd", self.mix, x.float())  # (H, B, T', D)
+        h = F.layer_norm(h, (d,)) * self.norm_w + self.norm_b
+        p = F.gelu(torch.baddbmm(self.proj_b, h.reshape(n, b * t, d), self.proj_w)).reshape(n, b, t, -1)
+        out = torch.stack([lstm(p[i])[0] for i, lstm in enumerate(self.lstms)])  # (H, B, T', 2 * hidden)
+        weights = torch.softmax(torch.einsum("hbtf,hf->hbt", out, self.att_w) + self.att_b, dim=2)
+        pooled = torch.einsum("hbt,hbtf->hbf", weights, out)
+        if self.config.stats_pool:
+            pooled = torch.cat([pooled, p.mean(dim=2), p.std(dim=2)], dim=-1)
+        return torch.baddbmm(self.fc_b, pooled, self.fc_w)

@@ -19,6 +19,7 @@ from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError
 from .familiarity import Familiarity
 from .labels import speaker_id
+from .model import HeadStack
 from .speech import speech_bounds
 from .timeline import SINGLE_WINDOW_SECONDS
 from .timeline import timeline as _timeline
@@ -56,6 +57,7 @@ class Predictor:
             except (RuntimeError, TypeError, AttributeError) as exc:
                 raise CheckpointError(f"Checkpoint weights do not fit its model config: {exc}") from None
             self.models.append(model.eval())
+        self._stacks: Dict[tuple, HeadStack] = {}  # Whisper heads run as one (model.HeadStack)
         self.temperature = float(checkpoint.get("temperature", 1.0))
         # speakers as the library shows them (labels.speaker_id): RAVDESS actors are ints, others text
         self.train_actors = [speaker_id(a) for a in checkpoint.get("train_actors", [])]
@@ -96,9 +98,16 @@ class Predictor:
         with context(self.precision if not torch.is_grad_enabled() else "fp32"):
             states = enc(mel, n_layers=self.config.n_layers)
         x = chosen[0].select(states.float())
-        logits = torch.stack([m(x)[0] for m in chosen]).mean(dim=0)
+        logits = self._stack(chosen)(x).mean(dim=0)
         dist = None if self.familiarity is None or not distance else self.familiarity.distance(x.detach())
         return (logits, dist) if distance else logits
+
+    def _stack(self, heads: Sequence[torch.nn.Module]) -> HeadStack:
+        """The chosen heads as one HeadStack (built on first use, kept per choice of heads)."""
+        key = tuple(heads)  # the modules themselves: a list replaced later gives new keys
+        if key not in self._stacks:
+            self._stacks[key] = HeadStack(heads).eval()
+        return self._stacks[key]
 
     def scale(self, distance: Optional[torch.Tensor]):
         """What the logits are divided by: the temperature, times Familiarity.temper beyond its threshold."""

@@ -55,6 +55,34 @@ def test_head_learns_from_cached_states(asset_states):
     assert sum(info["layer_weights"]) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("stats_pool", [False, True])
+def test_head_stack_gives_each_head_s_logits_and_gradients(stats_pool):
+    """The heads run as one (model.HeadStack, what the Predictor uses) give what each head gives
+    alone, for a batch, and the same gradient with respect to the encoder states (saliency)."""
+    from emotion.model import HeadStack
+
+    config = HeadConfig(**TINY, stats_pool=stats_pool)
+    heads = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        head = EncoderHead(config).eval()
+        with torch.no_grad():  # trained-looking parameters: a layer mix and LayerNorm not at their start
+            for param in (head.layer_weights, head.norm.weight, head.norm.bias):
+                param.add_(torch.randn_like(param))
+        heads.append(head)
+    x = torch.randn(4, len(config.layers), 25, config.n_state, requires_grad=True)
+    alone = torch.stack([h(x)[0] for h in heads])
+    grad_alone = torch.autograd.grad(alone[:, :, 2].sum(), x)[0]
+    together = HeadStack(heads)(x)
+    grad_together = torch.autograd.grad(together[:, :, 2].sum(), x)[0]
+    assert together.shape == (3, 4, config.n_classes)
+    assert torch.allclose(together, alone, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(together[0], together[1], atol=1e-3)  # the heads differ: each kept its own
+    assert torch.allclose(grad_together, grad_alone, atol=1e-6, rtol=1e-4)
+    with pytest.raises(ValueError, match="same config"):
+        HeadStack([heads[0], EncoderHead(HeadConfig(**TINY, stats_pool=not stats_pool))])
+
+
 @pytest.fixture(scope="module")
 def whisper_checkpoint(tmp_path_factory):
     from emotion.checkpoint import build as build_checkpoint
