@@ -6,10 +6,11 @@
    times how long until /config answers and until the first /predict (a gradio_client request
    with a real clip) is answered; reports the peak RSS of that process (VmHWM).
 2. Server-side /predict latency in this process: analyze_tab.analyze on a 4-second 48 kHz clip (the
-   first 4 s of a RAVDESS example), with its three plots, and the same plus what Gradio does
-   with the outputs before sending them (gr.Label and gr.Plot postprocess: the PNG rendering).
-   p50/p95 over --runs after warm-up; the target is under 300 ms. Then this process's peak RSS.
-Exits 1 if the p95 of the full server-side work misses the target.
+   first 4 s of a RAVDESS example), with its three charts, and the same plus what Gradio does
+   with the outputs before sending them (gr.Label and gr.Plot postprocess: the charts' JSON);
+   then /explain (the saliency chart the page shows next). p50/p95 over --runs after warm-up;
+   the target is a p50 of at most 150 ms for /predict with its charts (issue 25). Then this
+   process's peak RSS. Exits 1 if that p50 misses the target.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from common import free_port, machine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SOURCE = ROOT / "assets" / "examples" / "03-01-03-02-02-01-03.wav"  # 4.14 s at 48 kHz
-TARGET_MS = 300.0
+TARGET_MS = 150.0  # p50 of /predict with its charts
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -141,9 +142,14 @@ def main(argv=None) -> int:
             values = analyze_tab.analyze(str(clip))
             return [c.postprocess(v) for c, v in zip(outputs, values[:4])]
 
+        def explain():
+            return a.spec_plot.postprocess(analyze_tab.explain(str(clip)))
+
+        p50s = {}
         for name, fn in (
-            ("analyze (predict + 3 figures)", handler),
-            ("analyze + Gradio postprocess (PNGs)", server_side),
+            ("/predict: analyze (predict + 3 charts)", handler),
+            ("/predict + Gradio postprocess (what is sent)", server_side),
+            ("/explain + postprocess (the saliency chart)", explain),
         ):
             for _ in range(3):
                 fn()
@@ -153,8 +159,9 @@ def main(argv=None) -> int:
                 fn()
                 ms.append((time.perf_counter() - t) * 1000)
             p50, p95 = percentiles(ms)
+            p50s[name] = p50
             rows.append((f"{name}, {args.runs} runs", f"p50 {p50:.0f} ms", f"p95 {p95:.0f} ms"))
-        full_p95 = p95
+        full_p50 = p50s["/predict + Gradio postprocess (what is sent)"]
         rows.append(
             ("peak RSS of this process", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", "")
         )
@@ -162,8 +169,10 @@ def main(argv=None) -> int:
     width = max(len(r[0]) for r in rows)
     for name, a, b in rows:
         print(f"  {name:<{width}}  {a:>12}  {b}")
-    met = full_p95 < TARGET_MS
-    print(f"  [{'PASS' if met else 'FAIL'}] server-side /predict p95 < {TARGET_MS:.0f} ms on a 4-s clip")
+    met = full_p50 <= TARGET_MS
+    print(
+        f"  [{'PASS' if met else 'FAIL'}] server-side /predict with its charts: p50 <= {TARGET_MS:.0f} ms on a 4-s clip"
+    )
     return 0 if met else 1
 
 

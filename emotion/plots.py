@@ -1,191 +1,215 @@
-"""The figures of one analysis (the Analyze tab), in the style of emotion.plot_base.
+"""The charts of one analysis (the Analyze tab) as Vega-Lite specifications: the browser draws
+them, so the server writes a few kilobytes of JSON instead of rendering PNGs (matplotlib took
+40-90 ms a figure on a 2-core machine, most of a /predict answer; these take about 1 ms).
 
-    waveform(wave, sr, judged=[(s, e)])       # the input, with what the model heard shaded
-    spectrogram(mel)                           # the log-mel spectrogram the model saw
-    probabilities({label: p})                  # horizontal bars for every label
-    saliency_overlay(mel, sal)                 # the spectrogram with a saliency map over it
+    waveform(wave, sr, judged=..., highlight=...)  the signal, shaded where the model listened
+    spectrogram(mel, saliency=None, t0=...)         what the model heard; with saliency, why
+    probabilities(probs)                            a bar for every label, the top one in colour
 
-Probabilities over time are emotion.timeline_plots, the Metrics tab's figures emotion.metric_plots.
+Each returns a dict (the JSON that gr.Plot sends as an "altair" chart; `json.dumps` it to save).
+The spectrogram travels as a PNG of its own pixels (a data URL) placed on the chart's axes.
+Colours and the envelope of a long wave are emotion.plot_base's, as in the matplotlib figures.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from .plot_base import ACCENT, BASE, MAX_POINTS, SMALL, SPEECH, WIDTH, envelope, figure, readable
+from .plot_base import ACCENT, BASE, SPEECH, envelope
 
-__all__ = ["waveform", "spectrogram", "probabilities", "saliency_overlay", "SALIENT"]
+__all__ = ["waveform", "spectrogram", "probabilities", "overlay", "SALIENT", "SCHEMA", "image_of"]
 
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
+COLUMNS = 600  # a waveform is sent as its min/max envelope of at most this many columns
+TIME_AXIS = {"tickCount": 6, "format": "~g", "labelFlush": True}  # whole and half seconds, no crowding
+FONT = 13  # px: axis titles and labels; titles 14
+CONFIG = {
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": FONT, "titleFontSize": FONT, "titleFontWeight": "normal"},
+    "title": {"fontSize": FONT + 1, "fontWeight": "normal", "anchor": "start", "subtitleFontSize": FONT - 1},
+}
 
 
-@readable
+def _chart(description: str, title: str, subtitle: str, height: int, **spec) -> dict:
+    """A chart as wide as its panel (the description is the canvas's aria-label)."""
+    head = {"text": title, **({"subtitle": subtitle} if subtitle else {})}
+    return {
+        "$schema": SCHEMA,
+        "description": description,
+        "title": head,
+        "width": "container",
+        "height": height,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": CONFIG,
+        **spec,
+    }
+
+
+def _round(a, digits: int = 4) -> list:
+    return np.round(np.asarray(a, dtype=float), digits).tolist()
+
+
 def waveform(
     wave,
     sr: int,
-    speech: Optional[Sequence[int]] = None,
-    title: str = "Waveform",
     judged: Sequence[Sequence[float]] = (),
     highlight: Optional[Sequence[float]] = None,
     xlim: Optional[Sequence[float]] = None,
-) -> Figure:
-    """The signal against time in seconds; `speech` = (start, end) samples is shaded, or else
-    `judged` = [(start, end) s, ...]: what the model heard, with `highlight` (s) outlined.
+    title: str = "Waveform",
+) -> dict:
+    """The signal against time in seconds, `judged` = [(start, end) s, ...] (what the model heard)
+    shaded, `highlight` (s) outlined (the window in the spectrogram).
 
-    wave : shape = (samples,), or its envelope (times, low, high) (audio.Envelope.columns). Long
-    signals are drawn as their min/max envelope (the same picture at screen resolution).
-    """
-    fig = figure(WIDTH, 2.2, left=0.15, bottom=0.5, top=0.35)
-    ax = fig.add_subplot()
-    is_envelope = isinstance(wave, tuple)
-    if is_envelope:
+    wave : shape = (samples,), or its envelope (times, low, high) (audio.Envelope.columns); sent as
+    a min/max envelope of at most COLUMNS columns (the same picture at screen resolution)."""
+    if isinstance(wave, tuple):
         t, lo, hi = envelope(wave, sr)
-        ax.fill_between(t, lo, hi, color=BASE, linewidth=0.4)
         seconds = float(t[-1] + (t[1] - t[0]) / 2) if len(t) > 1 else 0.0
-        wave = np.concatenate([lo, hi]).astype(np.float32)
-    n = len(wave) if is_envelope else np.asarray(wave).size
-    wave = np.asarray(wave, dtype=np.float32).reshape(-1)
-    seconds = seconds if is_envelope else (n / float(sr) if n else 0.0)
-    if not is_envelope and n > MAX_POINTS:
-        cols = MAX_POINTS // 2
-        usable = (n // cols) * cols
-        blocks = wave[:usable].reshape(cols, -1)
-        t = (np.arange(cols) + 0.5) * (usable / cols) / sr
-        ax.fill_between(t, blocks.min(axis=1), blocks.max(axis=1), color=BASE, linewidth=0.4)
-    elif not is_envelope and n:
-        ax.plot(np.arange(n) / sr, wave, color=BASE, linewidth=0.6)
-    if speech is not None and n and not judged:
-        start, end = (float(s) / sr for s in speech)
-        ax.axvspan(start, end, color=SPEECH, alpha=0.2, label="detected speech")
-    for i, (start, end) in enumerate(judged):
-        ax.axvspan(start, end, color=SPEECH, alpha=0.3, linewidth=0, label=None if i else "what the model heard")
+        if len(t) > COLUMNS:  # an envelope finer than the screen: fold pairs of columns
+            per = int(np.ceil(len(t) / COLUMNS))
+            n = len(t) // per * per
+            t, lo, hi = t[:n].reshape(-1, per).mean(1), lo[:n].reshape(-1, per).min(1), hi[:n].reshape(-1, per).max(1)
+    else:
+        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+        seconds = len(wave) / float(sr)
+        per = max(1, -(-len(wave) // COLUMNS))  # samples per column, rounded up: at most COLUMNS columns
+        blocks = wave[: len(wave) // per * per].reshape(-1, per)
+        t, lo, hi = (np.arange(len(blocks)) + 0.5) * per / sr, blocks.min(1), blocks.max(1)
+    peak = max(float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0))), 1e-3) * 1.1
+    domain = [float(x) for x in (xlim if xlim is not None else (0.0, max(seconds, 1e-3)))]
+    x = {"type": "quantitative", "scale": {"domain": domain, "nice": False}, "axis": TIME_AXIS, "title": "time (s)"}
+    layers = [
+        {
+            "data": {"values": [{"start": round(float(s), 3), "end": round(float(e), 3)} for s, e in judged]},
+            "mark": {"type": "rect", "color": SPEECH, "opacity": 0.3, "clip": True},
+            "encoding": {"x": {"field": "start", **x}, "x2": {"field": "end"}},
+        },
+        {
+            "data": {"values": [{"t": a, "lo": b, "hi": c} for a, b, c in zip(_round(t), _round(lo), _round(hi))]},
+            "mark": {"type": "area", "color": BASE, "clip": True},
+            "encoding": {
+                "x": {"field": "t", **x},
+                "y": {"field": "lo", "type": "quantitative", "scale": {"domain": [-peak, peak]}, "axis": None},
+                "y2": {"field": "hi"},
+            },
+        },
+    ]
     if highlight is not None:
-        ax.axvspan(*highlight, facecolor="none", edgecolor=ACCENT, linewidth=1.5, label="in the spectrogram")
-    if (speech is not None or judged) and n:
-        ax.legend(
-            loc="lower right",
-            bbox_to_anchor=(1.0, 0.98),
-            frameon=False,
-            ncols=2,
-            fontsize=SMALL - 1,
-            handlelength=1.0,
-            columnspacing=0.8,
-            borderaxespad=0.0,
+        layers.append(
+            {
+                "data": {"values": [{"start": float(highlight[0]), "end": float(highlight[1])}]},
+                "mark": {"type": "rect", "fillOpacity": 0, "stroke": ACCENT, "strokeWidth": 2, "clip": True},
+                "encoding": {"x": {"field": "start", **x}, "x2": {"field": "end"}},
+            }
         )
-    ax.set_xlim(*(xlim if xlim is not None else (0, max(seconds, 1e-3))))
-    peak = float(np.abs(wave).max()) if n else 1.0
-    ax.set_ylim(-max(peak, 1e-3) * 1.1, max(peak, 1e-3) * 1.1)
-    ax.set_xlabel("time (s)")
-    ax.set_yticks([])
-    ax.set_title(title, loc="left")
-    return fig
+    subtitle = "shaded: what the model heard" if judged else ""
+    subtitle += "; outlined: the window in the spectrogram" if highlight is not None else ""
+    return _chart("Waveform of the recording, shaded where the model listened", title, subtitle, 120, layer=layers)
 
 
-@readable
-def spectrogram(
-    mel: np.ndarray,
-    hop_seconds: float = 0.01,
-    vmin: Optional[float] = None,
-    vmax: Optional[float] = None,
-    title: str = "What the model heard (log-mel)",
-    unit: str = "dB",
-) -> Figure:
-    """A log-mel spectrogram, shape = (n_mels, n_frames), time in seconds along x; the colour
-    range is the spectrogram's own unless vmin/vmax are given (the CNN's log-mel is dB in
-    [-70, 0], Whisper's log10 power scaled to about [-1.5, 1.5])."""
-    mel = np.asarray(mel)
-    n_mels, n_frames = mel.shape
-    fig = figure(WIDTH, 2.5, left=0.7, right=1.0, bottom=0.5)
-    ax = fig.add_subplot()
-    im = ax.imshow(
-        mel,
-        origin="lower",
-        aspect="auto",
-        cmap="magma",
-        vmin=vmin,
-        vmax=vmax,
-        extent=(0.0, n_frames * hop_seconds, 0, n_mels),
-        interpolation="nearest",
-    )
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("mel bin")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, label=unit, pad=0.015, fraction=0.05)
-    return fig
+def image_of(rgb: np.ndarray) -> str:
+    """An (rows, cols, 3) array in [0, 1], row 0 at the bottom (a spectrogram's lowest band), as a
+    PNG data URL with row 0 at the top, as images are stored."""
+    from PIL import Image
+
+    pixels = np.round(np.clip(np.asarray(rgb, dtype=float), 0.0, 1.0)[::-1] * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buf, format="png", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-@readable
-def probabilities(probs: Mapping[str, float], title: str = "Probability of each emotion") -> Figure:
-    """Horizontal bars for every label, in the mapping's order (top to bottom); the highest in colour."""
-    labels = list(probs)
-    values = np.array([float(probs[k]) for k in labels])
-    fig = figure(WIDTH, 0.3 * len(labels) + 0.8, left=1.15, right=0.1, bottom=0.35)
-    ax = fig.add_subplot()
-    y = np.arange(len(labels))
-    top = int(values.argmax()) if len(values) else -1
-    colors = [ACCENT if i == top else BASE for i in range(len(labels))]
-    ax.barh(y, values, color=colors, height=0.7)
-    for i, v in enumerate(values):
-        ax.text(min(v, 1.0) + 0.01, i, f"{v:.0%}", va="center", fontsize=SMALL)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1.12)
-    ax.set_xticks([0, 0.5, 1.0], ["0", "50%", "100%"])
-    ax.set_title(title)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig
-
-
-@readable
-def saliency_overlay(
-    mel: ArrayLike,
-    sal: ArrayLike,
-    hop_seconds: float = 0.01,
-    vmin: Optional[float] = None,
-    vmax: Optional[float] = None,
-    title: str = "What the model heard; highlighted: what drove the prediction",
-    t0: float = 0.0,
-    xlim: Optional[Sequence[float]] = None,
-) -> Figure:
-    """The log-mel spectrogram (grey) with a saliency map in [0, 1] over it (opaque = salient).
-
-    mel, sal : shape = (n_mels, n_frames), the same for both. t0: the time (s) of the first frame,
-    so that the axis is the input's (as the waveform's); xlim: the range shown.
-    """
+def overlay(mel: ArrayLike, sal: ArrayLike) -> np.ndarray:
+    """The spectrogram in grey with the saliency map in [0, 1] composited over it ("over": opaque
+    where salient), shape = mel's + (3,), in [0, 1]."""
     mel, sal = np.asarray(mel, dtype=float), np.clip(np.asarray(sal, dtype=float), 0.0, 1.0)
     if mel.shape != sal.shape:
         raise ValueError(f"saliency shape {sal.shape} differs from the spectrogram's {mel.shape}")
-    n_mels, n_frames = mel.shape
-    fig = figure(WIDTH, 2.5, left=0.7, right=1.0, bottom=0.5)
-    ax = fig.add_subplot()
-    extent = (t0, t0 + n_frames * hop_seconds, 0, n_mels)
-    lo = float(mel.min()) if vmin is None else vmin
-    hi = float(mel.max()) if vmax is None else vmax
-    grey = np.clip((mel - lo) / max(hi - lo, 1e-9), 0.0, 1.0)[..., None]  # the spectrogram in grey
+    grey = np.clip((mel - mel.min()) / max(float(mel.max() - mel.min()), 1e-9), 0.0, 1.0)[..., None]
     alpha = (0.9 * sal**0.75)[..., None]  # a little stronger than linear: the salient parts stand out
-    # composited here ("over", as two stacked images would be) and drawn as one RGB image: half the rendering
-    ax.imshow(
-        grey * (1.0 - alpha) + np.asarray(SALIENT) * alpha,
-        origin="lower",
-        aspect="auto",
-        extent=extent,
-        interpolation="nearest",
-    )
-    if xlim is not None:
-        ax.set_xlim(*xlim)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("mel bin")
-    ax.set_title(title)
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    return grey * (1.0 - alpha) + np.asarray(SALIENT) * alpha
 
-    cmap = LinearSegmentedColormap.from_list("saliency", [(0.5, 0.5, 0.5), SALIENT])
-    fig.colorbar(
-        ScalarMappable(Normalize(0, 1), cmap), ax=ax, label="saliency", pad=0.015, fraction=0.05, ticks=[0, 0.5, 1]
+
+def spectrogram(
+    mel: ArrayLike,
+    saliency: Optional[ArrayLike] = None,
+    hop_seconds: float = 0.01,
+    t0: float = 0.0,
+    xlim: Optional[Sequence[float]] = None,
+    title: str = "What the model heard",
+) -> dict:
+    """The log-mel spectrogram the model read, shape = (n_mels, n_frames), on the input's time axis
+    (t0: the time of its first frame, as on the waveform; xlim: the range shown): in the magma
+    colours, or with `saliency` (same shape, in [0, 1]) in grey with the salient parts in orange."""
+    mel = np.asarray(mel, dtype=float)
+    n_mels, n_frames = mel.shape
+    if saliency is None:
+        from matplotlib import colormaps
+
+        scaled = (mel - mel.min()) / max(float(mel.max() - mel.min()), 1e-9)
+        rgb, subtitle = colormaps["magma"](scaled)[..., :3], "bright: loud"
+    else:
+        rgb, subtitle = overlay(mel, saliency), "orange: what drove the prediction (saliency)"
+    t1 = t0 + n_frames * hop_seconds
+    domain = [float(x) for x in (xlim if xlim is not None else (t0, t1))]
+    return _chart(
+        "Spectrogram of what the model heard"
+        + (", highlighted where it drove the top emotion" if saliency is not None else ""),
+        title,
+        subtitle,
+        150,
+        data={"values": [{"x": float(t0), "x2": float(t1), "y": 0, "y2": n_mels, "url": image_of(rgb)}]},
+        mark={"type": "image", "aspect": False, "smooth": False, "clip": True},
+        encoding={
+            "x": {
+                "field": "x",
+                "type": "quantitative",
+                "scale": {"domain": domain, "nice": False},
+                "axis": TIME_AXIS,
+                "title": "time (s)",
+            },
+            "x2": {"field": "x2"},
+            "y": {"field": "y2", "type": "quantitative", "scale": {"domain": [0, n_mels]}, "title": "mel band"},
+            "y2": {"field": "y"},
+            "url": {"field": "url", "type": "nominal"},
+        },
     )
-    return fig
+
+
+def probabilities(probs: Mapping[str, float], title: str = "Probability of each emotion") -> dict:
+    """A horizontal bar for every label, in the mapping's order (top to bottom), the highest in colour."""
+    values = {k: float(v) for k, v in probs.items()}
+    top = max(values, key=values.get) if values else None
+    rows = [{"emotion": k, "p": round(v, 4), "top": k == top, "text": f"{v:.0%}"} for k, v in values.items()]
+    return _chart(
+        "Bar chart of the probability of every emotion",
+        title,
+        "",
+        24 * max(1, len(rows)),
+        data={"values": rows},
+        encoding={
+            "y": {"field": "emotion", "type": "nominal", "sort": None, "title": None},
+            "x": {
+                "field": "p",
+                "type": "quantitative",
+                "scale": {"domain": [0, 1.15]},
+                "axis": {"values": [0, 0.5, 1], "format": ".0%"},
+                "title": None,
+            },
+        },
+        layer=[
+            {
+                "mark": {"type": "bar", "height": {"band": 0.7}},
+                "encoding": {"color": {"condition": {"test": "datum.top", "value": ACCENT}, "value": BASE}},
+            },
+            {
+                "mark": {"type": "text", "align": "left", "dx": 3, "fontSize": FONT},
+                "encoding": {"text": {"field": "text"}},
+            },
+        ],
+    )

@@ -114,8 +114,12 @@ def test_analyze_agrees_with_predictor(clip, predictor):
     assert set(label) == set(EMOTIONS)
     assert top(label) == top(expected)
     np.testing.assert_allclose([label[e] for e in EMOTIONS], [expected[e] for e in EMOTIONS], atol=1e-6)
-    for fig in (wave_fig, spec_fig, bars_fig):
-        assert hasattr(fig, "savefig")
+    for chart in (wave_fig, spec_fig, bars_fig):  # Vega-Lite specs (emotion.plots), drawn by the browser
+        assert chart["$schema"] == plots.SCHEMA and json.loads(json.dumps(chart)) == chart
+    bars = bars_fig["data"]["values"]  # the bar chart shows the label's probabilities, in the labels' order
+    assert [b["emotion"] for b in bars] == list(EMOTIONS) and sum(b["top"] for b in bars) == 1
+    np.testing.assert_allclose([b["p"] for b in bars], [label[e] for e in EMOTIONS], atol=5e-5)
+    assert next(b for b in bars if b["top"])["emotion"] == top(label)
     assert "model heard" in note
 
 
@@ -167,7 +171,9 @@ def test_page_writes_a_problem_in_the_result_area(tmp_path):
     """The Analyze button never raises: the reason goes to the message panel, the plots are emptied."""
     silent = tmp_path / "silence.wav"
     sf.write(silent, np.zeros(32000, dtype=np.int16), 16000)
-    out = analyze_tab.analyze_page(str(silent))
+    steps = list(analyze_tab.analyze_page(str(silent)))
+    assert len(steps) == 1  # no saliency step after a problem
+    out = steps[0]
     assert out[:4] == (None, None, None, None) and "silent" in out[5] and out[5].startswith("###")
 
 
@@ -376,7 +382,7 @@ def test_plots_do_not_leak_figures(predictor):
     before = plt.get_fignums()
     a = predictor.analyze(str(ASSET_CLIPS[0]))
     m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
-    figs = [plots.waveform(a.wave, 16000, a.speech), plots.spectrogram(a.mel), plots.probabilities(a.probabilities)]
+    figs = [timeline_plots.timeline(pd.DataFrame([dict(start=0.0, end=3.0, **a.probabilities, emotion=a.top)]))]
     if m:
         figs += [metric_plots.confusion(m["confusion_matrix"], m["labels"]), metric_plots.reliability(m["reliability"])]
     for fig in figs:
@@ -486,16 +492,16 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
 
 
 def test_analyze_shows_the_timeline_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path, predictor):
-    out = analyze_tab.analyze_page(str(ASSET_CLIPS[0]))  # one sentence: the accordion is left alone
+    out = first_step(analyze_tab.analyze_page(str(ASSET_CLIPS[0])))  # one sentence: the accordion is left alone
     # out[6]: the caveats; a short recording closes the timeline panel, empty (issue 24)
     assert out[5] == "" and out[7].open is False and out[8:] == (None,) * 3
-    out = analyze_tab.analyze_page(str(long_recording))
+    out = first_step(analyze_tab.analyze_page(str(long_recording)))
     assert out[7].open is True and len(out[9]) >= 2 and Path(out[10]).is_file()
     assert top(out[0]) == headline(predictor.predict(str(long_recording)))  # the speech-weighted headline
     shutil.rmtree(Path(out[10]).parent)
     # over a minute: a normal case (was: "too long"); the headline and the timeline both come
     very_long = _write_speech_with_pauses(tmp_path / "long.wav", PREDICT_MAX_SECONDS + 5)
-    out = analyze_tab.analyze_page(str(very_long))
+    out = first_step(analyze_tab.analyze_page(str(very_long)))
     assert out[5] == "" and out[7].open is True and out[9]["end"].max() > PREDICT_MAX_SECONDS - 10
     shown = [c.label for c in out[0].confidences] if isinstance(out[0], LabelData) else [top(out[0])]
     assert shown[0] in set(out[9]["emotion"]) and "windows of speech" in out[4]  # the leading candidate
@@ -513,19 +519,63 @@ def test_timeline_errors_are_clear(tmp_path):
     assert settings.TIMELINE_MAX_SECONDS >= 30 * 60
 
 
+def first_step(steps):
+    """What the Analyze button shows first (analyze_page is a generator: the answer, then the saliency)."""
+    return next(iter(steps))
+
+
+def chart_pixels(chart) -> np.ndarray:
+    """The spectrogram chart's image (a PNG data URL) as floats in [0, 1], row 0 the lowest mel band."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    url = chart["data"]["values"][0]["url"]
+    assert url.startswith("data:image/png;base64,")
+    png = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    return np.asarray(png.convert("RGB"), dtype=float)[::-1] / 255.0
+
+
 def test_analyze_draws_saliency_over_the_spectrogram(predictor):
+    """The page's second step replaces only the spectrogram: the same one, with the saliency of
+    the top emotion composited over it; /explain answers the same chart."""
     from emotion.explain import saliency
 
-    label, _, spec_fig, _, note = analyze_tab.analyze(str(ASSET_CLIPS[2]))
-    images = spec_fig.axes[0].images
-    assert len(images) == 1  # the spectrogram in grey with the saliency composited over it
-    analysis = predictor.analyze(str(ASSET_CLIPS[2]))
-    mel, alpha = analysis.mel, 0.9 * saliency(predictor, analysis.clip)[..., None] ** 0.75
+    clip = str(ASSET_CLIPS[2])
+    first, second = analyze_tab.analyze_page(clip)
+    label, _, plain, _, note = first[:5]
+    spec = second[analyze_tab.PAGE_OUTPUTS.index("spec_plot")]
+    assert all(v == gr.skip() for i, v in enumerate(second) if i != analyze_tab.PAGE_OUTPUTS.index("spec_plot"))
+    analysis = predictor.analyze(clip)
+    mel, sal = analysis.mel, saliency(predictor, analysis.clip)
+    alpha = 0.9 * sal[..., None] ** 0.75
     grey = ((mel - mel.min()) / (mel.max() - mel.min()))[..., None]
     expected = grey * (1 - alpha) + np.asarray(plots.SALIENT) * alpha  # "over": saliency on the spectrogram
-    np.testing.assert_allclose(np.asarray(images[0].get_array()), expected, atol=1e-5)
+    np.testing.assert_allclose(chart_pixels(spec), expected, atol=0.5 / 255 + 1e-6)  # 8-bit pixels
     assert alpha.max() > 0.5  # something is highlighted
-    assert top(label) in spec_fig.axes[0].get_title() and "saliency" in note
+    assert top(first[0]) in spec["title"]["text"] and "saliency" in note
+    assert spec == analyze_tab.explain(clip)  # the API's /explain
+    # the first step's spectrogram is the same mel in its own colours, on the same axes
+    assert chart_pixels(plain).shape == expected.shape and plain["encoding"] == spec["encoding"]
+    bright = mel.max(axis=1).argmax()  # the loudest mel band is the brightest row of the magma image
+    assert chart_pixels(plain).sum(axis=2).max(axis=1).argmax() == bright
+
+
+def test_waveform_chart_keeps_the_signal_and_what_was_judged():
+    wave = np.sin(np.arange(16000 * 5) / 7).astype(np.float32) * np.linspace(0, 0.8, 16000 * 5, dtype=np.float32)
+    chart = plots.waveform(wave, 16000, judged=[(1.0, 4.0)], highlight=(1.5, 3.5), xlim=(0, 6))
+    area = next(layer for layer in chart["layer"] if layer["mark"]["type"] == "area")["data"]["values"]
+    assert len(area) <= plots.COLUMNS and area[-1]["hi"] == pytest.approx(0.8, abs=0.01)
+    assert area[0]["lo"] == pytest.approx(0.0, abs=0.01) and all(p["lo"] <= p["hi"] for p in area)
+    rects = [layer["data"]["values"] for layer in chart["layer"] if layer["mark"]["type"] == "rect"]
+    assert rects == [[{"start": 1.0, "end": 4.0}], [{"start": 1.5, "end": 3.5}]]
+    assert chart["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0.0, 6.0]
+    # a long input's envelope (times, low, high) is folded to at most COLUMNS columns, its extremes kept
+    t = np.arange(5000) / 100
+    folded = plots.waveform((t, -np.abs(np.sin(t)), np.abs(np.sin(t))), 16000)
+    area = next(layer for layer in folded["layer"] if layer["mark"]["type"] == "area")["data"]["values"]
+    assert len(area) <= plots.COLUMNS and max(p["hi"] for p in area) == pytest.approx(1.0, abs=1e-3)
 
 
 def _is_skip(value) -> bool:
@@ -577,7 +627,6 @@ def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
         timeline_plots.timeline(rows, wave),
         timeline_plots.timeline(rows, (t, -t / 7, t / 7), xlim=(0, 30)),
         timeline_plots.timeline(rows.iloc[:0]),
-        plots.saliency_overlay(np.full((64, 301), -35.0), np.zeros((64, 301))),
     ):
         assert to_png(fig).startswith(b"\x89PNG")
     # overlapping windows share their overlap at the midpoint between their centres
@@ -587,7 +636,8 @@ def test_timeline_and_saliency_plots_draw_every_case_without_leaking():
     np.testing.assert_allclose(left, [0.0, 2.25, 10.0])
     np.testing.assert_allclose(right, [2.25, 4.5, 12.0])
     with pytest.raises(ValueError, match="shape"):
-        plots.saliency_overlay(np.zeros((64, 301)), np.zeros((64, 300)))
+        plots.overlay(np.zeros((64, 301)), np.zeros((64, 300)))
+    assert plots.overlay(np.full((64, 301), -35.0), np.zeros((64, 301))).max() == 0.0  # flat and not salient: black
     assert plt.get_fignums() == before
 
 

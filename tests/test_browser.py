@@ -91,8 +91,8 @@ def test_upload_predicts_like_predictor(page, predictor):
     page.get_by_role("button", name="Analyze", exact=True).click()
     assert shown_top_label(page) == top(predictor.predict(str(UPLOAD_CLIP)))
     expect(page.locator("[data-testid=label] button.confidence-set")).to_have_count(3)
-    # the three plots are drawn (matplotlib figures arrive as images)
-    expect(page.locator(".gradio-container img[src^='data:image/png']")).to_have_count(3)
+    # the three charts are drawn (Vega-Lite specs, emotion.plots: the browser draws them on canvases)
+    expect(page.locator(".vega-chart .vega-embed canvas")).to_have_count(3)
     assert error_toasts(page).count() == 0
     if os.environ.get("UPDATE_SCREENSHOT"):
         page.screenshot(path=str(SCREENSHOT), full_page=True)

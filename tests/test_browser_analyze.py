@@ -20,7 +20,7 @@ CHECKPOINT = require_checkpoint()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from emotion import EMOTIONS, audio, plot_base
+from emotion import EMOTIONS, audio
 from emotion.clarity import clarity, load_margin  # noqa: E402
 from ui import caveats  # noqa: E402
 
@@ -98,14 +98,19 @@ def test_phone_width_plots_fit_and_text_is_readable(browser, url):
     clip = ROOT / "assets" / "examples" / sorted(p.name for p in (ROOT / "assets" / "examples").glob("*.wav"))[0]
     with app_page(browser, url, TIMEOUT_MS, width=390, height=844) as page:
         upload_and_analyze(page, clip)
-        images = page.locator(".gradio-container img[src^='data:image/png']")
-        expect(images).to_have_count(3)
-        for img in images.all():
-            box = img.bounding_box()
-            natural = img.evaluate("i => i.naturalWidth")
-            assert box["width"] <= 390 and natural <= plot_base.WIDTH * plot_base.DPI + 1
-            # the figures' text (plot_base.TEXT pt at plot_base.DPI) is shown at least 10 px tall on the phone
-            assert plot_base.TEXT * plot_base.DPI / 72 * box["width"] / natural >= 10, (box, natural)
+        charts = page.locator(".vega-chart .vega-embed canvas")  # Vega-Lite charts, drawn at CSS pixels
+        expect(charts).to_have_count(3)
+        expect(
+            page.locator(".vega-chart .vega-embed [aria-label^='Spectrogram'][aria-label*='highlighted']")
+        ).to_have_count(1)
+        for canvas in charts.all():
+            box = canvas.bounding_box()
+            assert 250 <= box["width"] <= 390, box  # as wide as its panel, no wider than the phone
+        # the charts' text is set in CSS pixels (emotion.plots.FONT), not scaled down with the image as a PNG's was
+        sizes = page.locator(".vega-chart .vega-embed").evaluate_all(
+            "els => els.map(e => e.querySelector('canvas')).map(c => c.width / c.getBoundingClientRect().width)"
+        )
+        assert all(r >= 0.9 for r in sizes), sizes  # drawn at about screen resolution (Gradio pads the canvas)
         assert page.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
 
 

@@ -228,9 +228,10 @@ def test_the_confusion_hint_says_how_many_clips_can_play(page):
 
 def test_the_analysis_figures_say_what_they_show(page):
     analyze_file(page, CLIP)
-    images = page.locator(".gradio-container img[src^='data:image/png']")
-    expect(images).to_have_count(3, timeout=TIMEOUT_MS)
-    alts = images.evaluate_all("imgs => imgs.map(i => i.alt)")
+    charts = page.locator(".vega-chart .vega-embed [aria-label]")  # Vega-Lite: the spec's description
+    expect(charts).to_have_count(3, timeout=TIMEOUT_MS)
+    alts = charts.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
     # the issue: "undefined plot visualising provided data"
     assert all(alt and "undefined" not in alt for alt in alts), alts
     assert any(alt.startswith("Waveform") for alt in alts) and any(alt.startswith("Spectrogram") for alt in alts), alts
+    assert any(alt.startswith("Bar chart") for alt in alts), alts

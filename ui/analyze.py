@@ -1,9 +1,9 @@
 """The Analyze tab: one recording in, the emotions, the waveform (shaded: what the model heard),
-the spectrogram of what it heard with its saliency (on the waveform's time axis), all
-probabilities; for recordings longer than one window of speech, the headline is the
+the spectrogram of what it heard (on the waveform's time axis), all probabilities, then the
+saliency over the spectrogram; for recordings longer than one window of speech, the headline is the
 speech-weighted mean of the windows (emotion.long_input) and the emotion timeline opens below.
 A problem is written in the result area and stays there until the next input.
-API: /predict (label, plots, note), /probabilities (JSON, no images), /timeline."""
+API: /predict (label, charts, note), /explain (the saliency chart), /probabilities (JSON), /timeline."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from types import SimpleNamespace
 from typing import Optional
 
 import gradio as gr
+import numpy as np
+import torch
 
 from emotion import AudioError, long_input, plots
 from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
@@ -86,29 +88,47 @@ def unfamiliar_note(familiarity: Optional[dict]) -> str:
     )
 
 
-def _figures(result):
-    """Waveform (shaded: what the model heard) and the spectrogram on the same time axis."""
-    # input too long to hold whole: the envelope the timeline kept while decoding it
-    wave = result.wave if result.wave is not None else result.timeline.attrs["envelope"]
+def _placement(result):
+    """(t0, xlim, highlight): where the spectrogram's first frame lies on the input's time axis,
+    the range both charts show, and the window outlined on the waveform (long input)."""
     if result.timeline is None:
         t0 = long_input.clip_start(*result.speech)
-        xlim = (min(0.0, t0), max(result.seconds, t0 + CLIP_SECONDS))
-        highlight = None
-    else:
-        row = result.timeline.iloc[result.window]
-        t0 = long_input.clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
-        xlim, highlight = None, result.judged[result.window]
+        return t0, (min(0.0, t0), max(result.seconds, t0 + CLIP_SECONDS)), None
+    row = result.timeline.iloc[result.window]
+    t0 = long_input.clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
+    return t0, None, result.judged[result.window]
+
+
+def _spectrogram(result, saliency=None) -> dict:
+    """What the model heard, on the waveform's time axis; with the saliency map, why it said its top emotion."""
+    t0, xlim, _ = _placement(result)
+    title = f"Heard; highlighted: why {result.top}" if saliency is not None else "What the model heard"
+    return plots.spectrogram(result.mel, saliency, t0=t0, xlim=xlim, title=title)
+
+
+def _figures(result):
+    """Waveform (shaded: what the model heard) and the spectrogram on the same time axis (Vega-Lite
+    charts, emotion.plots: the browser draws them)."""
+    # input too long to hold whole: the envelope the timeline kept while decoding it
+    wave = result.wave if result.wave is not None else result.timeline.attrs["envelope"]
+    _, xlim, highlight = _placement(result)
     wave_fig = plots.waveform(wave, SAMPLE_RATE, judged=result.judged, highlight=highlight, xlim=xlim)
-    spec_fig = plots.saliency_overlay(
-        result.mel, result.saliency, t0=t0, xlim=xlim, title=f"Heard; highlighted: why {result.top}"
-    )
-    return wave_fig, spec_fig
+    return wave_fig, _spectrogram(result)
 
 
-def _analysis(audio_path: Optional[str]):
+def _saliency(result):
+    """The saliency map of the top emotion for the spectrogram shown (emotion.explain: one forward
+    and one backward pass, about twice the prediction's time, so it follows the answer)."""
+    from emotion.explain import explain_features
+
+    mel = torch.from_numpy(np.ascontiguousarray(result.mel))[None]
+    return explain_features(resources().predictor, mel, target=result.top)[1]
+
+
+def _analysis(audio_path: Optional[str], explain: bool = False):
     _check(audio_path)
     try:
-        result = resources().predictor.analyze(audio_path, explain=True)  # one forward pass for both
+        result = resources().predictor.analyze(audio_path, explain=explain)
     except AudioError as exc:
         raise error(str(exc)) from None
     wave_fig, spec_fig = _figures(result)
@@ -117,10 +137,18 @@ def _analysis(audio_path: Optional[str]):
 
 
 def analyze(audio_path: Optional[str]):
-    """/predict: top-3 label, waveform, saliency over the spectrogram of what the model heard,
-    all probabilities, a note. Any length: speech longer than one window gets the
-    speech-weighted mean of the timeline's windows. Raises gr.Error with the reason."""
+    """/predict: top-3 label, waveform, the spectrogram of what the model heard, all
+    probabilities, a note. Any length: speech longer than one window gets the
+    speech-weighted mean of the timeline's windows. Raises gr.Error with the reason.
+    The charts are Vega-Lite specs (emotion.plots); /explain adds the saliency."""
     return _analysis(audio_path)[1]
+
+
+def explain(audio_path: Optional[str]) -> dict:
+    """/explain: the spectrogram of what the model heard with the saliency of its top emotion
+    over it (a Vega-Lite spec, as /predict's). Raises gr.Error with the reason."""
+    result = _analysis(audio_path, explain=True)[0]  # one forward and backward pass for both
+    return _spectrogram(result, result.saliency)
 
 
 def probabilities(audio_path: Optional[str]) -> dict:
@@ -148,16 +176,38 @@ def probabilities(audio_path: Optional[str]) -> dict:
 
 def analyze_page(audio_path: Optional[str]):
     """The Analyze button: analyze(), the timeline of a long recording below it, and a problem
-    written in the result area (it stays until the next input) instead of "Error" in every panel."""
+    written in the result area (it stays until the next input) instead of "Error" in every panel.
+    A generator: the answer and its charts first, then the spectrogram again with the saliency."""
     try:
         result, outputs = _analysis(audio_path)
     except gr.Error as exc:
         gr.Warning(exc.message, title=exc.title)  # the pop-up as well
-        return (None, None, None, None, "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
+        yield (None, None, None, None, "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
+        return
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
     if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
-        return (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
-    return (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
+        yield (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
+    else:
+        yield (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
+    explained = [gr.skip()] * len(PAGE_OUTPUTS)
+    explained[PAGE_OUTPUTS.index("spec_plot")] = _spectrogram(result, _saliency(result))
+    yield tuple(explained)
+
+
+# analyze_page's outputs, in order (build() wires the components in this order)
+PAGE_OUTPUTS = (
+    "top3",
+    "wave_plot",
+    "spec_plot",
+    "bars_plot",
+    "note",
+    "message",
+    "notes",
+    "timeline_box",
+    "timeline_plot",
+    "timeline_table",
+    "timeline_csv",
+)
 
 
 def _example_label(path: Path) -> str:
@@ -176,7 +226,7 @@ def build() -> SimpleNamespace:
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
     wave_plot, bars_plot, spec_plot = (
-        described_plot(label=label, format="png", show_label=False, render=False, description=text)
+        described_plot(label=label, show_label=False, render=False, description=text, elem_classes=["vega-chart"])
         for label, text in [
             ("Waveform", "Waveform of the recording, shaded where the model listened:"),
             ("All probabilities", "Bar chart of the probability of every emotion:"),
@@ -245,6 +295,7 @@ def build() -> SimpleNamespace:
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
     api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
+    api_btn.click(explain, audio_in, spec_plot, api_name="explain", api_description=API_LIMITS)
     timeline_panel.wire(panel, audio_in)  # the Timeline button (inside the accordion)
     return SimpleNamespace(
         audio_in=audio_in,

@@ -32,6 +32,9 @@ PAGE_CSS = f"""
 #timeline-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
 #timeline-plot .matplotlib img {{ width: 100%; min-width: min({TIMELINE_MIN_PX}px, 100%); max-width: none; }}
 @media (max-width: 700px) {{ #timeline-plot .matplotlib img {{ min-width: {TIMELINE_MIN_PX}px; }} }}
+/* Vega-Lite charts (emotion.plots, width "container") fill their panel: Gradio centres the chart's box, which
+   would shrink it to nothing */
+.vega-chart .altair > div:first-child {{ width: 100%; align-self: stretch; }}
 /* phones: tables of many columns (.compact-table) show them all: small type, tight cells, headers
    written upwards; plots of fine print (.wide-plot) keep their size and scroll inside their box */
 @media (max-width: 700px) {{
@@ -60,13 +63,16 @@ class _DescribedPlotData(PlotData):
 class DescribedPlot(gr.Plot):
     """gr.Plot (the same page component) whose matplotlib image has alt text saying what it
     shows: Gradio 6.31 writes "{value.chart} plot visualising provided data" and leaves `chart`
-    undefined for matplotlib ("undefined plot visualising provided data"). Build it with
-    described_plot (no __init__ of its own: Gradio reads the component's props from gr.Plot's)."""
+    undefined for matplotlib ("undefined plot visualising provided data"). It also takes a
+    Vega-Lite spec as a dict (emotion.plots; its "description" is the chart's aria-label). Build it
+    with described_plot (no __init__ of its own: Gradio reads the component's props from gr.Plot's)."""
 
     is_template = True
     description = "Figure"
 
     def postprocess(self, value):
+        if isinstance(value, dict):  # a Vega-Lite spec (emotion.plots): drawn by the browser, described by its own
+            return PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
         data = super().postprocess(value)
         if data is None or data.type != "matplotlib":
             return data
