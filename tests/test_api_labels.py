@@ -57,5 +57,5 @@ def test_the_calibration_line_names_the_temperature_the_app_applies(variant):
 
 def test_the_api_docs_give_the_upload_limits_advice():
     api = app.demo.get_api_info()["named_endpoints"]
-    for name in ("/predict", "/probabilities", "/timeline"):
+    for name in ("/predict", "/explain", "/probabilities", "/timeline"):
         assert "python -m emotion.predict --timeline FILE" in api[name].get("description", ""), name

@@ -401,6 +401,11 @@ def test_end_to_end_predict_via_gradio_client(served_app, predictor):
     result = client.predict(handle_file(clip), api_name="/predict")
     assert result[0]["label"] == top(predictor.predict(clip))
     assert [c["label"] for c in result[0]["confidences"]][0] == result[0]["label"]
+    charts = [json.loads(r["plot"]) for r in result[1:4]]  # Vega-Lite specs (emotion.plots) the browser draws
+    assert all(r["type"] == "altair" for r in result[1:4]) and charts[0]["title"]["text"] == "Waveform"
+    assert [b["emotion"] for b in charts[2]["data"]["values"]] == list(EMOTIONS)
+    explained = client.predict(handle_file(clip), api_name="/explain")
+    assert "saliency" in json.loads(explained["plot"])["title"]["subtitle"]
     with pytest.raises(Exception, match="silent|No speech|empty|Could not read"):
         client.predict(handle_file(str(ROOT / "assets" / "README.md")), api_name="/predict")
     _, text, _ = client.predict(app.RESOURCES.library.filter()["id"].iloc[0], api_name="/example")

@@ -264,7 +264,10 @@ def build() -> SimpleNamespace:
         timeline_box, timeline_plot, timeline_table, timeline_csv = panel.box, panel.plot, panel.table, panel.csv
         timeline_outputs = [timeline_plot, timeline_table, timeline_csv]
         transcript = transcript_box.build()
-        page_outputs = [*analysis_outputs, message, notes, timeline_box, *timeline_outputs]
+        named = dict(top3=top3, wave_plot=wave_plot, spec_plot=spec_plot, bars_plot=bars_plot, note=note)
+        named.update(message=message, notes=notes, timeline_box=timeline_box, timeline_plot=timeline_plot)
+        named.update(timeline_table=timeline_table, timeline_csv=timeline_csv)
+        page_outputs = [named[name] for name in PAGE_OUTPUTS]  # analyze_page yields in this order
         with examples_box:
             gr.Examples(
                 [[str(p)] for p in EXAMPLE_WAVS],
