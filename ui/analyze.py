@@ -15,10 +15,10 @@ import gradio as gr
 import numpy as np
 import torch
 
-from emotion import AudioError, long_input, plots
-from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
+from emotion import AudioError, plots
 from emotion.ravdess import parse_name
 
+from . import analysis_view as view
 from . import caveats, timeline_panel
 from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
@@ -36,86 +36,6 @@ def _check(audio_path: Optional[str]) -> None:
         raise error("No audio yet: record with the microphone or upload a file, then press Analyze.")
 
 
-def _note(result) -> str:
-    frame = result.timeline
-    if frame is None:
-        speech_s = (result.speech[1] - result.speech[0]) / SAMPLE_RATE
-        if speech_s > CLIP_SECONDS:
-            note = (
-                f"The model heard the middle {CLIP_SECONDS:g} s of {speech_s:.1f} s of detected speech "
-                "(shaded in the waveform; the spectrogram shows the same seconds)."
-            )
-        else:
-            note = (
-                f"The model heard all {speech_s:.1f} s of detected speech (shaded), padded with "
-                f"silence to {CLIP_SECONDS:g} s."
-            )
-    else:
-        row = frame.iloc[result.window]
-        speech_s = long_input.covered_seconds(result.judged)  # overlapping windows' seconds once
-        note = (
-            f"**{len(frame)} window{'s' if len(frame) != 1 else ''} of speech** in {result.seconds:.0f} s "
-            "(pauses skipped; the timeline below shows each): the emotions are their mean, each window "
-            f"weighted by the seconds of speech it stands for. Shaded: the {speech_s:.0f} s the model heard; "
-            f"outlined: the window in the spectrogram ({row['start']:.1f}-{row['end']:.1f} s)."
-        )
-        if result.top not in set(frame["emotion"]):
-            note += (
-                f" No single window has *{result.top}* on top; the windows found: "
-                f"{', '.join(sorted(set(frame['emotion'])))}."
-            )
-    return (
-        unfamiliar_note(result.familiarity)
-        + note
-        + (
-            f" Highlighted in the spectrogram: the sounds that most raised the score of *{result.top}* "
-            "(gradient × input saliency)."
-        )
-    )
-
-
-def unfamiliar_note(familiarity: Optional[dict]) -> str:
-    """The caveat for audio unlike anything the model trained on (emotion.familiarity), with the
-    accuracy measured on such audio; empty for familiar audio."""
-    if not familiarity or not familiarity.get("unfamiliar"):
-        return ""
-    acc = familiarity.get("accuracy_when_unfamiliar")
-    measured = f" on such recordings it was right about {acc:.0%} of the time, so" if acc is not None else ""
-    return (
-        "**⚠️ Unfamiliar recording:** it sounds unlike the acted studio speech the model learnt from "
-        f"(voice, language, microphone or room);{measured} the probabilities are toned down. "
-        "Read the answer as a hint, not a verdict.\n\n"
-    )
-
-
-def _placement(result):
-    """(t0, xlim, highlight): where the spectrogram's first frame lies on the input's time axis,
-    the range both charts show, and the window outlined on the waveform (long input)."""
-    if result.timeline is None:
-        t0 = long_input.clip_start(*result.speech)
-        return t0, (min(0.0, t0), max(result.seconds, t0 + CLIP_SECONDS)), None
-    row = result.timeline.iloc[result.window]
-    t0 = long_input.clip_start(int(round(row["start"] * SAMPLE_RATE)), int(round(row["end"] * SAMPLE_RATE)))
-    return t0, None, result.judged[result.window]
-
-
-def _spectrogram(result, saliency=None) -> dict:
-    """What the model heard, on the waveform's time axis; with the saliency map, why it said its top emotion."""
-    t0, xlim, _ = _placement(result)
-    title = f"Heard; highlighted: why {result.top}" if saliency is not None else "What the model heard"
-    return plots.spectrogram(result.mel, saliency, t0=t0, xlim=xlim, title=title)
-
-
-def _figures(result):
-    """Waveform (shaded: what the model heard) and the spectrogram on the same time axis (Vega-Lite
-    charts, emotion.plots: the browser draws them)."""
-    # input too long to hold whole: the envelope the timeline kept while decoding it
-    wave = result.wave if result.wave is not None else result.timeline.attrs["envelope"]
-    _, xlim, highlight = _placement(result)
-    wave_fig = plots.waveform(wave, SAMPLE_RATE, judged=result.judged, highlight=highlight, xlim=xlim)
-    return wave_fig, _spectrogram(result)
-
-
 def _saliency(result):
     """The saliency map of the top emotion for the spectrogram shown (emotion.explain: one forward
     and one backward pass, about twice the prediction's time, so it follows the answer)."""
@@ -131,9 +51,9 @@ def _analysis(audio_path: Optional[str], explain: bool = False):
         result = resources().predictor.analyze(audio_path, explain=explain)
     except AudioError as exc:
         raise error(str(exc)) from None
-    wave_fig, spec_fig = _figures(result)
+    wave_fig, spec_fig = view.figures(result)
     top = caveats.label_value(result.probabilities, caveats.judge(result.probabilities))  # near-tie: no clear emotion
-    return result, (top, wave_fig, spec_fig, plots.probabilities(result.probabilities), _note(result))
+    return result, (top, wave_fig, spec_fig, plots.probabilities(result.probabilities), view.note(result))
 
 
 def analyze(audio_path: Optional[str]):
@@ -148,7 +68,7 @@ def explain(audio_path: Optional[str]) -> dict:
     """/explain: the spectrogram of what the model heard with the saliency of its top emotion
     over it (a Vega-Lite spec, as /predict's). Raises gr.Error with the reason."""
     result = _analysis(audio_path, explain=True)[0]  # one forward and backward pass for both
-    return _spectrogram(result, result.saliency)
+    return view.spectrogram(result, result.saliency)
 
 
 def probabilities(audio_path: Optional[str]) -> dict:
@@ -190,7 +110,7 @@ def analyze_page(audio_path: Optional[str]):
     else:
         yield (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
     explained = [gr.skip()] * len(PAGE_OUTPUTS)
-    explained[PAGE_OUTPUTS.index("spec_plot")] = _spectrogram(result, _saliency(result))
+    explained[PAGE_OUTPUTS.index("spec_plot")] = view.spectrogram(result, _saliency(result))
     yield tuple(explained)
 
 
