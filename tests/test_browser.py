@@ -94,6 +94,8 @@ def test_upload_predicts_like_predictor(page, predictor):
     # the three charts are drawn (Vega-Lite specs, emotion.plots: the browser draws them on canvases)
     expect(page.locator(".vega-chart .vega-embed canvas")).to_have_count(3)
     assert error_toasts(page).count() == 0
+    # then the spectrogram again, with the saliency of the top emotion over it
+    expect(page.locator(".vega-chart .vega-embed [aria-label*='highlighted']")).to_have_count(1)
     if os.environ.get("UPDATE_SCREENSHOT"):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
