@@ -5,14 +5,15 @@
 Streams an example clip (48 kHz) with pauses into a LiveSession as a browser does: chunks of
 --chunk seconds (Gradio 6.31 sends 0.1 s) as (sample rate, int16) tuples. Prints the time to
 buffer one chunk (what the app's stream handler does for every chunk), the work of one update
-(once per second of audio: speech detection and the model), and drawing the rolling timeline
-to PNG as the app does after an update. --models N repeats the checkpoint's models to N, to
-time an ensemble of that size. Then times emotion.explain.saliency on an asset clip.
+(once per second of audio: speech detection and the model), and the rolling timeline chart
+(emotion.plots: a Vega-Lite spec, as JSON) the app sends after an update. --models N repeats
+the checkpoint's models to N, to time an ensemble of that size. Then times emotion.explain.saliency on an asset clip.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from emotion import Predictor, plot_base, speech, timeline_plots
+    from emotion import Predictor, speech, timeline_plots
     from emotion.explain import saliency
     from emotion.live import HISTORY_SECONDS, LiveSession
 
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
         (judged if update.probabilities else silent).append(update.seconds)
         t = time.perf_counter()
         end = max(update.time, HISTORY_SECONDS)
-        plot_base.to_png(
+        json.dumps(
             timeline_plots.timeline(session.history_frame(), session.envelope(), xlim=(end - HISTORY_SECONDS, end))
         )
         drawing.append(time.perf_counter() - t)
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     print(f"  update with a prediction  {stats(judged)}")
     if silent:
         print(f"  update without (listening / no speech)  {stats(silent)}")
-    print(f"  rolling plot to PNG       {stats(drawing)}")
+    print(f"  rolling chart (JSON)      {stats(drawing)}")
 
     clip = speech.prepare(ROOT / "assets" / "ravdess" / "03-01-05-02-01-01-12.flac")
     saliency(predictor, clip)

@@ -6,7 +6,7 @@
    sent), and /explain (the saliency chart the page shows next);
 3. the timeline of a 10-min 48 kHz recording (RAVDESS sentences with 1-s pauses);
 4. one live update (LiveSession: speech detection and the model, once per second of audio) and
-   the rolling plot drawn after it;
+   the rolling chart sent after it (a Vega-Lite spec, as JSON);
 5. batch scoring (emotion.batch's per-file work, one process): seconds per file, and files/s.
 
     python benchmarks/bench_speed.py --precision fp32 [--repeats 30] [--minutes 10]
@@ -20,6 +20,7 @@ the table says which this machine has. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     import torch
 
     import app  # noqa: F401  (the app as `python app.py` builds it: checkpoint, layout)
-    from emotion import Predictor, plot_base, timeline_plots
+    from emotion import Predictor, timeline_plots
     from emotion.batch_engines import score_file
     from emotion.live import HISTORY_SECONDS, LiveSession
     from emotion.precision import native_bf16
@@ -136,12 +137,12 @@ def main(argv=None) -> int:
                 updates.append(update.seconds * 1000)
             t = time.perf_counter()
             end = max(update.time, HISTORY_SECONDS)
-            plot_base.to_png(
+            json.dumps(
                 timeline_plots.timeline(session.history_frame(), session.envelope(), xlim=(end - HISTORY_SECONDS, end))
             )
             drawing.append((time.perf_counter() - t) * 1000)
         print(row("live update with a prediction (every 1 s of audio)", updates))
-        print(row("live: the rolling 30-s plot after it (PNG)", drawing))
+        print(row("live: the rolling 30-s chart after it (Vega-Lite JSON)", drawing))
 
         # 5. batch: the per-file work of `python -m emotion.batch`, one process
         files = [str(f) for f in expand_paths([str(BATCH_DATA)])[: args.batch_files]]

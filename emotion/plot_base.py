@@ -4,8 +4,8 @@ envelope that draws a long wave at screen resolution. Drawing only, no signal pr
 Every figure is a new `matplotlib.figure.Figure`, made without pyplot (`Figure(...)`): none is in
 pyplot's global list, so one that nobody closes is freed like any other object.
 
-    emotion.plots          the Analyze tab's charts (Vega-Lite specs the browser draws; its colours and envelope)
-    emotion.timeline_plots probabilities over time (the timeline, the Live tab's rolling plot)
+    emotion.plots          the Analyze tab's charts (Vega-Lite specs the browser draws, in these colours)
+    emotion.timeline_plots probabilities over time (long input, the Live tab; Vega-Lite as well)
     emotion.metric_plots   the Metrics tab: confusion matrix, reliability diagram, per actor
 """
 

@@ -6,6 +6,7 @@ them, so the server writes a few kilobytes of JSON instead of rendering PNGs (ma
     spectrogram(mel, saliency=None, t0=...)         what the model heard; with saliency, why
     probabilities(probs)                            a bar for every label, the top one in colour
 
+The emotion timeline (long input, the Live tab) is emotion.timeline_plots, on the helpers here.
 Each returns a dict (the JSON that gr.Plot sends as an "altair" chart; `json.dumps` it to save).
 The spectrogram travels as a PNG of its own pixels (a data URL) placed on the chart's axes.
 Colours and the envelope of a long wave are emotion.plot_base's, as in the matplotlib figures.
@@ -22,7 +23,17 @@ from numpy.typing import ArrayLike
 
 from .plot_base import ACCENT, BASE, SPEECH, envelope
 
-__all__ = ["waveform", "spectrogram", "probabilities", "overlay", "SALIENT", "SCHEMA", "image_of"]
+__all__ = [
+    "waveform",
+    "spectrogram",
+    "probabilities",
+    "overlay",
+    "image_of",
+    "chart",
+    "fold_columns",
+    "SALIENT",
+    "SCHEMA",
+]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
@@ -36,7 +47,7 @@ CONFIG = {
 }
 
 
-def _chart(description: str, title: str, subtitle: str, height: int, **spec) -> dict:
+def chart(description: str, title: str, subtitle: str, height: int, **spec) -> dict:
     """A chart as wide as its panel (the description is the canvas's aria-label)."""
     head = {"text": title, **({"subtitle": subtitle} if subtitle else {})}
     return {
@@ -51,7 +62,7 @@ def _chart(description: str, title: str, subtitle: str, height: int, **spec) -> 
     }
 
 
-def _round(a, digits: int = 4) -> list:
+def rounded(a, digits: int = 4) -> list:
     return np.round(np.asarray(a, dtype=float), digits).tolist()
 
 
@@ -71,10 +82,7 @@ def waveform(
     if isinstance(wave, tuple):
         t, lo, hi = envelope(wave, sr)
         seconds = float(t[-1] + (t[1] - t[0]) / 2) if len(t) > 1 else 0.0
-        if len(t) > COLUMNS:  # an envelope finer than the screen: fold pairs of columns
-            per = int(np.ceil(len(t) / COLUMNS))
-            n = len(t) // per * per
-            t, lo, hi = t[:n].reshape(-1, per).mean(1), lo[:n].reshape(-1, per).min(1), hi[:n].reshape(-1, per).max(1)
+        t, lo, hi = fold_columns(t, lo, hi)  # an envelope finer than the screen: columns folded
     else:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
         seconds = len(wave) / float(sr)
@@ -91,7 +99,7 @@ def waveform(
             "encoding": {"x": {"field": "start", **x}, "x2": {"field": "end"}},
         },
         {
-            "data": {"values": [{"t": a, "lo": b, "hi": c} for a, b, c in zip(_round(t), _round(lo), _round(hi))]},
+            "data": {"values": [{"t": a, "lo": b, "hi": c} for a, b, c in zip(rounded(t), rounded(lo), rounded(hi))]},
             "mark": {"type": "area", "color": BASE, "clip": True},
             "encoding": {
                 "x": {"field": "t", **x},
@@ -110,7 +118,7 @@ def waveform(
         )
     subtitle = "shaded: what the model heard" if judged else ""
     subtitle += "; outlined: the window in the spectrogram" if highlight is not None else ""
-    return _chart("Waveform of the recording, shaded where the model listened", title, subtitle, 120, layer=layers)
+    return chart("Waveform of the recording, shaded where the model listened", title, subtitle, 120, layer=layers)
 
 
 def image_of(rgb: np.ndarray) -> str:
@@ -157,7 +165,7 @@ def spectrogram(
         rgb, subtitle = overlay(mel, saliency), "orange: what drove the prediction (saliency)"
     t1 = t0 + n_frames * hop_seconds
     domain = [float(x) for x in (xlim if xlim is not None else (t0, t1))]
-    return _chart(
+    return chart(
         "Spectrogram of what the model heard"
         + (", highlighted where it drove the top emotion" if saliency is not None else ""),
         title,
@@ -186,7 +194,7 @@ def probabilities(probs: Mapping[str, float], title: str = "Probability of each 
     values = {k: float(v) for k, v in probs.items()}
     top = max(values, key=values.get) if values else None
     rows = [{"emotion": k, "p": round(v, 4), "top": k == top, "text": f"{v:.0%}"} for k, v in values.items()]
-    return _chart(
+    return chart(
         "Bar chart of the probability of every emotion",
         title,
         "",
@@ -213,3 +221,12 @@ def probabilities(probs: Mapping[str, float], title: str = "Probability of each 
             },
         ],
     )
+
+
+def fold_columns(t, lo, hi) -> tuple:
+    """An envelope (times, low, high) folded to at most COLUMNS columns, its extremes kept."""
+    if len(t) > COLUMNS:
+        per = int(np.ceil(len(t) / COLUMNS))
+        n = len(t) // per * per
+        t, lo, hi = t[:n].reshape(-1, per).mean(1), lo[:n].reshape(-1, per).min(1), hi[:n].reshape(-1, per).max(1)
+    return t, lo, hi

@@ -1,8 +1,9 @@
-"""The emotion timeline as a figure: probabilities over time, stacked (one colour per label), under
-the waveform's envelope. For Predictor.timeline rows (the Analyze tab's long input, the batch
-job's --timeline) and the Live tab's rolling history; the style is emotion.plot_base's.
+"""The emotion timeline as a chart: probabilities over time, stacked (one colour per label), under
+the waveform's envelope, as a Vega-Lite spec the browser draws (emotion.plots' helpers). For
+Predictor.timeline rows (the Analyze tab's long input) and the Live tab's rolling history
+(LiveSession.history_frame); a matplotlib PNG of a long recording's timeline took ~100 ms and more.
 
-    timeline(frame, wave=None, xlim=None, width=WIDTH)   # TIMELINE_WIDTH: a whole panel
+    timeline(frame, wave=None, xlim=None, title="")
 """
 
 from __future__ import annotations
@@ -10,94 +11,92 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .long_input import window_spans  # how the timeline's windows share time
-from .plot_base import BASE, SMALL, WIDTH, envelope, figure, label_colors, readable
+from .plot_base import BASE, envelope, label_colors
+from .plots import FONT, TIME_AXIS, chart, fold_columns, rounded
 
-# The emotion timeline spans a whole panel (about 1,200 px on a laptop): a 5-in figure there was a
-# 300-px strip in which minutes of windows became a barcode. On a phone the page lets it scroll
-# sideways inside its box at no less than TIMELINE_MIN_PX (ui/common.py CSS), text >= 10 px.
-TIMELINE_WIDTH = 12.0
+# The long-input timeline holds minutes of 3-s windows: on a phone it keeps at least this width and
+# scrolls inside its box (ui/common.py PAGE_CSS) rather than squeezing them into a barcode.
 TIMELINE_MIN_PX = 860
+WAVE_BAND = 0.2  # timeline: the waveform's share of the chart's height, above the probabilities
 
 
-@readable
-def timeline(
-    frame,
-    wave=None,
-    sr: int = 16000,
-    xlim: Optional[Sequence[float]] = None,
-    title: str = "Emotion over time",
-    width: float = WIDTH,
-) -> Figure:
-    """Probabilities over time, stacked (one colour per emotion), under the waveform envelope.
+def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] = None, title: str = "") -> dict:
+    """Probabilities over time, stacked (one colour per label), under the waveform's envelope.
 
-    frame : rows as Predictor.timeline returns them: start, end (s), a probability column per
-        emotion (NaN rows: no speech, left blank), emotion. Overlapping windows share their overlap.
-    wave : optional, the whole signal (samples,) at `sr`, or its envelope (times, low, high).
-    xlim : the time range shown (default: the whole wave, or the rows).
-    width : inches (at DPI); the margins stay the same, the time axis gets the rest.
-    """
-    # the probability columns: those between end and emotion, in the predictor's label order
-    labels = [
-        c for c in frame.columns if c not in ("start", "end", "duration") and getattr(frame[c].dtype, "kind", "") == "f"
-    ]
+    frame : rows as Predictor.timeline (or LiveSession.history_frame) gives them: start, end (s), a
+        probability column per label (NaN rows: no speech, left blank); overlapping windows share
+        their overlap (long_input.window_spans). wave : optional, the signal at `sr` or its envelope
+        (times, low, high), drawn in the top WAVE_BAND of the chart. xlim : the time range shown
+        (default: the whole wave, or the rows)."""
+    labels = [c for c in frame.columns if c not in ("start", "end", "duration") and frame[c].dtype.kind == "f"]
     colors = label_colors(labels)
-    starts = frame["start"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
-    ends = frame["end"].to_numpy(dtype=float) if len(frame) else np.zeros(0)
-    probs = frame[labels].to_numpy(dtype=float) if len(frame) else np.zeros((0, len(labels)))
-    height = 2.9 if wave is not None else 2.2
-    fig = figure(width, height + 0.3, left=0.7, right=1.35, bottom=0.5, top=0.3)
-    if wave is not None:
-        gs = fig.add_gridspec(2, 1, height_ratios=(1, 2.6), hspace=0.08)
-        ax_wave = fig.add_subplot(gs[0])
-        ax = fig.add_subplot(gs[1], sharex=ax_wave)
-        t, lo, hi = envelope(wave, sr)
-        if len(t):
-            ax_wave.fill_between(t, lo, hi, color=BASE, linewidth=0.4)
-            peak = max(float(np.nanmax(np.abs(np.concatenate([lo, hi])))), 1e-3)
-            ax_wave.set_ylim(-peak * 1.1, peak * 1.1)
-        ax_wave.set_yticks([])
-        ax_wave.tick_params(labelbottom=False)
-        ax_wave.set_title(title)
-        if xlim is None and len(t):
-            xlim = (0.0, float(t[-1] + (t[1] - t[0] if len(t) > 1 else 0.0) / 2))
-    else:
-        ax = fig.add_subplot()
-        ax.set_title(title)
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Patch
-
+    starts, ends = frame["start"].to_numpy(dtype=float), frame["end"].to_numpy(dtype=float)
+    probs = frame[labels].to_numpy(dtype=float).reshape(len(frame), len(labels))
     left, right = window_spans(starts, ends)
     keep = np.isfinite(probs).all(axis=1)  # rows without speech stay blank
-    left, right, probs = left[keep], right[keep], probs[keep]
-    tops = np.cumsum(probs, axis=1)
-    for k, name in enumerate(labels):  # one collection of rectangles per emotion (fast to draw)
-        low = tops[:, k] - probs[:, k]
-        verts = np.stack(
-            [
-                np.stack([left, low], 1),
-                np.stack([right, low], 1),
-                np.stack([right, tops[:, k]], 1),
-                np.stack([left, tops[:, k]], 1),
-            ],
-            axis=1,
-        )
-        ax.add_collection(PolyCollection(verts, facecolors=colors[name], linewidths=0))
+    tops = np.cumsum(probs[keep], axis=1)
+    bars = [
+        {"left": a, "right": b, "emotion": name, "low": round(float(top - p), 4), "high": round(float(top), 4)}
+        for a, b, ps, ts in zip(rounded(left[keep], 3), rounded(right[keep], 3), probs[keep], tops)
+        for name, p, top in zip(labels, ps, ts)
+    ]
+    env = envelope(wave, sr) if wave is not None else None  # (times, low, high)
+    if xlim is None and env is not None and len(env[0]):  # the whole recording
+        t = env[0]
+        xlim = (0.0, float(t[-1] + ((t[1] - t[0]) / 2 if len(t) > 1 else 0.0)))
     if xlim is None:
         xlim = (float(starts.min()), float(ends.max())) if len(frame) else (0.0, 1.0)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(0, 1)
-    ax.set_yticks([0, 0.5, 1.0], ["0", "50%", "100%"])
-    ax.set_xlabel("time (s)")
-    handles = [Patch(color=colors[name], label=name) for name in reversed(labels)]  # stacking order
-    ax.legend(
-        handles=handles,
-        loc="center left",
-        bbox_to_anchor=(1.01, 0.5),
-        fontsize=SMALL - 1,
-        frameon=False,
-        handlelength=1.0,
+    x = {"type": "quantitative", "scale": {"domain": [float(v) for v in xlim], "nice": False}, "title": "time (s)"}
+    room = 1.0 / (1.0 - WAVE_BAND) if wave is not None else 1.0  # the bars' scale leaves the top band free
+    layers = [
+        {
+            "data": {"values": bars},
+            "mark": {"type": "rect", "clip": True},
+            "encoding": {
+                "x": {"field": "left", **x, "axis": TIME_AXIS},
+                "x2": {"field": "right"},
+                "y": {
+                    "field": "low",
+                    "type": "quantitative",
+                    "scale": {"domain": [0, room], "nice": False},
+                    "axis": {"values": [0, 0.5, 1], "format": ".0%"},
+                    "title": None,
+                },
+                "y2": {"field": "high"},
+                "color": {
+                    "field": "emotion",
+                    "type": "nominal",
+                    # the legend lists them top to bottom as they are stacked
+                    "scale": {"domain": labels[::-1], "range": [colors[k] for k in labels[::-1]]},
+                    "legend": {"title": None, "orient": "right", "labelFontSize": FONT - 1},
+                },
+            },
+        }
+    ]
+    if env is not None:
+        t, lo, hi = fold_columns(*env)
+        peak = max(float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0))), 1e-3) * 1.1
+        bottom = -peak * (2.0 - WAVE_BAND) / WAVE_BAND  # -peak lands at 1 - WAVE_BAND of the height
+        layers.append(
+            {
+                "data": {
+                    "values": [{"t": a, "lo": b, "hi": c} for a, b, c in zip(rounded(t), rounded(lo), rounded(hi))]
+                },
+                "mark": {"type": "area", "color": BASE, "clip": True},
+                "encoding": {
+                    "x": {"field": "t", **x},
+                    "y": {"field": "lo", "type": "quantitative", "scale": {"domain": [bottom, peak]}, "axis": None},
+                    "y2": {"field": "hi"},
+                },
+            }
+        )
+    return chart(
+        "Emotion over time: the probability of each emotion, stacked, under the waveform",
+        title or "Emotion over time",
+        "",
+        190,
+        layer=layers,
+        resolve={"scale": {"y": "independent"}},
     )
-    return fig

@@ -189,6 +189,6 @@ def test_live_tab_streams_the_fake_microphone(page):
         arg=list(EMOTIONS),
         timeout=45_000,
     )  # a content check, not a speed one: CI's 2 cores are busy
-    expect(page.locator("#live-plot img[src^='data:image/png']")).to_have_count(1)
+    expect(page.locator("#live-plot .vega-embed canvas")).to_have_count(1)  # the rolling timeline (Vega-Lite)
     live.get_by_role("button", name="Stop", exact=True).first.click()
     assert error_toasts(page).count() == 0

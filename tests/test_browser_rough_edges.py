@@ -98,20 +98,18 @@ def analyze_file(page, path):
 
 
 def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recording):
-    from emotion import plot_base
+    from emotion.timeline_plots import TIMELINE_MIN_PX
 
     analyze_file(page, long_recording)
-    img = page.locator("#timeline-plot img[src^='data:image/png']")
-    expect(img).to_be_visible(timeout=TIMEOUT_MS)  # the analysis of ~28 s on a busy CPU
-    box = img.bounding_box()
+    canvas = page.locator("#timeline-plot .vega-embed canvas")  # a Vega-Lite chart: text at CSS pixels
+    expect(canvas).to_be_visible(timeout=TIMEOUT_MS)  # the analysis of ~28 s on a busy CPU
+    box = canvas.bounding_box()
     panel = page.locator("#timeline-plot").bounding_box()
-    natural = img.evaluate("i => i.naturalWidth")
-    # the figure's text (plot_base.TEXT pt at plot_base.DPI) is shown at least 10 px tall at either width
-    assert plot_base.TEXT * plot_base.DPI / 72 * box["width"] / natural >= 10, (box, natural)
     if page.width >= 1000:  # the issue: a 300-px plot in a 1,200-px panel
         assert box["width"] >= 0.9 * panel["width"] - 40, (box, panel)
     else:  # on a phone: wider than the screen, scrolled inside its own box, never the page
-        scroller = page.locator("#timeline-plot .matplotlib")
+        assert box["width"] >= TIMELINE_MIN_PX - 20, box
+        scroller = page.locator("#timeline-plot .altair")
         assert scroller.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX == 'auto'")
     no_sideways_scroll(page)
 

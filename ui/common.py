@@ -28,10 +28,10 @@ TOO_BIG = (
 
 # launch(css=...): what Gradio's defaults lay out badly at 390 px or 1366 px (issue 24).
 PAGE_CSS = f"""
-/* the emotion timeline fills its panel; on a phone it keeps readable text and scrolls inside its box */
-#timeline-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
-#timeline-plot .matplotlib img {{ width: 100%; min-width: min({TIMELINE_MIN_PX}px, 100%); max-width: none; }}
-@media (max-width: 700px) {{ #timeline-plot .matplotlib img {{ min-width: {TIMELINE_MIN_PX}px; }} }}
+/* the emotion timeline fills its panel; on a phone it keeps minutes of windows apart: at least
+   TIMELINE_MIN_PX wide, scrolled inside its own box */
+#timeline-plot .altair {{ overflow-x: auto; align-items: flex-start; }}
+@media (max-width: 700px) {{ #timeline-plot .altair > div:first-child {{ min-width: {TIMELINE_MIN_PX}px; }} }}
 /* Vega-Lite charts (emotion.plots, width "container") fill their panel: Gradio centres the chart's box, which
    would shrink it to nothing */
 .vega-chart .altair > div:first-child {{ width: 100%; align-self: stretch; }}

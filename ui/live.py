@@ -42,7 +42,7 @@ def _live_outputs(session: LiveSession, work, envelope):
     else:
         label = update.message
     end = max(update.time, HISTORY_SECONDS)
-    fig = timeline_plots.timeline(
+    fig = timeline_plots.timeline(  # a Vega-Lite spec the browser draws (a matplotlib PNG took ~100 ms an update)
         session.history_frame(),
         envelope,
         xlim=(end - HISTORY_SECONDS, end),
@@ -98,7 +98,7 @@ def build() -> None:
                 )
                 live_label = gr.Label(num_top_classes=3, label="Now (the last 3 s)", elem_id="live-label")
             live_plot = described_plot(
-                label="Rolling timeline", format="png", show_label=False, scale=2, elem_id="live-plot"
+                label="Rolling timeline", show_label=False, scale=2, elem_id="live-plot", elem_classes=["vega-chart"]
             )
         live_state = gr.State(None)
 

@@ -55,12 +55,8 @@ def _emotion_timeline(audio_path: Optional[str]):
 def outputs(frame, audio_path: str):
     wave = frame.attrs.get("envelope")  # kept while the timeline decoded the file
     n = len(frame)
-    fig = timeline_plots.timeline(
-        frame,
-        wave,
-        title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)",
-        width=timeline_plots.TIMELINE_WIDTH,
-    )  # the panel's width (timeline_plots.TIMELINE_WIDTH)
+    # as wide as the panel; on a phone at least timeline_plots.TIMELINE_MIN_PX, scrolled in its box (PAGE_CSS)
+    fig = timeline_plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)")
     shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
     return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
 
@@ -91,10 +87,10 @@ def build() -> SimpleNamespace:
         button = gr.Button("Timeline of the whole recording", size="sm")
         plot = described_plot(
             label="Emotion over time",
-            format="png",
             show_label=False,
             description="Emotion over time, window by window of speech:",
             elem_id="timeline-plot",
+            elem_classes=["vega-chart"],
         )
         table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
         csv = gr.File(label="Download the table (CSV)", interactive=False)
