@@ -118,10 +118,10 @@ def test_shaded_seconds_and_a_short_file_after_a_long_one(browser, served_app, w
         expect(note).to_be_visible()
         heard = int(re.search(r"Shaded: the (\d+) s", note.inner_text()).group(1))
         assert heard == round(covered), (heard, covered, added)
-        expect(page.locator("#timeline-plot img")).to_have_count(1)
+        expect(page.locator("#timeline-plot .vega-embed canvas")).to_have_count(1)  # the timeline chart
         page.locator("#speech-input button[aria-label='Clear']").first.click()
         upload(page, short_path)
         expect(page.get_by_text(re.compile(r"The model heard (all|the middle)"))).to_be_visible()
         # the panel closes, emptied: no stale plot, table or CSV box of the long file
-        expect(page.locator("#timeline-plot img")).to_have_count(0)
+        expect(page.locator("#timeline-plot .vega-embed")).to_have_count(0)
         expect(page.locator("#timeline-plot")).to_be_hidden()
