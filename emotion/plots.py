@@ -31,6 +31,7 @@ __all__ = [
     "image_of",
     "chart",
     "fold_columns",
+    "envelope_peak",
     "SALIENT",
     "SCHEMA",
 ]
@@ -79,17 +80,13 @@ def waveform(
 
     wave : shape = (samples,), or its envelope (times, low, high) (audio.Envelope.columns); sent as
     a min/max envelope of at most COLUMNS columns (the same picture at screen resolution)."""
+    t, lo, hi = envelope(wave, sr)  # plot_base's min/max columns, then folded to at most COLUMNS
     if isinstance(wave, tuple):
-        t, lo, hi = envelope(wave, sr)
         seconds = float(t[-1] + (t[1] - t[0]) / 2) if len(t) > 1 else 0.0
-        t, lo, hi = fold_columns(t, lo, hi)  # an envelope finer than the screen: columns folded
     else:
-        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
-        seconds = len(wave) / float(sr)
-        per = max(1, -(-len(wave) // COLUMNS))  # samples per column, rounded up: at most COLUMNS columns
-        blocks = wave[: len(wave) // per * per].reshape(-1, per)
-        t, lo, hi = (np.arange(len(blocks)) + 0.5) * per / sr, blocks.min(1), blocks.max(1)
-    peak = max(float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0))), 1e-3) * 1.1
+        seconds = np.asarray(wave).size / float(sr)
+    t, lo, hi = fold_columns(t, lo, hi)
+    peak = envelope_peak(lo, hi)
     domain = [float(x) for x in (xlim if xlim is not None else (0.0, max(seconds, 1e-3)))]
     x = {"type": "quantitative", "scale": {"domain": domain, "nice": False}, "axis": TIME_AXIS, "title": "time (s)"}
     layers = [
@@ -221,6 +218,11 @@ def probabilities(probs: Mapping[str, float], title: str = "Probability of each 
             },
         ],
     )
+
+
+def envelope_peak(lo, hi) -> float:
+    """The y range's half height for an envelope: its largest magnitude, 10% of room, never zero."""
+    return max(float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0))), 1e-3) * 1.1
 
 
 def fold_columns(t, lo, hi) -> tuple:

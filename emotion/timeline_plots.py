@@ -14,7 +14,7 @@ import numpy as np
 
 from .long_input import window_spans  # how the timeline's windows share time
 from .plot_base import BASE, envelope, label_colors
-from .plots import FONT, TIME_AXIS, chart, fold_columns, rounded
+from .plots import FONT, TIME_AXIS, chart, envelope_peak, fold_columns, rounded
 
 # The long-input timeline holds minutes of 3-s windows: on a phone it keeps at least this width and
 # scrolls inside its box (ui/common.py PAGE_CSS) rather than squeezing them into a barcode.
@@ -77,7 +77,7 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
     ]
     if env is not None:
         t, lo, hi = fold_columns(*env)
-        peak = max(float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0))), 1e-3) * 1.1
+        peak = envelope_peak(lo, hi)
         bottom = -peak * (2.0 - WAVE_BAND) / WAVE_BAND  # -peak lands at 1 - WAVE_BAND of the height
         layers.append(
             {
