@@ -76,7 +76,7 @@ def main(argv=None) -> int:
                 "predict(path) total": lambda: predictor.predict(path),
             }
             if predictor.encoder is not None:  # the encoder alone, run once for all heads
-                stages["  of which: encoder"] = lambda: predictor.encoder(mel, n_layers=predictor.config.n_layers)
+                stages["  of which: encoder"] = lambda: predictor.states(mel)
             with torch.inference_mode():
                 for name, fn in stages.items():
                     t = timed(fn, args.repeats)

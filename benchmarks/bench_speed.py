@@ -11,6 +11,7 @@
 
     python benchmarks/bench_speed.py --precision fp32 [--repeats 30] [--minutes 10]
     python benchmarks/bench_speed.py --precision bf16
+    python benchmarks/bench_speed.py --precision bf16 --no-app   # the library alone, without Gradio
 
 --precision sets EMOTION_PRECISION before the app loads its model (fp32, bf16, or auto: bf16 only
 where the CPU has it natively). bf16 on a CPU without native support is emulated and slower;
@@ -64,21 +65,29 @@ def main(argv=None) -> int:
     ap.add_argument("--timeline-runs", type=int, default=3)
     ap.add_argument("--live-seconds", type=float, default=30.0, help="length of the live stream")
     ap.add_argument("--batch-files", type=int, default=100)
+    ap.add_argument("--batch-data", type=Path, default=BATCH_DATA, help="folder of audio for the batch row")
+    ap.add_argument(
+        "--no-app", action="store_true", help="the library alone (no Gradio needed): skip /predict and /explain"
+    )
     args = ap.parse_args(argv)
     os.environ["EMOTION_PRECISION"] = args.precision  # read when the app's Predictor is built
 
     import torch
 
-    import app  # noqa: F401  (the app as `python app.py` builds it: checkpoint, layout)
     from emotion import Predictor, timeline_plots
     from emotion.batch_engines import score_file
     from emotion.live import HISTORY_SECONDS, LiveSession
     from emotion.precision import native_bf16
     from emotion.predict import expand_paths
-    from ui import analyze as analyze_tab
-    from ui.settings import resources
 
-    predictor = resources().predictor
+    if args.no_app:
+        predictor = Predictor.from_checkpoint()
+    else:
+        import app  # the app as `python app.py` builds it: checkpoint, layout
+        from ui import analyze as analyze_tab
+        from ui.settings import resources
+
+        predictor = resources().predictor
     cnn = Predictor.from_checkpoint(CNN)
     print(f"{machine()} · torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(
@@ -105,15 +114,16 @@ def main(argv=None) -> int:
         print(row("predict, the same WAV, CNN fallback", cnn_ms, note="interleaved with the line above"))
 
         # 2. /predict with its charts, and /explain
-        a = app.ANALYZE
-        outputs = [a.top3, a.wave_plot, a.spec_plot, a.bars_plot]
+        if not args.no_app:
+            a = app.ANALYZE
+            outputs = [a.top3, a.wave_plot, a.spec_plot, a.bars_plot]
 
-        def predict_endpoint():
-            return [c.postprocess(v) for c, v in zip(outputs, analyze_tab.analyze(clip)[:4])]
+            def predict_endpoint():
+                return [c.postprocess(v) for c, v in zip(outputs, analyze_tab.analyze(clip)[:4])]
 
-        print(row("/predict with its 3 charts (server side, as sent)", times(predict_endpoint, args.repeats)))
-        explain_ms = times(lambda: a.spec_plot.postprocess(analyze_tab.explain(clip)), args.repeats)
-        print(row("/explain (saliency chart; its backward pass runs in fp32)", explain_ms))
+            print(row("/predict with its 3 charts (server side, as sent)", times(predict_endpoint, args.repeats)))
+            explain_ms = times(lambda: a.spec_plot.postprocess(analyze_tab.explain(clip)), args.repeats)
+            print(row("/explain (saliency chart; its backward pass runs in fp32)", explain_ms))
 
         # 3. the timeline of a long recording
         from bench_timeline import write_long
@@ -145,7 +155,7 @@ def main(argv=None) -> int:
         print(row("live: the rolling 30-s chart after it (Vega-Lite JSON)", drawing))
 
         # 5. batch: the per-file work of `python -m emotion.batch`, one process
-        files = [str(f) for f in expand_paths([str(BATCH_DATA)])[: args.batch_files]]
+        files = [str(f) for f in expand_paths([str(args.batch_data)])[: args.batch_files]]
         if files:
             score_file(predictor, files[0], False)
             per_file = []
@@ -156,7 +166,7 @@ def main(argv=None) -> int:
             rate = len(files) / (sum(per_file) / 1000)
             print(row("batch scoring, one file (RAVDESS 16 kHz FLAC)", per_file, note=f"**{rate:.1f} files/s**"))
         else:
-            print(f"| batch scoring | - | - | 0 | no audio under {BATCH_DATA} |")
+            print(f"| batch scoring | - | - | 0 | no audio under {args.batch_data} |")
     return 0
 
 

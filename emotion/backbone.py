@@ -52,7 +52,7 @@ class Backbone:
     def build(self, config) -> torch.nn.Module:
         return self.model_class(config)
 
-    def load_encoder(self, int8: bool = False):
+    def load_encoder(self, int8: bool = False, bf16: bool = False):
         """The frozen encoder that feeds the heads, or None: the CNN reads the spectrogram itself."""
         return None
 
@@ -86,10 +86,10 @@ class WhisperBase(Backbone):
 
         return dict(encoder.FEATURE_CONFIG)
 
-    def load_encoder(self, int8: bool = False):
+    def load_encoder(self, int8: bool = False, bf16: bool = False):
         from . import encoder
 
-        return encoder.load_encoder(int8=int8)  # EncoderWeightsError names the pip fix
+        return encoder.load_encoder(int8=int8, bf16=bf16)  # EncoderWeightsError names the pip fix
 
     def checkpoint_extra(self, config, states) -> dict:
         from . import encoder

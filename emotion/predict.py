@@ -47,7 +47,8 @@ class Predictor:
             raise CheckpointError(f"Checkpoint model config does not fit this code: {exc}") from None
         if int8 is None:
             int8 = bool(checkpoint.get("encoder", {}).get("int8", False))
-        self.encoder = self.backbone.load_encoder(int8=bool(int8))  # None: the model reads the spectrogram
+        # None: the model reads the spectrogram; bf16: its weights stored in bf16 (encoder.load_encoder)
+        self.encoder = self.backbone.load_encoder(int8=bool(int8), bf16=self.precision == "bf16" and not int8)
         self.int8 = bool(int8) and self.encoder is not None
         self.models: List[torch.nn.Module] = []
         for state in checkpoint["models"]:
@@ -91,16 +92,22 @@ class Predictor:
         if self.encoder is None:
             logits = torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
             return (logits, None) if distance else logits
-        # saliency (gradients on): int8 layers have no gradient, the float encoder has; it stays fp32
-        enc = self.backbone.load_encoder(int8=False) if torch.is_grad_enabled() and self.int8 else self.encoder
-        from .precision import context
-
-        with context(self.precision if not torch.is_grad_enabled() else "fp32"):
-            states = enc(mel, n_layers=self.config.n_layers)
-        x = chosen[0].select(states.float())
+        x = chosen[0].select(self.states(mel))
         logits = self._stack(chosen)(x).mean(dim=0)
         dist = None if self.familiarity is None or not distance else self.familiarity.distance(x.detach())
         return (logits, dist) if distance else logits
+
+    def states(self, mel: torch.Tensor) -> torch.Tensor:
+        """The encoder's hidden states for features() in float32, (n_layers + 1, batch, frames, 512),
+        computed in this Predictor's precision; with gradients on (saliency) always by the fp32
+        encoder, since int8 layers have no gradient and the bf16 weights are for inference."""
+        from .precision import context
+
+        if not torch.is_grad_enabled():
+            with context(self.precision):
+                return self.encoder(mel, n_layers=self.config.n_layers).float()
+        fp32 = self.backbone.load_encoder() if self.int8 or self.precision == "bf16" else self.encoder
+        return fp32(mel, n_layers=self.config.n_layers)
 
     def _stack(self, heads: Sequence[torch.nn.Module]) -> HeadStack:
         """The chosen heads as one HeadStack (built on first use, kept per choice of heads)."""

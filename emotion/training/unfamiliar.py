@@ -51,7 +51,7 @@ def encode(predictor: Predictor, waves: List[np.ndarray], batch: int = 16) -> tu
     with torch.inference_mode():
         for i in tqdm(range(0, len(waves), batch), desc="encoding", leave=False):
             mel = predictor.features(audio.clip_batch(waves[i : i + batch]))
-            x = predictor.models[0].select(predictor.encoder(mel, n_layers=predictor.config.n_layers))
+            x = predictor.models[0].select(predictor.states(mel))
             feats.append(pooled(x).numpy())
             logits.append(torch.stack([m(x)[0] for m in predictor.models], dim=1).numpy())
     return np.concatenate(feats), np.concatenate(logits)
