@@ -281,7 +281,6 @@ def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
     return state
 
 
-@lru_cache(maxsize=3)
 def load_encoder(int8: bool = False, bf16: bool = False) -> WhisperEncoder:
     """The frozen Whisper-base encoder in eval mode (one per process and precision).
 
@@ -291,10 +290,15 @@ def load_encoder(int8: bool = False, bf16: bool = False) -> WhisperEncoder:
     stay fp32), to run under precision.context("bf16"): the same numbers as autocasting the fp32
     encoder, which rounds those weights the same way but again on every call (~4 ms of a 2-core
     CPU's time per clip for 13.5 M weights)."""
+    return _load_encoder(bool(int8), bool(bf16))  # one cache key per choice, however it is spelled
+
+
+@lru_cache(maxsize=3)
+def _load_encoder(int8: bool, bf16: bool) -> WhisperEncoder:
     if int8:
-        return torch.ao.quantization.quantize_dynamic(load_encoder(False), {nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(_load_encoder(False, False), {nn.Linear}, dtype=torch.qint8)
     if bf16:
-        encoder = copy.deepcopy(load_encoder(False))
+        encoder = copy.deepcopy(_load_encoder(False, False))
         for module in encoder.modules():
             if isinstance(module, (nn.Linear, nn.Conv1d)):
                 module.to(torch.bfloat16)

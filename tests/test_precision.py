@@ -26,6 +26,7 @@ def test_bf16_encoder_weights_give_the_autocast_encoders_states():
 
     fp32, bf16 = encoder.load_encoder(), encoder.load_encoder(bf16=True)
     assert bf16 is not fp32 and encoder.load_encoder(bf16=True) is bf16  # built once
+    assert encoder.load_encoder(int8=False, bf16=False) is fp32 and encoder.load_encoder(False) is fp32  # one copy
     assert fp32.blocks[0].qkv.weight.dtype == torch.float32 and fp32.conv1.weight.dtype == torch.float32
     assert bf16.blocks[0].qkv.weight.dtype == torch.bfloat16 and bf16.conv2.weight.dtype == torch.bfloat16
     assert bf16.blocks[0].attn_ln.weight.dtype == torch.float32 and bf16.positions.dtype == torch.float32
