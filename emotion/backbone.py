@@ -92,21 +92,21 @@ class WhisperBase(Backbone):
         return encoder.load_encoder(int8=int8, bf16=bf16)  # EncoderWeightsError names the pip fix
 
     def checkpoint_extra(self, config, states) -> dict:
-        from . import encoder
+        from . import encoder, whisper_weights
 
         return dict(
             encoder=dict(
-                name=encoder.NAME, sha256=encoder.MODEL_SHA256, n_layers=config.n_layers, source=ENCODER_SOURCE
+                name=encoder.NAME, sha256=whisper_weights.MODEL_SHA256, n_layers=config.n_layers, source=ENCODER_SOURCE
             )
         )
 
     def check(self, checkpoint: dict) -> Optional[str]:
-        from . import encoder
+        from . import whisper_weights
 
-        if checkpoint.get("encoder", {}).get("sha256") != encoder.MODEL_SHA256:
+        if checkpoint.get("encoder", {}).get("sha256") != whisper_weights.MODEL_SHA256:
             return (
                 "Checkpoint heads were trained on another encoder than the installed "
-                f"Whisper-base weights (SHA-256 {encoder.MODEL_SHA256[:12]}...)."
+                f"Whisper-base weights (SHA-256 {whisper_weights.MODEL_SHA256[:12]}...)."
             )
         return None
 

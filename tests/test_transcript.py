@@ -17,8 +17,8 @@ import soundfile as sf
 
 from benchmarks.bench_transcript import EMODB_TEXT, RAVDESS_TEXT, edit_distance, words
 from emotion import audio, subtitles
-from emotion import encoder as E
 from emotion import transcript as T
+from emotion import whisper_weights as W
 from emotion.audio import SAMPLE_RATE
 from emotion.cli import main as cli_main
 
@@ -63,7 +63,7 @@ def table(shipped_predictor, sentences):
 def test_model_folder_is_laid_out_once_and_rechecked(tmp_path):
     folder = T.model_dir(str(tmp_path))
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
-    assert T._sha256(folder / "model.bin") == E.MODEL_SHA256
+    assert T._sha256(folder / "model.bin") == W.MODEL_SHA256
     stamp = (folder / "model.bin").stat().st_mtime_ns
     T.model_dir.cache_clear()
     assert T.model_dir(str(tmp_path)) == folder and (folder / "model.bin").stat().st_mtime_ns == stamp  # not rewritten
@@ -73,8 +73,8 @@ def test_model_folder_is_laid_out_once_and_rechecked(tmp_path):
     (folder / "tokenizer.json").write_text("{}")
     T.model_dir.cache_clear()
     T.model_dir(str(tmp_path))
-    assert T._sha256(folder / "model.bin") == E.MODEL_SHA256
-    assert (folder / "tokenizer.json").read_bytes() == (E.package_files()[0].parent / "tokenizer.json").read_bytes()
+    assert T._sha256(folder / "model.bin") == W.MODEL_SHA256
+    assert (folder / "tokenizer.json").read_bytes() == (W.package_files()[0].parent / "tokenizer.json").read_bytes()
     T.model_dir.cache_clear()
 
 

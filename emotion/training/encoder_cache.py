@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .. import audio, encoder
+from .. import audio, encoder, whisper_weights
 from ..model import EncoderHead, HeadConfig
 from .data import Augment, ClipDataset
 from .recipes import HeadRecipe
@@ -87,7 +87,7 @@ def cached_states(
                 seed,
                 recipe.speed_prob,
                 recipe.corrupt,
-                encoder.MODEL_SHA256,
+                whisper_weights.MODEL_SHA256,
                 encoder.FEATURE_CONFIG,
             )
         ).encode()
