@@ -106,8 +106,7 @@ class Predictor:
         if not torch.is_grad_enabled():
             with context(self.precision):
                 return self.encoder(mel, n_layers=self.config.n_layers).float()
-        fp32 = self.backbone.load_encoder() if self.int8 or self.precision == "bf16" else self.encoder
-        return fp32(mel, n_layers=self.config.n_layers)
+        return self.backbone.load_encoder()(mel, n_layers=self.config.n_layers)  # the cached fp32 encoder
 
     def _stack(self, heads: Sequence[torch.nn.Module]) -> HeadStack:
         """The chosen heads as one HeadStack (built on first use, kept per choice of heads)."""
