@@ -43,8 +43,8 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from emotion import batch
+    from emotion.batch_io import expand_paths
     from emotion.labels import EMOTIONS
-    from emotion.predict import expand_paths
 
     files = expand_paths([args.data_dir])[: args.limit]
     if not files:

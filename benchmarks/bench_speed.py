@@ -76,9 +76,9 @@ def main(argv=None) -> int:
 
     from emotion import Predictor, timeline_plots
     from emotion.batch_engines import score_file
+    from emotion.batch_io import expand_paths
     from emotion.live import HISTORY_SECONDS, LiveSession
     from emotion.precision import native_bf16
-    from emotion.predict import expand_paths
 
     if args.no_app:
         predictor = Predictor.from_checkpoint()

@@ -29,9 +29,8 @@ from typing import Optional, Sequence, Union
 
 from . import checkpoint as checkpoint_format
 from .batch_engines import run_local, run_ray
-from .batch_io import BatchError, PartStore, list_files
+from .batch_io import AUDIO_SUFFIXES, BatchError, PartStore, list_files
 from .checkpoint import CheckpointError, default_path
-from .predict import AUDIO_SUFFIXES
 
 __all__ = ["run", "main", "BatchError"]
 

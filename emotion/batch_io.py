@@ -20,7 +20,21 @@ from pathlib import Path
 from typing import Iterable, List, Sequence
 
 from .errors import SetupError
-from .predict import expand_paths
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def expand_paths(paths: Sequence[str]) -> List[Path]:
+    """Files as given, folders searched recursively for audio files (sorted). The command line's
+    and the batch job's inputs alike."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file()))
+        else:
+            out.append(p)
+    return out
+
 
 PIP_HINT = ".venv/bin/pip install -r requirements-batch.txt"
 

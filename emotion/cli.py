@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from . import subtitles
 from .audio import AudioError
-from .predict import AUDIO_SUFFIXES, Predictor, expand_paths, top_k
+from .batch_io import AUDIO_SUFFIXES, expand_paths
+from .predict import Predictor, top_k
 
 
 def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False, progress: bool = True):

@@ -8,6 +8,8 @@ length, finite; the random ones take an np.random.Generator, so a seed reproduce
     reverb(wave, rng, rt60)              a synthetic room: exponentially decaying noise RIR
     gain(wave, db)                       louder or quieter, clipped to [-1, 1] like a recorder
     telephone(wave)                      an 8 kHz telephone channel, 300-3400 Hz
+    degrade(wave, rng)                   one or two of noise, a room, a telephone, a cheap microphone
+                                         (the voice gate's degraded copies: emotion.training.voice_gate)
 """
 
 from __future__ import annotations
@@ -148,3 +150,23 @@ def random_corruption(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if do_phone:
         out = telephone(out)
     return _out(out)
+
+
+def degrade(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One of: noise at 0-20 dB SNR, a room (RT60 0.3-1.0 s), a telephone channel, a cheap
+    microphone (300 Hz-4 kHz, clipped after +6-18 dB); 30% of the time two of them."""
+
+    def cheap_mic(w, rng):
+        band = sosfilt(butter(2, (300, 4000), "bandpass", fs=SAMPLE_RATE, output="sos"), w)
+        return np.tanh(band * 10 ** (rng.uniform(6, 18) / 20)).astype(np.float32)
+
+    steps = [
+        lambda w, rng: add_noise(w, rng.uniform(0, 20), ("white", "pink")[int(rng.integers(2))], rng),
+        lambda w, rng: reverb(w, rng, rt60=rng.uniform(0.3, 1.0)),
+        lambda w, rng: telephone(w),
+        cheap_mic,
+    ]
+    picks = rng.choice(len(steps), size=2 if rng.random() < 0.3 else 1, replace=False)
+    for k in sorted(picks, key=lambda k: (k != 1, k)):  # the room first, as in life
+        wave = steps[k](wave, rng)
+    return np.asarray(wave, np.float32)

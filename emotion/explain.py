@@ -36,8 +36,9 @@ def log_probabilities(predictor, mel: torch.Tensor, info: Optional[dict] = None)
     """Calibrated log-probabilities of the ensemble for the spectrograms the model reads
     (Predictor.features), shape (batch, n_mels, n_frames) -> (batch, len(predictor.labels));
     differentiable: Predictor.logits_from_features with gradients on, through the encoder too.
-    Tempered like Predictor.probabilities; info, when given, receives the clips' "distance"."""
-    logits, distance = predictor.logits_from_features(mel, distance=True)
+    Tempered like Predictor.probabilities; info, when given, receives the clips' "distance" and
+    "voice" (Predictor.logits_from_features)."""
+    logits, distance = predictor.logits_from_features(mel, distance=True, info=info)
     if info is not None:
         info["distance"] = distance
     return F.log_softmax(logits / predictor.scale(distance), dim=-1)

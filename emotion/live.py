@@ -165,9 +165,13 @@ class LiveSession:
                 result = LiveUpdate(now, None, TOO_NOISY if isinstance(exc, TooNoisyError) else NO_SPEECH, 0.0)
             else:
                 clip = torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]
-                p = self.predictor.probabilities(clip)[0].double()
-                probs = dict(zip(self.predictor.labels, (p / p.sum()).tolist()))
-                result = LiveUpdate(now, probs, max(probs, key=probs.get), 0.0)
+                info = {}
+                p = self.predictor.probabilities(clip, info=info)[0].double()
+                if info["voiced"][0]:
+                    probs = dict(zip(self.predictor.labels, (p / p.sum()).tolist()))
+                    result = LiveUpdate(now, probs, max(probs, key=probs.get), 0.0)
+                else:  # music, beeps, a tone: the gate on the same encoder states (emotion.gate)
+                    result = LiveUpdate(now, None, NO_SPEECH, 0.0)
         result.seconds = time.perf_counter() - t0
         return result
 

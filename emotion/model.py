@@ -44,6 +44,16 @@ class ModelConfig:
 ACTIVE_DB = -60.0  # a frame whose loudest bin is within 60 dB of the clip's maximum counts as sound
 
 
+def select_states(states: torch.Tensor, layers, time_pool: int) -> torch.Tensor:
+    """All encoder states (n_layers + 1, B, T, D) -> the chosen layers, time_pool frames averaged,
+    shape = (B, len(layers), T / time_pool, D): what a head (and the voice gate) reads."""
+    x = states[list(layers)].transpose(0, 1)  # (B, L, T, D)
+    if time_pool > 1:
+        b, n, t, d = x.shape
+        x = x[:, :, : t - t % time_pool].reshape(b, n, t // time_pool, time_pool, d).mean(dim=3)
+    return x
+
+
 class ConvBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, time_pool: int, dropout: float, pool_first: bool = False):
         super().__init__()
@@ -155,12 +165,7 @@ class EncoderHead(nn.Module):
     def select(self, states: torch.Tensor) -> torch.Tensor:
         """All encoder states (n_layers + 1, B, T, D) -> this head's layers, time-pooled,
         shape = (B, len(layers), T / time_pool, D): the part worth caching for training."""
-        x = states[list(self.config.layers)].transpose(0, 1)  # (B, L, T, D)
-        p = self.config.time_pool
-        if p > 1:
-            b, n, t, d = x.shape
-            x = x[:, :, : t - t % p].reshape(b, n, t // p, p, d).mean(dim=3)
-        return x
+        return select_states(states, self.config.layers, self.config.time_pool)
 
     def forward(self, x: torch.Tensor, targets: Optional[torch.Tensor] = None):
         """x : shape = (batch, len(layers), T', n_state), from select(). Returns (logits, loss)."""

@@ -6,7 +6,6 @@ python -m emotion.predict FILE... [--checkpoint P]   # top-3 emotions per file
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -18,6 +17,7 @@ from .analysis import Analysis
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError
 from .familiarity import Familiarity
+from .gate import MUSIC, VoiceGate, voiced
 from .labels import speaker_id
 from .model import HeadStack
 from .speech import speech_bounds
@@ -67,6 +67,8 @@ class Predictor:
             for f in checkpoint.get("folds", [])
         ]
         self.familiarity = Familiarity.from_checkpoint(checkpoint) if self.encoder is not None else None
+        # is it a voice? the learned gate on the encoder states (emotion.gate); None: nothing refused as music
+        self.gate = VoiceGate.from_checkpoint(checkpoint)
 
     @property
     def description(self) -> str:
@@ -84,18 +86,35 @@ class Predictor:
         with torch.inference_mode():
             return self.backbone.features(waves)
 
-    def logits_from_features(self, mel: torch.Tensor, models: Optional[Sequence[int]] = None, distance: bool = False):
+    def logits_from_features(
+        self,
+        mel: torch.Tensor,
+        models: Optional[Sequence[int]] = None,
+        distance: bool = False,
+        info: Optional[dict] = None,
+    ):
         """Mean logits of the chosen models (default all) for features(); differentiable when
         called with gradients enabled. The encoder runs once for all heads. distance=True:
-        (logits, each clip's Familiarity distance, or None without one in the checkpoint)."""
+        (logits, each clip's Familiarity distance, or None without one in the checkpoint).
+        info, when given, receives "voice": each clip's voice probability from the gate
+        (emotion.gate; None without one), read from the same encoder states."""
         chosen = [self.models[i] for i in (models if models is not None else range(len(self.models)))]
         if self.encoder is None:
             logits = torch.stack([m(mel)[0] for m in chosen]).mean(dim=0)
+            if info is not None:
+                info["voice"] = None
             return (logits, None) if distance else logits
         x = chosen[0].select(self.states(mel))
         logits = self._stack(chosen)(x).mean(dim=0)
+        if info is not None:
+            info["voice"] = None if self.gate is None else self.gate.voice(x)
         dist = None if self.familiarity is None or not distance else self.familiarity.distance(x.detach())
         return (logits, dist) if distance else logits
+
+    def voiced(self, waves: torch.Tensor, voice: Optional[torch.Tensor]) -> List[bool]:
+        """Which clips sound like a voice: the gate's verdict on info["voice"] of logits_from_features
+        (the CNN: on the waves; emotion.gate.voiced)."""
+        return voiced(self.gate, waves, voice)
 
     def states(self, mel: torch.Tensor) -> torch.Tensor:
         """The encoder's hidden states for features() in float32, (n_layers + 1, batch, frames, 512),
@@ -127,12 +146,16 @@ class Predictor:
         with torch.inference_mode():
             return self.logits_from_features(self.features(waves), models)
 
-    def probabilities(self, waves: torch.Tensor, distances: bool = False):
+    def probabilities(self, waves: torch.Tensor, distances: bool = False, info: Optional[dict] = None):
         """Calibrated probabilities, shape = (batch, len(self.labels)), rows summing to 1 (tempered
-        for unfamiliar audio); distances=True: (probabilities, distances or None)."""
+        for unfamiliar audio); distances=True: (probabilities, distances or None). info, when
+        given, receives "voiced": which clips sound like a voice (Predictor.voiced)."""
+        inner = {}
         with torch.inference_mode():
-            logits, dist = self.logits_from_features(self.features(waves), distance=True)
+            logits, dist = self.logits_from_features(self.features(waves), distance=True, info=inner)
         probs = torch.softmax(logits / self.scale(dist), dim=-1)
+        if info is not None:
+            info["voiced"] = self.voiced(waves, inner["voice"])
         return (probs, dist) if distances else probs
 
     def analyze(
@@ -184,12 +207,14 @@ class Predictor:
             probs, dist = logp.double().exp(), info.get("distance")
         else:
             with torch.inference_mode():
-                logits, dist = self.logits_from_features(mel, distance=True)
+                logits, dist = self.logits_from_features(mel, distance=True, info=info)
                 probs = torch.softmax(logits / self.scale(dist), dim=-1)[0].double()
-            if explain:  # an int8 encoder has no gradient: the map comes from the float one
-                from .explain import explain_features
+        if not self.voiced(torch.from_numpy(clip)[None], info["voice"])[0]:
+            raise AudioError(MUSIC)  # the same states said: no voice (emotion.gate)
+        if explain and self.int8:  # an int8 encoder has no gradient: the map comes from the float one
+            from .explain import explain_features
 
-                sal = explain_features(self, mel)[1]
+            sal = explain_features(self, mel)[1]
         return (probs / probs.sum()).tolist(), mel[0].numpy(), sal, None if dist is None else float(dist[0])
 
     def _analyze_long(
@@ -256,20 +281,6 @@ class Predictor:
 
 def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
     return sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
-
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-
-
-def expand_paths(paths: Sequence[str]) -> List[Path]:
-    """Files as given, folders searched recursively for audio files (sorted)."""
-    out = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file()))
-        else:
-            out.append(p)
-    return out
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,6 @@ from itertools import pairwise
 import numpy as np
 
 from .audio import SAMPLE_RATE, AudioError, AudioSource, load_audio, pad_or_trim
-from .vad import voice_problem
 
 FRAME = 400  # 25 ms analysis frame for the speech detector
 HOP = 160  # 10 ms hop: 100 frames per second
@@ -181,15 +180,11 @@ def speech_span(db: np.ndarray, n_samples: int) -> tuple[int, int]:
 def speech_bounds(wave: np.ndarray) -> tuple[int, int]:
     """(start, end) sample indices of the speech in a 16 kHz wave (speech_span), after
     check_speech: AudioError for silence, steady sound (noise, hum, a tone), or speech too
-    noisy to judge, and (emotion.vad) for a span that is no voice (beeps, a melody, music),
-    with a message that says which."""
+    noisy to judge, with a message that says which. Whether the span is a voice at all (not
+    beeps, a melody, music) the Predictor asks the model's own states (emotion.gate)."""
     db, bands = frame_levels(wave)
     check_speech(db, bands)
-    start, end = speech_span(db, len(wave))
-    problem = voice_problem(wave[start:end])  # tones, beeps and music rise and fall too
-    if problem:
-        raise AudioError(problem)
-    return start, end
+    return speech_span(db, len(wave))
 
 
 def trim_silence(wave: np.ndarray) -> np.ndarray:

@@ -8,8 +8,8 @@
    speech.PAUSE_SECONDS or more split segments); the waveform's envelope is kept on the way.
 2. The speech segments are cut into the model's 3-second windows (half-overlapping in long
    stretches; a segment of up to 4 s is one window, centre-cropped or padded exactly as a
-   single clip is) and read back from the file; windows that are no voice (emotion.vad: beeps,
-   a melody, music) are dropped, and the rest predicted in batches.
+   single clip is) and read back from the file, and predicted in batches; windows that are no
+   voice (beeps, a melody, music: the gate on the same encoder states, Predictor.voiced) are dropped.
 Memory holds a block of audio, a batch of windows and 100 levels per second of audio.
 """
 
@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import audio, speech, vad
+from . import audio, speech
 from .audio import N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
+from .gate import MUSIC
 from .speech import FRAME, HOP
 
 ENVELOPE_COLUMNS = 2000  # the waveform's envelope kept with the timeline, for drawing
@@ -101,16 +102,6 @@ def read_span(store, start: int, end: int) -> np.ndarray:
     return np.frombuffer(store.read((end - start) * 4), dtype=np.float32).copy()
 
 
-def voiced(store, spans: List[Tuple[int, int]]) -> List[Tuple[int, int]]:
-    """The windows that sound like a voice (emotion.vad: not beeps, a melody, music); AudioError
-    with the reason when none does."""
-    problems = [vad.voice_problem(read_span(store, s, e)) for s, e in spans]
-    kept = [span for span, problem in zip(spans, problems) if problem is None]
-    if not kept:
-        raise AudioError(problems[0])
-    return kept
-
-
 def timeline(
     predictor, source: AudioSource, sample_rate: Optional[int] = None, wave: Optional[np.ndarray] = None
 ) -> pd.DataFrame:
@@ -127,14 +118,20 @@ def timeline(
     envelope = audio.Envelope()
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
         db, bands, n_samples = decode_to(store, blocks, envelope)
-        spans = voiced(store, windows(speech_segments(db, bands, n_samples)))
-        probs, dists = [], []
+        spans = windows(speech_segments(db, bands, n_samples))
+        probs, dists, voiced = [], [], []
         for i in range(0, len(spans), BATCH):
             clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i : i + BATCH]]
-            p, d = predictor.probabilities(torch.stack(clips), distances=True)
+            info = {}
+            p, d = predictor.probabilities(torch.stack(clips), distances=True, info=info)
             probs.append(p)
             dists.append(d)
-    p = torch.cat(probs).double()
+            voiced.extend(info["voiced"])
+    if not any(voiced):  # windows that are no voice (beeps, a melody, music: Predictor.voiced) are dropped
+        raise AudioError(MUSIC)
+    keep = torch.tensor(voiced)
+    spans = [span for span, v in zip(spans, voiced) if v]
+    p = torch.cat(probs)[keep].double()
     p = (p / p.sum(dim=1, keepdim=True)).numpy()
     frame = pd.DataFrame(p, columns=list(predictor.labels))
     frame.insert(0, "end", [round(e / SAMPLE_RATE, 3) for _, e in spans])
@@ -142,5 +139,5 @@ def timeline(
     frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
     frame.attrs["envelope"] = envelope.columns(ENVELOPE_COLUMNS)
     if dists[0] is not None:  # the windows' emotion.familiarity distances (Predictor.analyze weighs them)
-        frame.attrs["distance"] = torch.cat(dists).numpy().astype(float)
+        frame.attrs["distance"] = torch.cat(dists)[keep].numpy().astype(float)
     return frame
