@@ -541,6 +541,13 @@ def test_compare_is_a_paired_bootstrap_over_actors(tmp_path, capsys):
         base[i, true if i < 2 else 7 - i] = 0.65
     pb = _oof_table(tmp_path / "base.csv", base / base.sum(1, keepdims=True), [0, 0, 1, 1])
     pn = _oof_table(tmp_path / "new.csv", new / new.sum(1, keepdims=True), [0, 0, 1, 1])
+    from emotion.training.compare import macro_f1
+
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 40):  # the bootstrap's F1 is sklearn's, labels missing from a resample included
+        true, pred = rng.integers(0, 8, n), rng.integers(0, 6, n)
+        want = precision_recall_fscore_support(true, pred, labels=range(8), average="macro", zero_division=0)[2]
+        assert macro_f1(true, pred, 8) == pytest.approx(want)
     result = compare_oof(pb, pn, n_boot=4000, seed=1)
     assert result["base"]["accuracy"] == 0.5 and result["new"]["accuracy"] == 1.0
     assert result["diff"]["accuracy"] == 0.5
@@ -636,3 +643,25 @@ def test_evaluate_writes_its_table_into_a_new_folder(tmp_path):
     assert list(table["id"]) == ["x1", "x2"] and list(table.columns) == ["id", "actor", "fold", "emotion", "a", "b"]
     np.testing.assert_allclose(table[["a", "b"]].sum(axis=1), 1.0, atol=1e-3)
     assert table.loc[0, "b"] == pytest.approx(float(torch.softmax(torch.tensor([0.0, 2.0]), 0)[1]), abs=1e-4)
+
+
+def test_the_blind_test_command_runs_on_the_shipped_joint_checkpoint(shipped_predictor, asset_flacs, tmp_path):
+    """README's blind test (evaluate --data-dir on actors the checkpoint never heard) with the shipped
+    checkpoint, whose speakers mix RAVDESS ints and "emodb-08": it sorted them together and
+    raised TypeError (issue 32). Asset clips renamed as actors 21-24 stand in for the download."""
+    import shutil
+
+    from emotion.training.evaluate import main as evaluate
+
+    folder = tmp_path / "blind"
+    for k, path in enumerate(asset_flacs[:8]):
+        parts = path.stem.split("-")
+        parts[-1] = str(21 + k % 4)
+        (folder / f"Actor_{parts[-1]}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / f"Actor_{parts[-1]}" / ("-".join(parts) + path.suffix))
+    out = tmp_path / "blind.json"
+    assert evaluate(["--data-dir", str(folder), "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["split"]["test_actors"] == [21, 22, 23, 24] and report["n"] == 8
+    assert "emodb-08" in report["split"]["train_actors"] and 1 in report["split"]["train_actors"]
+    assert 0.0 <= report["accuracy"] <= 1.0

@@ -37,6 +37,7 @@ import torch
 
 from ..checkpoint import default_path
 from ..errors import InputError
+from ..labels import natural_key
 from ..predict import Predictor
 from ..ravdess import index_dataset
 from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
@@ -143,8 +144,8 @@ def unseen_actors(predictor, frame: pd.DataFrame, channel: str) -> tuple:
     logits, frame = out_of_fold_logits(predictor, frame)[:2]  # all unseen: the whole ensemble
     split = dict(
         kind="held-out actors (never in training)",
-        test_actors=sorted(frame["actor"].unique().tolist()),
-        train_actors=sorted(seen),
+        test_actors=sorted(frame["actor"].unique().tolist(), key=natural_key),
+        train_actors=sorted(seen, key=natural_key),  # RAVDESS ints beside "emodb-08": sort as natural_key
         channel=channel,
     )
     return logits, split, frame
