@@ -17,7 +17,7 @@ import gc
 import gradio as gr
 
 from ui import analyze, examples, live, metrics, settings
-from ui.common import PAGE_CSS, intro, upload_limit_js
+from ui.common import PAGE_CSS, footer, intro, upload_limit_js
 
 settings.tune_process()
 
@@ -46,6 +46,7 @@ with gr.Blocks(title="Speech emotion recognition", delete_cache=settings.DELETE_
         # the Examples tab browses RAVDESS clips against RAVDESS labels: only for such a checkpoint
         EXAMPLES = examples.build() if settings.ravdess_labels(RESOURCES.predictor) else None
         METRICS = metrics.build()
+    gr.Markdown(footer(), elem_id="footer")
     if EXAMPLES is not None:  # a click on a cell of the Metrics tab's confusion matrix opens its clips
         examples.wire_confusion(METRICS.heatmap, METRICS.audio_only, TABS, EXAMPLES)
 

@@ -32,7 +32,20 @@ from . import backbone as backbones
 from .errors import SetupError
 
 FORMAT_VERSION = 1
-SHIPPED = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion.pt"
+
+
+def shipped_folder() -> Path:
+    """Where the shipped checkpoints are: checkpoints/ in a clone of the repository, else the
+    package data of an installed package (emotion/checkpoints/, found with importlib.resources)."""
+    clone = Path(__file__).resolve().parent.parent / "checkpoints"
+    if (clone / "emotion.pt").is_file():
+        return clone
+    from importlib.resources import files
+
+    return Path(str(files("emotion") / "checkpoints"))
+
+
+SHIPPED = shipped_folder() / "emotion.pt"
 ENV = "EMOTION_CHECKPOINT"  # the environment variable that names another default checkpoint
 MANIFEST = "SHA256SUMS"
 REQUIRED = ("format_version", "labels", "model_config", "feature_config", "models")

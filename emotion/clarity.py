@@ -24,7 +24,7 @@ NEAR_TIE_FILE = "near_tie.json"
 def load_margin(checkpoint: Optional[Path] = None) -> float:
     """The near-tie margin stored beside a checkpoint file (default: the shipped one)."""
     if checkpoint is None:
-        checkpoint = Path(__file__).resolve().parent.parent / "checkpoints" / "emotion.pt"
+        from .checkpoint import SHIPPED as checkpoint
     try:
         return float(json.loads(Path(checkpoint).with_name(NEAR_TIE_FILE).read_text())["margin"])
     except (OSError, ValueError, KeyError, TypeError):

@@ -87,10 +87,10 @@ def test_deliberate_server_settings():
     assert app.demo._queue.max_size == settings.QUEUE_MAX_SIZE
     assert app.LAUNCH_KWARGS["max_file_size"] == settings.MAX_FILE_SIZE
     assert app.LAUNCH_KWARGS.get("share") is False
-    # only the bundled assets (and a configured dataset) may be served
+    # only the bundled assets, the model card (one file) and a configured dataset may be served
     allowed = [Path(p) for p in app.LAUNCH_KWARGS["allowed_paths"]]
-    assert allowed[0] == ROOT / "assets"
-    assert all(p == ROOT / "assets" or (app.RESOURCES.data_dir and p == app.RESOURCES.data_dir) for p in allowed)
+    assert allowed[:2] == [ROOT / "assets", ROOT / "MODEL_CARD.md"]
+    assert all(p in allowed[:2] or (app.RESOURCES.data_dir and p == app.RESOURCES.data_dir) for p in allowed)
 
 
 def test_tab_titles_and_intro_report_measured_accuracy():

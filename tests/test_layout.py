@@ -1,6 +1,7 @@
 """The three wings and their import rules (README, "How it works").
 
     emotion/            the inference library: imports neither the training programs nor the UI
+    emotion/__main__.py the `emotion` command: the front door to all three; nothing imports it
     emotion/training/   training programs: import the library, never the UI
     ui/ + app.py        Gradio: import the library, never the training programs
 
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBRARY = sorted(p for p in (ROOT / "emotion").glob("*.py"))
+COMMAND = ROOT / "emotion" / "__main__.py"
+LIBRARY = sorted(p for p in (ROOT / "emotion").glob("*.py") if p != COMMAND)
 TRAINING = sorted((ROOT / "emotion" / "training").glob("*.py"))
 UI = sorted((ROOT / "ui").glob("*.py")) + [ROOT / "app.py"]
 MAX_LINES = 300
@@ -82,6 +84,13 @@ def test_import_rule_detector_sees_relative_imports():
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.name)
 def test_library_imports_neither_training_nor_ui(path):
     assert _forbidden(imports(path), ["emotion.training", "ui", "app", "gradio"]) == []
+
+
+def test_nothing_imports_the_command():
+    """emotion/__main__.py may start the training programs and the app; no module may import it."""
+    users = [p for p in LIBRARY + TRAINING + UI if "emotion.__main__" in imports(p)]
+    assert users == []
+    assert "emotion.training.train" in imports(COMMAND)  # the detector sees its function-level imports
 
 
 @pytest.mark.parametrize("path", TRAINING, ids=lambda p: p.name)

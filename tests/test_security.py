@@ -444,17 +444,20 @@ def test_direct_file_urls_serve_nothing_outside_assets(server, secrets, crafted_
 
 
 def test_only_assets_and_dataset_are_served(server):
-    """The allowed paths of the launched app, seen from outside: assets/ yes, the rest of the repo no."""
+    """The allowed paths of the launched app, seen from outside: assets/ and the model card (the
+    footer links it) yes, the rest of the repo no."""
     readme = ASSETS / "README.md"
     status, body = http_get(server.url, f"/gradio_api/file={readme}")
     assert status == 200 and body == readme.read_bytes().decode("latin-1")
     status, _ = http_get(server.url, f"/gradio_api/file={EXAMPLE_CLIP}")
     assert status == 200
+    status, body = http_get(server.url, f"/gradio_api/file={ROOT / 'MODEL_CARD.md'}")
+    assert status == 200 and "## Intended use" in body
     data_dir = _data_dir()
     refused = []
     entries = sorted(ROOT.iterdir()) + sorted((ROOT.parent / "shared").glob("*"))
     for entry in entries:  # one file from every other top-level entry of the repo (and of ../shared)
-        if entry.name in ("assets", ".git"):
+        if entry.name in ("assets", ".git", "MODEL_CARD.md"):
             continue
         first = entry if entry.is_file() else next((p for p in entry.rglob("*") if p.is_file()), None)
         for f in [first] if first else []:

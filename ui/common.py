@@ -150,3 +150,15 @@ microphone as you speak.
 
 {summary_text(resources.metrics)}
 """
+
+
+def footer() -> str:
+    """The page's footer (Markdown): the model card, the licences, what the model is not for."""
+    from .settings import MODEL_CARD
+
+    return (
+        f"[Model card](gradio_api/file={MODEL_CARD}): what the model was trained on, how well it does on whom, "
+        "and what it must not be used for (hiring, lie detection, diagnosis, surveillance, decisions about "
+        "people). Code MIT; model CC BY-NC-SA 4.0, trained on RAVDESS (Livingstone & Russo 2018) and EmoDB "
+        "(Burkhardt et al. 2005)."
+    )

@@ -28,6 +28,7 @@ from emotion.report import load_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
+MODEL_CARD = ROOT / "MODEL_CARD.md"  # what the model is for and not for; linked from the page's footer
 EXAMPLE_WAVS = sorted((ASSETS / "examples").glob("*.wav"))
 
 
@@ -101,8 +102,8 @@ class Resources:
 
     @property
     def allowed_paths(self) -> list:
-        """Files the app may serve: the bundled clips and, when configured, the dataset folder."""
-        return [str(ASSETS)] + ([str(self.data_dir)] if self.data_dir else [])
+        """Files the app may serve: the bundled clips, the model card and, when configured, the dataset folder."""
+        return [str(ASSETS), str(MODEL_CARD)] + ([str(self.data_dir)] if self.data_dir else [])
 
 
 _choice = dict(checkpoint=None, data_dir=None)
