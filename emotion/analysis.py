@@ -7,6 +7,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from .clarity import DEFAULT_MARGIN, Verdict, verdict
+
 
 @dataclass
 class Analysis:
@@ -24,7 +26,13 @@ class Analysis:
     window: Optional[int] = None  # long input: the row whose clip, mel and saliency are kept
     seconds: float = 0.0  # the input's duration
     familiarity: Optional[dict] = None  # Familiarity.describe: how unlike the training clips it sounds
+    margin: float = DEFAULT_MARGIN  # the checkpoint's near-tie margin (emotion.clarity)
 
     @property
     def top(self) -> str:
         return max(self.probabilities, key=self.probabilities.get)
+
+    @property
+    def verdict(self) -> Verdict:
+        """What the model says about the recording, by the rule every other answer follows (emotion.clarity)."""
+        return verdict(self.probabilities, self.familiarity, self.margin)

@@ -33,8 +33,8 @@ def score_file(predictor, path: str, timeline: bool) -> List[dict]:
             ]
         if timeline:
             return [{**base, **row} for row in predictor.timeline(path).to_dict("records")]
-        probs = predictor.predict(path)
-        return [{**base, **probs, "emotion": max(probs, key=probs.get)}]
+        result = predictor.analyze(path, display=False)  # what predict() returns, and its verdict
+        return [{**base, **result.probabilities, "emotion": result.top, **result.verdict.fields()}]
     except AudioError as exc:
         return [{**base, "error": str(exc)}]
     except Exception as exc:  # one damaged file must not stop an archive-sized job

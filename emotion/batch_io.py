@@ -81,6 +81,7 @@ def schema(timeline: bool, labels: Sequence[str]):
     if timeline == "transcript":
         fields += [("text", pa.string()), ("language", pa.string()), ("note", pa.string())]
     fields += [(e, pa.float64()) for e in labels] + [("emotion", pa.string()), ("error", pa.string())]
+    fields += [("verdict", pa.string()), ("clear", pa.bool_()), ("unfamiliar", pa.bool_())]  # emotion.clarity
     return pa.schema(fields)
 
 

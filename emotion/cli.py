@@ -22,7 +22,8 @@ from tqdm import tqdm
 from . import subtitles
 from .audio import AudioError
 from .batch_io import AUDIO_SUFFIXES, expand_paths
-from .predict import Predictor, top_k
+from .clarity import top_k
+from .predict import Predictor
 
 
 def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = False, progress: bool = True):
@@ -36,8 +37,9 @@ def predict_rows(predictor: Predictor, files: Sequence[Path], timeline: bool = F
                 table.insert(0, "file", str(path))
                 rows.extend(table.to_dict("records"))
             else:
-                probs = predictor.predict(path)
-                rows.append(dict(file=str(path), emotion=top_k(probs, 1)[0][0], **probs))
+                result = predictor.analyze(path, display=False)  # predict(), and the verdict (emotion.clarity)
+                probs = result.probabilities
+                rows.append(dict(file=str(path), emotion=result.top, **probs, **result.verdict.fields()))
         except AudioError as exc:
             rows.append(dict(file=str(path), error=str(exc)))
     frame = pd.DataFrame(rows)
@@ -55,7 +57,9 @@ def format_table(frame, timeline: bool, labels: Sequence[str]) -> str:
             continue
         probs = {name: row[name] for name in labels if name in row}
         where = f"\t{row['start']:7.2f}-{row['end']:7.2f} s" if timeline else ""
-        lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)))
+        said = row.get("verdict")  # the verdict, when it says more than the top emotion (emotion.clarity)
+        caveat = f"  [{said}]" if isinstance(said, str) and (not row["clear"] or row["unfamiliar"]) else ""
+        lines.append(f"{row['file']}{where}\t" + "  ".join(f"{n} {p:.0%}" for n, p in top_k(probs)) + caveat)
     return "\n".join(lines)
 
 

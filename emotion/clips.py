@@ -26,8 +26,9 @@ from typing import Dict, List, Optional
 import pandas as pd
 import torch
 
+from .clarity import top_k
 from .clip_catalogue import ClipCatalogue
-from .predict import Predictor, top_k
+from .predict import Predictor
 from .ravdess import STATEMENTS
 from .scoring import ENSEMBLE, out_of_fold_logits, scoring_models
 

@@ -15,10 +15,11 @@ is busy) feeds every chunk and runs the update's work elsewhere: `work = session
 copies the window at once, `work()` (speech detection, model) may then run in another thread.
 
 Each update judges the last WINDOW_SECONDS (the model's 3-s window; from FIRST_SECONDS on,
-what there is of it) exactly as a single clip is judged: the speech in it is found with
-speech.speech_bounds, trimmed, centred and padded; a window without speech (silence, steady
-noise, a short click) reports "no speech" instead of an emotion, and speech under too much
-noise "too noisy". Chunks are resampled to 16 kHz as they arrive by resample.StreamResampler, which
+what there is of it) by Predictor.analyze, exactly as a recording is judged: the speech in it
+found, trimmed, centred and padded, the voice gate asked, the verdict (near-tie, unfamiliar) said
+as everywhere else; a window without speech (silence, steady noise, a short click, music)
+reports "no speech" instead of an emotion, and speech under too much noise "too noisy".
+Chunks are resampled to 16 kHz as they arrive by resample.StreamResampler, which
 keeps enough of the previous chunk as context that the result equals resampling the whole
 recording at once (resampling each chunk on its own would put clicks at every chunk boundary).
 """
@@ -32,12 +33,12 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
-import torch
 
 from . import audio
 from .audio import CLIP_SECONDS, SAMPLE_RATE, AudioError, Envelope
+from .clarity import Verdict
 from .resample import StreamResampler
-from .speech import TooNoisyError, speech_bounds
+from .speech import TooNoisyError
 
 UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
 WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio
@@ -56,8 +57,11 @@ class LiveUpdate:
 
     time: float  # seconds of audio received when the update began: the end of the judged window
     probabilities: Optional[Dict[str, float]]  # every label -> probability; None: no emotion judged
-    message: str  # the top emotion, LISTENING (less than FIRST_SECONDS so far), NO_SPEECH or TOO_NOISY
+    message: (
+        str  # the verdict's text (emotion.clarity), LISTENING (less than FIRST_SECONDS so far), NO_SPEECH or TOO_NOISY
+    )
     seconds: float  # processing time of this update (speech detection, model)
+    verdict: Optional[Verdict] = None  # what the model says about the window, by the headline's rule
 
     @property
     def top(self) -> Optional[str]:
@@ -158,20 +162,13 @@ class LiveSession:
         if wave is None:
             result = LiveUpdate(now, None, LISTENING, 0.0)
         else:
-            wave = audio.remove_dc(wave)  # as load_audio does for a clip
-            try:
-                start, end = speech_bounds(wave)
-            except AudioError as exc:
+            try:  # the rule of every answer: Predictor.analyze of the window, its verdict (emotion.clarity)
+                judged = self.predictor.analyze(wave, SAMPLE_RATE, display=False)
+            except AudioError as exc:  # silence, noise, music (the voice gate), too noisy
                 result = LiveUpdate(now, None, TOO_NOISY if isinstance(exc, TooNoisyError) else NO_SPEECH, 0.0)
             else:
-                clip = torch.from_numpy(audio.pad_or_trim(wave[start:end]))[None]
-                info = {}
-                p = self.predictor.probabilities(clip, info=info)[0].double()
-                if info["voiced"][0]:
-                    probs = dict(zip(self.predictor.labels, (p / p.sum()).tolist()))
-                    result = LiveUpdate(now, probs, max(probs, key=probs.get), 0.0)
-                else:  # music, beeps, a tone: the gate on the same encoder states (emotion.gate)
-                    result = LiveUpdate(now, None, NO_SPEECH, 0.0)
+                said = judged.verdict
+                result = LiveUpdate(now, judged.probabilities, said.text, 0.0, said)
         result.seconds = time.perf_counter() - t0
         return result
 

@@ -39,7 +39,9 @@ __all__ = [
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 SALIENT = (1.0, 0.22, 0.05)  # colour of the saliency overlay (its opacity is the saliency)
 COLUMNS = 600  # a waveform is sent as its min/max envelope of at most this many columns
-TIME_AXIS = {"tickCount": 6, "format": "~g", "labelFlush": True}  # whole and half seconds, no crowding
+# whole and half seconds, no crowding; labels by a fixed rule: a "~g" format takes its precision from
+# the tick step (d3's tickFormat), and a 20-s step printed "0, 2e+1, 4e+1" on long recordings
+TIME_AXIS = {"tickCount": 6, "labelExpr": "format(datum.value, '~f')", "labelFlush": True}
 FONT = 13  # px: axis titles and labels; titles 14
 CONFIG = {
     "view": {"stroke": None},

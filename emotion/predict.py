@@ -16,6 +16,7 @@ from . import checkpoint as checkpoint_format
 from .analysis import Analysis
 from .audio import AudioError, AudioSource
 from .checkpoint import CheckpointError
+from .clarity import DEFAULT_MARGIN, load_margin, verdict
 from .familiarity import Familiarity
 from .gate import MUSIC, VoiceGate, voiced
 from .labels import speaker_id
@@ -32,12 +33,14 @@ PREDICT_MAX_SECONDS = 60.0
 class Predictor:
     """Loads a checkpoint (one model or an ensemble of fold models) and predicts emotions."""
 
-    def __init__(self, checkpoint: dict, int8: Optional[bool] = None, precision: Optional[str] = None):
+    def __init__(self, checkpoint: dict, int8: Optional[bool] = None, precision: Optional[str] = None, margin=None):
         """int8: run the Whisper encoder's linear layers in int8 (default: as the checkpoint says);
-        precision: fp32/bf16/auto for the encoder (default EMOTION_PRECISION, else fp32)."""
+        precision: fp32/bf16/auto for the encoder (default EMOTION_PRECISION, else fp32); margin:
+        the near-tie margin of every verdict (emotion.clarity; from_checkpoint reads near_tie.json)."""
         from .precision import resolve
 
         self.precision = resolve(precision)
+        self.margin = DEFAULT_MARGIN if margin is None else float(margin)
         self.backbone = checkpoint_format.validate(checkpoint)  # emotion.backbone: chosen here, once
         self.labels = tuple(checkpoint["labels"])
         self.checkpoint_info = {k: v for k, v in checkpoint.items() if k != "models"}
@@ -77,8 +80,9 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path=None, int8: Optional[bool] = None, precision: Optional[str] = None) -> "Predictor":
-        """Load a checkpoint file (default: the shipped checkpoints/emotion.pt)."""
-        return cls(checkpoint_format.load(checkpoint_format.default_path(path)), int8=int8, precision=precision)
+        """Load a checkpoint file (default: the shipped checkpoints/emotion.pt) and its near-tie margin."""
+        path = checkpoint_format.default_path(path)
+        return cls(checkpoint_format.load(path), int8=int8, precision=precision, margin=load_margin(path))
 
     def features(self, waves: torch.Tensor) -> torch.Tensor:
         """The spectrogram the model reads, for fixed-length 16 kHz waves (batch, N_SAMPLES):
@@ -190,11 +194,18 @@ class Predictor:
             judged=(judged,),
             seconds=seconds,
             familiarity=self._familiar(dist),
+            margin=self.margin,
         )
 
     def _familiar(self, distance, weights=None) -> Optional[dict]:  # long input: the windows' weighted mean
         ok = distance is not None and self.familiarity is not None
         return self.familiarity.describe(float(np.average(distance, weights=weights))) if ok else None
+
+    def verdicts(self, probabilities: np.ndarray, distances=None) -> list:
+        """The Verdict (emotion.clarity) of each row of probabilities (n, labels) and distance (or None)."""
+        rows = [dict(zip(self.labels, map(float, p))) for p in probabilities]
+        dists = [None] * len(rows) if distances is None else list(distances)
+        return [verdict(r, self._familiar(None if d is None else [float(d)]), self.margin) for r, d in zip(rows, dists)]
 
     def _judge(self, clip: np.ndarray, explain: bool):
         """(probabilities as a list, the mel, the saliency or None, the distance or None) of one 3-s clip."""
@@ -251,6 +262,7 @@ class Predictor:
             familiarity=self._familiar(
                 frame.attrs.get("distance"), long_input.speech_weights(frame["start"], frame["end"]) + 1e-9
             ),
+            margin=self.margin,
         )
 
     def predict(self, source: AudioSource, sample_rate: Optional[int] = None) -> Dict[str, float]:
@@ -263,24 +275,16 @@ class Predictor:
         return self.analyze(source, sample_rate, display=False).probabilities
 
     def timeline(self, source: AudioSource, sample_rate: Optional[int] = None):
-        """Emotion over time for a recording of any length (see emotion.timeline).
-
-        Returns a pandas DataFrame, one row per analysed window of speech: start and end in
-        seconds, one probability column per label, and emotion (the top label).
-        """
+        """Emotion over time for a recording of any length (see emotion.timeline): a pandas DataFrame,
+        one row per window of speech: start, end (s), a probability column per label, emotion, verdict."""
         return _timeline(self, source, sample_rate)
 
     def transcript(self, source: AudioSource, sample_rate: Optional[int] = None, language: Optional[str] = None):
-        """What was said, and how (see emotion.transcript): a pandas DataFrame, one row per
-        utterance: start, end (s), text, emotion, one probability column per label, note. Each
-        utterance's probabilities are predict() of exactly its span; under 1 s it is not judged."""
+        """What was said, and how (see emotion.transcript): a pandas DataFrame, one row per utterance:
+        start, end (s), text, emotion, a probability column per label, note, verdict (judged on its share)."""
         from .transcript import transcript
 
         return transcript(self, source, sample_rate, language)
-
-
-def top_k(probabilities: Dict[str, float], k: int = 3) -> List[tuple]:
-    return sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
 
 
 def main(argv=None) -> int:

@@ -4,8 +4,9 @@
                         "probabilities": {label: p}, "words": [...], ("note")}]}
     srt(frame), vtt(frame), csv(frame) -> text
 
-Each subtitle cue carries its emotion and probability before the words, e.g.
-"[angry 0.81] I told you twice."; a segment that was not judged says why: "[too short] Yes.".
+Each subtitle cue carries its verdict (emotion.clarity) before the words, e.g. "[angry 0.81] I told
+you twice.", "[no clear emotion: calm 0.37 / neutral 0.35] Fine."; a segment that was not judged
+says why: "[too short] Yes.".
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import List
 
-FIXED = ("start", "end", "text", "emotion", "note")
+FIXED = ("start", "end", "text", "emotion", "note", "verdict", "clear", "unfamiliar")
 
 
 def labels_of(frame) -> List[str]:
@@ -38,6 +39,8 @@ def as_json(frame, digits: int = 4) -> dict:
             emotion=row["emotion"] if judged else None,
             probabilities={k: round(float(row[k]), digits) for k in labels} if judged else None,
         )
+        if judged and isinstance(row.get("verdict"), str):
+            seg.update(verdict=row["verdict"], clear=bool(row["clear"]), unfamiliar=bool(row["unfamiliar"]))
         if w is not None:
             seg["words"] = w
         if row.get("note"):
@@ -47,9 +50,12 @@ def as_json(frame, digits: int = 4) -> dict:
 
 
 def cue_text(row: dict) -> str:
-    """ "[angry 0.81] I told you twice." (the top emotion and its probability), or "[too short] Yes."."""
+    """ "[angry 0.81] I told you twice." (the verdict), or "[too short] Yes."."""
     if _judged(row):
-        return f"[{row['emotion']} {float(row[row['emotion']]):.2f}] {row['text']}"
+        said = row.get("verdict")
+        if not isinstance(said, str):  # a table written before verdicts: the top emotion
+            said = f"{row['emotion']} {float(row[row['emotion']]):.2f}"
+        return f"[{said}] {row['text']}"
     note = str(row.get("note") or "not judged")
     return f"[{'too short' if note.startswith('too short') else 'not judged'}] {row['text']}"
 

@@ -40,19 +40,23 @@ def speech_segments(db: np.ndarray, bands: np.ndarray, n_samples: int) -> List[T
     The whole recording is judged first (speech.check_speech: silence, steady sound, too noisy).
     Coarse: frames 10 dB above the background (10th percentile) and within 60 dB of the loud
     speech level (speech.sustained_level: the loudest 0.4 s, however little of the recording
-    is speech), split at pauses. Fine: each stretch is trimmed against its own loudest frame, with the same
-    rule (speech.active_regions) that trims a single clip, so a sentence in a long recording is
-    cut as it would be on its own.
+    is speech), split at pauses. Fine: each stretch, with half of the pause on either side (the whole
+    recording for one stretch), is trimmed against its own loudest frame by the rule that trims a
+    single clip (speech.speech_span), so a sentence is cut as it would be on its own, and a
+    recording of one sentence exactly as predict cuts it.
     """
     speech.check_speech(db, bands)
     loud = speech.sustained_level(db)
     floor = float(np.percentile(db, 10))
+    coarse = speech.active_regions(db, max(floor + 10.0, loud - 60.0))
     segments = []
-    for first, last in speech.active_regions(db, max(floor + 10.0, loud - 60.0)):
-        seg = db[first : last + 1]
+    for i, (first, last) in enumerate(coarse):  # each stretch with half the pause on either side
+        lo = 0 if i == 0 else (coarse[i - 1][1] + first) // 2
+        hi = len(db) - 1 if i == len(coarse) - 1 else (last + coarse[i + 1][0]) // 2
+        seg = db[lo : hi + 1]
         fine = speech.active_regions(seg, float(seg.max()) - speech.TRIM_DB)
         if fine:
-            segments.append(speech.frames_to_samples(first + fine[0][0], first + fine[-1][1], n_samples))
+            segments.append(speech.frames_to_samples(lo + fine[0][0], lo + fine[-1][1], n_samples))
     if not segments:
         raise AudioError("No speech found: only short bursts of sound, no sentence.")
     return segments
@@ -105,7 +109,8 @@ def read_span(store, start: int, end: int) -> np.ndarray:
 def timeline(
     predictor, source: AudioSource, sample_rate: Optional[int] = None, wave: Optional[np.ndarray] = None
 ) -> pd.DataFrame:
-    """One row per analysed window: start, end (s), a probability column per emotion, emotion.
+    """One row per analysed window: start, end (s), a probability column per emotion, emotion, and
+    the window's verdict (emotion.clarity: verdict text, clear, unfamiliar).
     wave: the input already decoded by audio.load_audio (it is not decoded again).
     attrs: "envelope", the waveform's (times, low, high) in at most ENVELOPE_COLUMNS columns, and
     "distance", the windows' familiarity distances (when the checkpoint has them)."""
@@ -138,6 +143,11 @@ def timeline(
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
     frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
     frame.attrs["envelope"] = envelope.columns(ENVELOPE_COLUMNS)
+    distance = None
     if dists[0] is not None:  # the windows' emotion.familiarity distances (Predictor.analyze weighs them)
-        frame.attrs["distance"] = torch.cat(dists)[keep].numpy().astype(float)
+        distance = frame.attrs["distance"] = torch.cat(dists)[keep].numpy().astype(float)
+    # each window's verdict by the headline's rule (emotion.clarity): near-tie, unfamiliar
+    said = [v.fields() for v in predictor.verdicts(p, distance)]
+    for column in ("verdict", "clear", "unfamiliar"):
+        frame[column] = [v[column] for v in said]
     return frame

@@ -1,20 +1,17 @@
 """What was said, and how: a transcript whose every segment carries its emotion.
 
-The emotion model already ships the whole faster-whisper-base model (emotion.encoder: two
-packages whose joined model.bin is checked against its SHA-256, plus config.json,
-tokenizer.json and vocabulary.txt). model_dir() lays them out once as a CTranslate2 model
-folder in a cache directory ($EMOTION_CACHE_DIR, else ~/.cache/emotion; re-checked on each
-first use in a process, rewritten from the packages if altered, never downloaded), and
-faster-whisper transcribes from that local folder: its Silero voice-activity filter (bundled
-with faster-whisper) skips pauses, the language is detected (German speech is transcribed in
-German), segments and words get timestamps.
+The emotion model already ships the whole faster-whisper-base model (emotion.encoder: two packages
+whose joined model.bin is SHA-256 checked, plus config.json, tokenizer.json and vocabulary.txt).
+model_dir() lays them out once as a CTranslate2 folder in a cache ($EMOTION_CACHE_DIR, else
+~/.cache/emotion; re-checked on first use, rewritten if altered, never downloaded); faster-whisper
+transcribes from it: its Silero filter skips pauses, the language is detected, words get times.
 
     table = Predictor.from_checkpoint().transcript("interview.wav")
-    # one row per segment: start, end (s), text, emotion, one probability column per label, note
+    # one row per utterance: start, end (s), text, emotion, a probability column per label, note, verdict
 
-Each segment is judged by Predictor.predict over exactly its span of the 16-kHz signal (the same
-rule as for a whole recording: one clip up to 4 s of speech, else the speech-weighted mean of
-its windows), so a segment's emotion equals predict on that span cut out. A segment shorter than
+Each utterance (cut on its words' bounds) is judged by Predictor.analyze of its share of the signal
+(pause middle to pause middle: shares), the rule of a whole recording, so a recording of one
+utterance gets the headline's probabilities and verdict. A segment shorter than
 MIN_SEGMENT_SECONDS is not judged: it is marked too short (emotion None, probabilities NaN, the
 reason in `note`), rather than given an emotion borrowed from its neighbours' seconds.
 
@@ -44,23 +41,22 @@ CACHE_ENV = "EMOTION_CACHE_DIR"
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # beside model.bin in the first package
 MIN_SEGMENT_SECONDS = 1.0  # shorter segments are marked too short, not judged
 TOO_SHORT = f"too short to judge (under {MIN_SEGMENT_SECONDS:g} s)"
+NO_VOICE = "No speech found"  # how the gate's and the level checks' refusals begin (emotion.gate, emotion.speech)
+VERDICT_COLUMNS = ("verdict", "clear", "unfamiliar")  # emotion.clarity.Verdict.fields
 COMPUTE_TYPE = "int8"  # CTranslate2 quantizes the float weights at load: ~2x faster on a CPU, same words
 # Greedy decoding at temperature 0 only, no conditioning on the previous segment's text: the default
 # fallback to higher temperatures re-decoded most windows of repeated sentences (its compression
 # test takes a repeated sentence for a loop) and dropped some, at 3x the time. Greedy, not beam 5:
-# the same words on the joined-sentence sets (0.0% WER both), 10 min of sentences in 53 s instead
-# of 75 s. Words get timestamps: utterances are cut, and judged, on the words' bounds.
+# the same words on the joined-sentence sets (0.0% WER both), 10 min in 53 s instead of 75 s.
 DECODE = dict(beam_size=1, temperature=0.0, condition_on_previous_text=False, word_timestamps=True, vad_filter=True)
 SENTENCE_END = (".", "?", "!", "\u2026", "\u3002")  # an utterance ends after such a word ...
 SPLIT_PAUSE_SECONDS = 1.0  # ... or where the next word starts this long after the last one ended
-# At temperature 0 a window can end in a loop (a sentence repeated dozens of times); the words of
-# such a segment (faster-whisper's own loop test: its text compresses more than 2.4 x) that the
-# alignment gives no time at all were never heard, and are dropped.
+# At temperature 0 a window can end in a loop (a sentence repeated dozens of times); the words of such
+# a segment (its text compresses more than 2.4 x) that the alignment gives no time were never heard.
 LOOP_COMPRESSION = 2.4
 # The voice-activity filter's speech is decoded in groups of at most this many seconds (each group
-# a clip of its own, its pauses kept), not packed back to back into 30-s windows: packed, Whisper
-# skipped or looped on sentences that repeat earlier ones word for word (RAVDESS has two).
-# Measured on 5 joined sets of 5-13 RAVDESS sentences: packed 30-s windows 101% WER (loops), every
+# a clip of its own, its pauses kept), not packed into 30-s windows, where Whisper skipped or looped on
+# repeated sentences. On 5 joined sets of 5-13 RAVDESS sentences: packed 101% WER (loops), every
 # chunk alone 1.5% (71 s), groups of <= 8 s 0.9% (46 s), <= 15 s 0.6% (39 s).
 GROUP_SECONDS = 15.0
 GROUP_MARGIN = 0.2  # s of audio kept around each group
@@ -233,19 +229,31 @@ def transcribe(wave: np.ndarray, language: Optional[str] = None, model=None) -> 
 
 
 def span(wave: np.ndarray, start: float, end: float) -> np.ndarray:
-    """Seconds start..end of a 16 kHz wave: the samples a segment is judged on."""
+    """Seconds start..end of a 16 kHz wave."""
     return wave[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
 
 
-def judge(predictor, wave: np.ndarray, start: float, end: float) -> Tuple[Optional[dict], str]:
-    """(Predictor.predict of the span, "") or (None, why it was not judged)."""
+def shares(segments: List[dict], seconds: float) -> List[Tuple[float, float]]:
+    """Each utterance's share of the recording, pause midpoint to pause midpoint (the first from 0 s,
+    the last to the end): its emotion is judged on the speech detected there, as the headline's on
+    the whole recording (Whisper's bounds can cut speech: 0.00-1.98 s of speech at 0.25-2.12 s)."""
+    out = []
+    for i, seg in enumerate(segments):
+        lo = 0.0 if i == 0 else (segments[i - 1]["end"] + seg["start"]) / 2
+        hi = seconds if i == len(segments) - 1 else (seg["end"] + segments[i + 1]["start"]) / 2
+        out.append((max(0.0, min(lo, seg["start"])), min(seconds, max(hi, seg["end"]))))
+    return out
+
+
+def judge(predictor, wave: np.ndarray, start: float, end: float, share: Optional[Tuple[float, float]] = None):
+    """(probabilities, "", Verdict): Predictor.analyze of its share (default start..end); or (None, why not, None)."""
     if end - start < MIN_SEGMENT_SECONDS:
-        return None, TOO_SHORT
+        return None, TOO_SHORT, None
     try:
-        probs = predictor.predict(span(wave, start, end), SAMPLE_RATE)
+        result = predictor.analyze(span(wave, *(share or (start, end))), SAMPLE_RATE, display=False)
     except AudioError as exc:
-        return None, str(exc)
-    return {k: float(probs[k]) for k in predictor.labels}, ""
+        return None, str(exc), None
+    return {k: float(result.probabilities[k]) for k in predictor.labels}, "", result.verdict
 
 
 def transcript(
@@ -253,16 +261,19 @@ def transcript(
 ) -> pd.DataFrame:
     """One row per transcript segment: start, end (s), text, emotion (the top label, None if
     not judged), one probability column per label (NaN if not judged), note (why not judged).
-    frame.attrs: language, language_probability, words (per row: [{word, start, end, probability}]).
-    Raises AudioError for unreadable input, TranscriptError without faster-whisper."""
+    and its verdict (emotion.clarity: verdict text, clear, unfamiliar). frame.attrs: language,
+    language_probability, words (per row: [{word, start, end, probability}]), judged (per row: its share).
+    AudioError for unreadable input or when every judged utterance is no voice (music: its "words"
+    are not shown), TranscriptError without faster-whisper."""
     model = load_model()  # first: without faster-whisper, say so before decoding anything
     wave = decode(source, sample_rate)
     info, segments = transcribe(wave, language, model)
     labels = list(predictor.labels)
-    rows = []
-    for seg in segments:
-        probs, note = judge(predictor, wave, seg["start"], seg["end"])
+    rows, judged = [], shares(segments, len(wave) / SAMPLE_RATE)
+    for seg, share in zip(segments, judged):
+        probs, note, said = judge(predictor, wave, seg["start"], seg["end"], share)
         emotion = max(probs, key=probs.get) if probs else None
+        fields = said.fields() if said else dict(verdict=None, clear=None, unfamiliar=None)
         rows.append(
             dict(
                 start=seg["start"],
@@ -271,10 +282,18 @@ def transcript(
                 emotion=emotion,
                 **(probs or dict.fromkeys(labels, np.nan)),
                 note=note,
+                **fields,
             )
         )
-    frame = pd.DataFrame(rows, columns=["start", "end", "text", "emotion", *labels, "note"])
+    refusals = [r["note"] for r in rows if r["note"].startswith(NO_VOICE)]
+    if refusals and not any(r["emotion"] for r in rows):  # words "heard" in music: not shown
+        raise AudioError(refusals[0])
+    frame = pd.DataFrame(rows, columns=["start", "end", "text", "emotion", *labels, "note", *VERDICT_COLUMNS])
     frame.attrs.update(
-        info, words=[seg["words"] for seg in segments], labels=labels, duration=round(len(wave) / SAMPLE_RATE, 3)
+        info,
+        words=[seg["words"] for seg in segments],
+        labels=labels,
+        duration=round(len(wave) / SAMPLE_RATE, 3),
+        judged=[(round(a, 3), round(b, 3)) for a, b in judged],
     )
     return frame

@@ -81,6 +81,14 @@ def test_app_uses_the_configured_checkpoint():
     assert app.RESOURCES.oof_path == CHECKPOINT.resolve().with_name("oof_predictions.csv")
 
 
+def test_the_audio_box_opens_for_an_upload():
+    """Most first visits bring a file: the Analyze tab's audio box opens in upload mode, the
+    microphone one click away (issue 33, item 14); Live records from the microphone only."""
+    boxes = {c["props"].get("elem_id"): c["props"] for c in app.demo.config["components"] if c["type"] == "audio"}
+    assert boxes["speech-input"]["sources"] == ["upload", "microphone"]
+    assert boxes["live-input"]["sources"] == ["microphone"]
+
+
 def test_deliberate_server_settings():
     assert isinstance(settings.DEFAULT_CONCURRENCY_LIMIT, int) and 1 <= settings.DEFAULT_CONCURRENCY_LIMIT <= 4
     assert app.demo._queue.default_concurrency_limit == settings.DEFAULT_CONCURRENCY_LIMIT
@@ -471,7 +479,8 @@ def long_recording(tmp_path_factory) -> Path:
 
 def _assert_csv_is_the_timeline(csv_path, expected: pd.DataFrame):
     parsed = pd.read_csv(csv_path)
-    assert list(parsed.columns) == list(expected.columns) == ["start", "end", *EMOTIONS, "emotion"]
+    assert list(parsed.columns) == list(expected.columns)
+    assert list(expected.columns) == ["start", "end", *EMOTIONS, "emotion", "verdict", "clear", "unfamiliar"]
     assert len(parsed) == len(expected)
     np.testing.assert_allclose(
         parsed[["start", "end", *EMOTIONS]].to_numpy(float),
@@ -712,3 +721,16 @@ def test_every_endpoint_names_its_inputs_and_outputs():
     for name, endpoint in api.items():
         for item in endpoint["parameters"] + endpoint["returns"]:
             assert item["label"] and not item["label"].startswith("value_"), (name, item)
+
+
+def test_calibration_that_reads_worse_says_why():
+    """ECE 0.043 before and 0.051 after temperature scaling needs a sentence (issue 33, item 13);
+    a fit that lowers ECE needs none."""
+    from ui.metrics import calibration_text
+
+    worse = dict(ece=0.043, ece_calibrated=0.051, temperature=0.92)
+    better = dict(ece=0.051, ece_calibrated=0.043, temperature=0.92)
+    assert "fitted by log-likelihood" in calibration_text(worse, "other") and "0.008 worse" in calibration_text(
+        worse, "other"
+    )
+    assert "fitted by log-likelihood" not in calibration_text(better, "other")

@@ -58,7 +58,8 @@ def test_speech_gives_predictions_after_about_3_s_and_silence_gives_no_speech(ti
     for u in judged:
         assert set(u.probabilities) == set(EMOTIONS)
         assert sum(u.probabilities.values()) == pytest.approx(1.0, abs=1e-6)
-        assert u.message == u.top == max(u.probabilities, key=u.probabilities.get)
+        assert u.top == u.verdict.top == max(u.probabilities, key=u.probabilities.get)
+        assert u.message == u.verdict.text  # the verdict, by the headline's rule (emotion.clarity)
     # once the last 3 s hold only silence: no emotion, a message
     assert updates[-1].probabilities is None and updates[-1].message == NO_SPEECH
     assert session.received == pytest.approx((len(data) + len(silence)) / sr, abs=0.05)

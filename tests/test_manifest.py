@@ -273,7 +273,7 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
     assert logits.shape == (1, 3) and folds.tolist() == [1]
     long = np.concatenate([clip, np.zeros(SR), _voice(470.0, 5), np.zeros(SR // 2)])
     table = p.timeline(long, sample_rate=SR)
-    assert list(table.columns) == ["start", "end", "high", "low", "mid", "emotion"]
+    assert list(table.columns) == ["start", "end", "high", "low", "mid", "emotion", "verdict", "clear", "unfamiliar"]
     chart = timeline_plots.timeline(table)  # the timeline chart in the checkpoint's labels and their colours
     assert chart["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["mid", "low", "high"]
     colors = plot_base.label_colors(["high", "low", "angry"])
@@ -297,6 +297,9 @@ def test_batch_columns_come_from_the_checkpoint(trained, tmp_path):
         "mid",
         "emotion",
         "error",
+        "verdict",
+        "clear",
+        "unfamiliar",
     ]
     audio = trained.parent.parent / "audio"
     stats = batch.run(

@@ -14,10 +14,11 @@ import torch
 import emotion
 from emotion.audio import AudioError, load_audio
 from emotion.checkpoint import sha256
+from emotion.clarity import top_k
 from emotion.features import log_mel_spectrogram
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
-from emotion.predict import CheckpointError, Predictor, main, top_k
+from emotion.predict import CheckpointError, Predictor, main
 from emotion.speech import prepare, speech_bounds
 
 

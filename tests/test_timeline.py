@@ -41,7 +41,7 @@ def long_recording(asset_flacs, tmp_path_factory):
 def test_segments_line_up_with_the_clips(tiny_predictor, long_recording):
     path, paths, spans = long_recording
     table = tiny_predictor.timeline(path)
-    assert list(table.columns) == ["start", "end", *EMOTIONS, "emotion"]
+    assert list(table.columns) == ["start", "end", *EMOTIONS, "emotion", "verdict", "clear", "unfamiliar"]
     assert len(table) == len(paths)  # every clip is one segment; the pauses are skipped
     for (start, end), row in zip(spans, table.itertuples()):
         assert abs(row.start - start) < 0.5 and abs(row.end - end) < 0.5, (row, start, end)

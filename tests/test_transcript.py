@@ -96,7 +96,8 @@ def test_words_and_language_of_ravdess_sentences(table, sentences):
     assert table.attrs["language"] == "en"
     hyp = " ".join(table["text"])
     assert edit_distance(words(sentences[1]), words(hyp)) / len(words(sentences[1])) <= 0.15, hyp
-    assert list(table.columns[:4]) == ["start", "end", "text", "emotion"] and table.columns[-1] == "note"
+    assert list(table.columns[:4]) == ["start", "end", "text", "emotion"]
+    assert list(table.columns[-4:]) == ["note", "verdict", "clear", "unfamiliar"]
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
     assert (starts < ends).all() and (np.diff(starts) > 0).all() and ends.max() <= sf.info(sentences[0]).duration
     # word timestamps lie inside their utterance
@@ -104,27 +105,33 @@ def test_words_and_language_of_ravdess_sentences(table, sentences):
         assert ws and all(s - 1e-6 <= w["start"] <= w["end"] <= e + 1e-6 for w in ws)
 
 
-def test_each_utterance_emotion_is_predict_on_its_span(table, sentences, shipped_predictor):
+def test_each_utterance_emotion_is_predict_on_its_share(table, sentences, shipped_predictor):
+    """Each utterance is judged on its share of the recording (pause middle to pause middle), which
+    holds its words; its probabilities are predict() of that share, its verdict analyze()'s."""
     wave = T.decode(sentences[0])
     labels = list(shipped_predictor.labels)
     judged = table[table["emotion"].notna()]
     assert len(judged) >= 3
-    for row in judged.to_dict("records"):
-        expected = shipped_predictor.predict(
-            wave[int(round(row["start"] * SAMPLE_RATE)) : int(round(row["end"] * SAMPLE_RATE))], SAMPLE_RATE
-        )
-        np.testing.assert_allclose([row[k] for k in labels], [expected[k] for k in labels], atol=1e-6)
+    shares = table.attrs["judged"]
+    assert shares[0][0] == 0.0 and shares[-1][1] == pytest.approx(len(wave) / SAMPLE_RATE, abs=1e-3)
+    for (lo, hi), (s, e), nxt in zip(shares, zip(table["start"], table["end"]), shares[1:] + [None]):
+        assert lo <= s < e <= hi and (nxt is None or nxt[0] == pytest.approx(hi))  # a partition
+    for i, row in judged.iterrows():
+        part = wave[int(round(shares[i][0] * SAMPLE_RATE)) : int(round(shares[i][1] * SAMPLE_RATE))]
+        expected = shipped_predictor.analyze(part, SAMPLE_RATE, display=False)
+        np.testing.assert_allclose([row[k] for k in labels], [expected.probabilities[k] for k in labels], atol=1e-6)
         assert math.isclose(sum(row[k] for k in labels), 1.0, abs_tol=1e-6)
         assert row["emotion"] == max(labels, key=lambda k: row[k]) and row["note"] == ""
+        assert row["verdict"] == expected.verdict.text and row["clear"] == expected.verdict.clear
     # the decoded signal is the file's own samples (a 16 kHz file: no resampling)
     np.testing.assert_allclose(wave, audio.load_audio(sentences[0]), atol=1e-3)
 
 
 def test_short_spans_are_marked_not_judged(shipped_predictor, sentences):
     wave = T.decode(sentences[0])
-    assert T.judge(shipped_predictor, wave, 1.2, 1.2 + T.MIN_SEGMENT_SECONDS - 0.01) == (None, T.TOO_SHORT)
-    probs, note = T.judge(shipped_predictor, wave, 0.0, 0.5 + T.MIN_SEGMENT_SECONDS)
-    assert probs is None or note == ""
+    assert T.judge(shipped_predictor, wave, 1.2, 1.2 + T.MIN_SEGMENT_SECONDS - 0.01) == (None, T.TOO_SHORT, None)
+    probs, note, said = T.judge(shipped_predictor, wave, 0.0, 0.5 + T.MIN_SEGMENT_SECONDS)
+    assert (probs is None and said is None) or (note == "" and said.top == max(probs, key=probs.get))
     row = dict(start=1.0, end=1.5, text="Yes.", emotion=None, note=T.TOO_SHORT)
     assert subtitles.cue_text(row) == "[too short] Yes."
 
@@ -135,7 +142,9 @@ def test_srt_vtt_and_json(table):
     assert len(cues) == len(table)
     for (start, end, text), row in zip(cues, table.to_dict("records")):
         assert abs(start - row["start"]) < 2e-3 and abs(end - row["end"]) < 2e-3
-        assert text == f"[{row['emotion']} {row[row['emotion']]:.2f}] {row['text']}"
+        assert text == f"[{row['verdict']}] {row['text']}"  # the verdict (emotion.clarity)
+        clear = f"{row['emotion']} {row[row['emotion']]:.2f}"
+        assert row["verdict"].startswith(clear if row["clear"] else "no clear emotion: " + clear)
     vtt = subtitles.vtt(table)
     assert vtt.startswith("WEBVTT\n\n") and len(
         re.findall(r"\d\d:\d\d:\d\d\.\d{3} --> \d\d:\d\d:\d\d\.\d{3}", vtt)
@@ -146,6 +155,7 @@ def test_srt_vtt_and_json(table):
         assert {"start", "end", "text", "emotion", "probabilities"} <= set(seg) and list(seg["probabilities"]) == labels
         assert abs(sum(seg["probabilities"].values()) - 1) < 1e-3
         assert seg["emotion"] == max(seg["probabilities"], key=seg["probabilities"].get)
+        assert seg["verdict"].split(" ")[0] in (seg["emotion"], "no") and isinstance(seg["clear"], bool)
     assert subtitles.timestamp(3725.5) == "01:02:05,500" and subtitles.timestamp(0.0004, ".") == "00:00:00.000"
 
 

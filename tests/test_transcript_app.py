@@ -72,3 +72,41 @@ def test_browser_shows_the_transcript_and_its_srt(served_app, long_upload):
         srt = urllib.request.urlopen(url, timeout=30).read().decode("utf-8")
         cues = parse_srt(srt)
         assert len(cues) == len(texts) and all(c[2].startswith("[") for c in cues)
+        # a click on an utterance plays the recording from its start (issue 33, item 6): the player's
+        # own clock moves past the utterance's start
+        from ui.transcript import FIND_PLAYER
+
+        start = float(segments.nth(2).get_attribute("data-start"))
+        segments.nth(2).click()
+        page.wait_for_timeout(1500)
+        now = page.evaluate(f"() => {{ {FIND_PLAYER} return player ? [player.currentTime, player.paused] : null; }}")
+        assert now is not None and now[0] >= start + 0.2 and not now[1], (start, now)
+
+
+def test_no_words_no_downloads(monkeypatch, tmp_path):
+    """A recording where nothing was said shows "No words were recognised." and offers no files
+    (issue 33, item 9: it offered three, one a 0-byte SRT); with words, the three files come."""
+    import pandas as pd
+
+    from ui import transcript as box
+
+    empty = pd.DataFrame(columns=["start", "end", "text", "emotion", "note"])
+    monkeypatch.setattr(box, "_frame", lambda path: empty)
+    view, files = box.show(str(tmp_path / "quiet.wav"), True)
+    assert "No words were recognised" in view and files is None
+
+
+def test_an_example_click_shows_its_transcript(served_app):
+    """An example button runs the Analyze button's chain, the transcript included (issue 33, item 5:
+    examples showed the emotions and no words)."""
+    from playwright.sync_api import expect
+
+    from ui.analyze import _example_label
+    from ui.settings import EXAMPLE_WAVS
+
+    with chromium() as browser, app_page(browser, served_app, TIMEOUT_MS) as page:
+        page.get_by_text(_example_label(EXAMPLE_WAVS[0]), exact=True).first.click()
+        expect(page.get_by_test_id("label-output-value")).to_have_count(1, timeout=TIMEOUT_MS)
+        segment = page.locator("#transcript .transcript-segment")
+        expect(segment.first).to_be_visible(timeout=TIMEOUT_MS)
+        assert "door" in " ".join(segment.all_inner_texts()).lower()  # a RAVDESS statement

@@ -52,7 +52,7 @@ def _analysis(audio_path: Optional[str], explain: bool = False):
     except AudioError as exc:
         raise error(str(exc)) from None
     wave_fig, spec_fig = view.figures(result)
-    top = caveats.label_value(result.probabilities, caveats.judge(result.probabilities))  # near-tie: no clear emotion
+    top = caveats.verdict_label(result.probabilities, result.verdict)  # near-tie, unfamiliar: emotion.clarity
     return result, (top, wave_fig, spec_fig, plots.probabilities(result.probabilities), view.note(result))
 
 
@@ -87,8 +87,10 @@ def probabilities(audio_path: Optional[str]) -> dict:
         duration=round(result.seconds, 3),
         rule="one clip" if result.timeline is None else "speech-weighted mean of the timeline's windows",
         familiarity=result.familiarity,  # null for a checkpoint without familiarity statistics
-        **caveats.judge(result.probabilities),
-    )  # clear: false for a near-tie (margin, gap, candidates)
+        **caveats.judge(result.probabilities),  # clear: false for a near-tie (margin, gap, candidates)
+        verdict=result.verdict.text,  # what every answer says (emotion.clarity): "no clear emotion: ..."
+        unfamiliar=result.verdict.unfamiliar,
+    )
     if result.timeline is not None:
         out["timeline"] = result.timeline.round(4).to_dict("records")
     return out
@@ -161,7 +163,7 @@ def build() -> SimpleNamespace:
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
                 audio_in = gr.Audio(
-                    sources=["microphone", "upload"],
+                    sources=["upload", "microphone"],  # most first visits bring a file
                     type="filepath",
                     elem_id="speech-input",
                     label=f"Speech: a sentence or a longer recording (files up to {MAX_FILE_SIZE.upper()})",
@@ -188,13 +190,10 @@ def build() -> SimpleNamespace:
         named.update(message=message, notes=notes, timeline_box=timeline_box, timeline_plot=timeline_plot)
         named.update(timeline_table=timeline_table, timeline_csv=timeline_csv)
         page_outputs = [named[name] for name in PAGE_OUTPUTS]  # analyze_page yields in this order
-        with examples_box:
-            gr.Examples(
+        with examples_box:  # a click loads the example; the Analyze chain below then runs on it
+            examples = gr.Examples(
                 [[str(p)] for p in EXAMPLE_WAVS],
                 inputs=[audio_in],
-                outputs=page_outputs,
-                fn=analyze_page,
-                run_on_click=True,
                 cache_examples=False,
                 example_labels=[_example_label(p) for p in EXAMPLE_WAVS],
                 label="RAVDESS examples, named by the emotion acted; one click analyses "
@@ -207,12 +206,15 @@ def build() -> SimpleNamespace:
     clear = [*analysis_outputs, message, notes]
     # Analyze: clear first (so that no old prediction stays beside new input), then analyse;
     # a problem is written in `message` and stays until the input changes.
-    analyzed = (
-        analyze_btn.click(clear_analysis, None, clear, queue=False, api_visibility="private")
+    # the Analyze button and an example's click run one chain, the transcript after it (issue 33, item 5:
+    # examples ran analyze_page alone and showed no transcript)
+    analyzed = [
+        start(clear_analysis, None, clear, queue=False, api_visibility="private")
         .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
         .then(analyze_page, audio_in, page_outputs, api_visibility="private")
-    )
-    transcript_box.wire(transcript, audio_in, analyzed)  # then the words (ui/transcript.py)
+        for start in (analyze_btn.click, examples.load_input_event.then)
+    ]
+    transcript_box.wire(transcript, audio_in, *analyzed)  # then the words (ui/transcript.py)
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")

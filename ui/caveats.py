@@ -11,7 +11,7 @@ from typing import Dict, List
 import gradio as gr
 from gradio.components.label import LabelConfidence, LabelData
 
-from emotion.clarity import clarity, load_margin
+from emotion.clarity import UNFAMILIAR, Verdict, clarity
 
 from .settings import resources
 
@@ -29,7 +29,8 @@ class VerdictLabel(gr.Label):
 
 
 def margin() -> float:
-    return load_margin(resources().checkpoint)
+    """The checkpoint's near-tie margin: the one every verdict of the Predictor uses (near_tie.json)."""
+    return resources().predictor.margin
 
 
 def judge(probabilities: Dict[str, float]) -> dict:
@@ -43,6 +44,16 @@ def label_value(probabilities: Dict[str, float], verdict: dict, k: int = 3):
         return probabilities
     top = sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
     return LabelData(label=NO_CLEAR, confidences=[LabelConfidence(label=n, confidence=p) for n, p in top])
+
+
+def verdict_label(probabilities: Dict[str, float], verdict: Verdict, k: int = 3):
+    """The label of any answer (the headline, Live): the probabilities, headed by the verdict:
+    "no clear emotion" for a near-tie, with " · unfamiliar recording" when it is one."""
+    heading = (verdict.top if verdict.clear else NO_CLEAR) + (f" · {UNFAMILIAR}" if verdict.unfamiliar else "")
+    if heading == verdict.top:
+        return probabilities
+    top = sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
+    return LabelData(label=heading, confidences=[LabelConfidence(label=n, confidence=p) for n, p in top])
 
 
 def caveat_lines(probabilities: Dict[str, float], verdict: dict) -> List[str]:

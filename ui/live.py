@@ -12,6 +12,7 @@ from emotion import AudioError, timeline_plots
 from emotion.audio import CLIP_SECONDS
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 
+from . import caveats
 from .common import described_plot
 from .settings import (
     LIVE_CHUNK_SECONDS,
@@ -35,8 +36,8 @@ def _live_outputs(session: LiveSession, work, envelope):
     """An update's work (speech detection, model), then what it shows: label and rolling plot.
     Runs in LIVE_WORKERS, while the stream handler goes on taking chunks."""
     update = work()
-    if update.probabilities:
-        label = update.probabilities
+    if update.probabilities:  # headed by the verdict, as the Analyze tab's (near-tie, unfamiliar)
+        label = caveats.verdict_label(update.probabilities, update.verdict)
     elif update.message == LISTENING:
         label = f"{LISTENING} ({update.time:.1f} s)"
     else:
@@ -96,7 +97,7 @@ def build() -> None:
                     label="Microphone (live)",
                     elem_id="live-input",
                 )
-                live_label = gr.Label(num_top_classes=3, label="Now (the last 3 s)", elem_id="live-label")
+                live_label = caveats.VerdictLabel(num_top_classes=3, label="Now (the last 3 s)", elem_id="live-label")
             live_plot = described_plot(
                 label="Rolling timeline", show_label=False, scale=2, elem_id="live-plot", elem_classes=["vega-chart"]
             )

@@ -26,10 +26,18 @@ from .common import error
 from .settings import resources
 
 CONCURRENCY_LIMIT = 1  # a long recording keeps the CPU busy for a while: one at a time
-# a click on an utterance plays the uploaded recording from its start
+# a click on an utterance plays the uploaded recording from its start: the player's <audio> may sit
+# in a shadow root (Gradio's waveform player), beside an empty one in the page: take one that has a source
+FIND_PLAYER = (
+    "const players = []; const walk = (root) => root.querySelectorAll('*').forEach((el) => {"
+    " if (el.tagName === 'AUDIO') players.push(el); if (el.shadowRoot) walk(el.shadowRoot); });"
+    " const box = document.querySelector('#speech-input'); if (box) walk(box);"
+    " const player = players.find((a) => a.readyState > 0 && (a.currentSrc || a.src))"
+    " || players.find((a) => a.currentSrc || a.src);"
+)
 PLAY_FROM = (
-    "element.addEventListener('click', (e) => { const seg = e.target.closest('[data-start]');"
-    " const player = document.querySelector('#speech-input audio'); if (!seg || !player) return;"
+    "element.addEventListener('click', (e) => { const seg = e.target.closest('[data-start]'); if (!seg) return;"
+    f" {FIND_PLAYER} if (!player) return;"
     " player.currentTime = parseFloat(seg.dataset.start); player.play(); });"
 )
 
@@ -57,7 +65,7 @@ def render(frame) -> str:
     for row in frame.to_dict("records"):
         judged = isinstance(row["emotion"], str)
         color = colors[row["emotion"]] if judged else "#999999"
-        tag = f"{row['emotion']} {row[row['emotion']]:.2f}" if judged else html.escape(row["note"] or "not judged")
+        tag = html.escape(row["verdict"] if judged else (row["note"] or "not judged"))  # emotion.clarity
         minutes, secs = divmod(float(row["start"]), 60)
         rows.append(
             f"<div class='transcript-segment' data-start='{row['start']:.2f}' title='Play from here' "
@@ -95,7 +103,7 @@ def show(audio_path: Optional[str], enabled: bool):
         frame = _frame(audio_path)
     except gr.Error as exc:
         return f"<p id='transcript-problem'>{exc.message}</p>", None
-    return render(frame), _files(frame, audio_path)
+    return render(frame), (_files(frame, audio_path) if len(frame) else None)  # no words: nothing to download
 
 
 def clear():
@@ -120,16 +128,18 @@ def build() -> SimpleNamespace:
     return SimpleNamespace(enabled=enabled, view=view, files=files, api_json=api_json, api_btn=api_btn)
 
 
-def wire(box: SimpleNamespace, audio_in, analyzed) -> None:
-    """The transcript follows `analyzed` (the Analyze event), clears with new input; /transcript."""
-    analyzed.then(
-        show,
-        [audio_in, box.enabled],
-        [box.view, box.files],
-        api_visibility="private",
-        concurrency_limit=CONCURRENCY_LIMIT,
-        concurrency_id="transcript",
-    )
+def wire(box: SimpleNamespace, audio_in, *analyzed) -> None:
+    """The transcript follows each of `analyzed` (the Analyze button's event, an example's click),
+    clears with new input; /transcript."""
+    for event in analyzed:
+        event.then(
+            show,
+            [audio_in, box.enabled],
+            [box.view, box.files],
+            api_visibility="private",
+            concurrency_limit=CONCURRENCY_LIMIT,
+            concurrency_id="transcript",
+        )
     audio_in.change(clear, None, [box.view, box.files], queue=False, api_visibility="private")
     box.api_btn.click(
         transcript,
