@@ -110,6 +110,8 @@ def transcript_output(predictor: Predictor, files: Sequence[Path], fmt: str, lan
                 print(f"{path}\terror: {err}")
                 continue
             print(f"{path}\t(language: {frame.attrs.get('language')}, {len(frame)} utterances)")
+            if subtitles.language_note(frame.attrs):
+                print(f"  {subtitles.language_note(frame.attrs)}")
             for row in frame.to_dict("records"):
                 print(f"  {row['start']:7.2f}-{row['end']:7.2f} s  {subtitles.cue_text(row)}")
     if failed:

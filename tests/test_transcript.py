@@ -231,3 +231,18 @@ def test_batch_transcript_rows(sentences, table, tmp_path):
     assert rows["error"].isna().all()
     # the same folder with another kind of rows is refused in words, not a traceback
     assert batch.main([str(sentences[0]), "--out", str(out), "--timeline", "--no-progress"]) == 2
+
+
+def test_an_unsure_language_is_said_before_the_words(table):
+    """Whisper-base detects the language of a sure transcript quietly; under LANGUAGE_SURE the
+    transcript says its words may be wrong (issue 33, item 10), in JSON, the CLI and the page."""
+    from ui.transcript import render
+
+    sure = table.attrs["language_probability"]
+    assert sure >= subtitles.LANGUAGE_SURE and subtitles.language_note(table.attrs) == ""
+    assert "language_note" not in subtitles.as_json(table) and "transcript-language-note" not in render(table)
+    unsure = table.copy()
+    unsure.attrs = {**table.attrs, "language": "ko", "language_probability": 0.31}
+    note = subtitles.language_note(unsure.attrs)
+    assert "unsure" in note and "'ko', 31%" in note
+    assert subtitles.as_json(unsure)["language_note"] == note and "transcript-language-note" in render(unsure)

@@ -75,6 +75,8 @@ def render(frame) -> str:
         )
     lang = html.escape(str(frame.attrs.get("language")))
     hint = f"<p><small>Language: {lang}. Click an utterance to play from there.</small></p>"
+    if subtitles.language_note(frame.attrs):  # unsure of the language: say so before the words
+        hint = f"<p id='transcript-language-note'>⚠️ {html.escape(subtitles.language_note(frame.attrs))}</p>" + hint
     return f"<div id='transcript-view'>{hint}{''.join(rows)}</div>"
 
 
