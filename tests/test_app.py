@@ -172,7 +172,8 @@ def test_long_silent_audio_says_why_not_too_long(tmp_path):
 
 
 def test_clear_resets_every_output():
-    assert analyze_tab.clear_analysis() == (None, None, None, None, "", "", "")  # ... the message, the caveats
+    shown = gr.update(value=None, visible=True)  # the label and charts, emptied and in their places
+    assert analyze_tab.clear_analysis() == (shown, shown, shown, shown, "", "", "")  # ... the message, the caveats
 
 
 def test_page_writes_a_problem_in_the_result_area(tmp_path):
@@ -182,7 +183,8 @@ def test_page_writes_a_problem_in_the_result_area(tmp_path):
     steps = list(analyze_tab.analyze_page(str(silent)))
     assert len(steps) == 1  # no saliency step after a problem
     out = steps[0]
-    assert out[:4] == (None, None, None, None) and "silent" in out[5] and out[5].startswith("###")
+    assert out[:4] == (gr.update(value=None, visible=False),) * 4  # emptied and hidden: no empty frames
+    assert "silent" in out[5] and out[5].startswith("###")
 
 
 # ----- Examples ------------------------------------------------------------------------------

@@ -92,6 +92,13 @@ def test_error_stays_on_screen(browser, url, tmp_path):
         page.wait_for_timeout(15_000)  # the pop-up is gone by now; the reason is not
         expect(message).to_contain_text("No speech found")
         expect(page.get_by_test_id("label-output-value")).to_have_count(0)
+        expect(page.locator(".vega-chart:visible")).to_have_count(0)  # no empty chart frames (issue 33, item 8)
+        expect(page.locator("#top3:visible")).to_have_count(0)
+        upload_and_analyze(
+            page, ROOT / "assets" / "examples" / sorted(p.name for p in (ROOT / "assets" / "examples").glob("*.wav"))[0]
+        )
+        expect(page.locator(".vega-chart .vega-embed canvas")).to_have_count(3, timeout=TIMEOUT_MS)  # back in place
+        expect(page.get_by_test_id("label-output-value")).to_have_count(1)
 
 
 def test_phone_width_plots_fit_and_text_is_readable(browser, url):

@@ -26,9 +26,15 @@ from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, resources
 from .timeline_panel import API_LIMITS, clear_timeline
 
 
+def _emptied(visible: bool) -> tuple:
+    """The label and the three charts emptied, shown in their places or hidden (out of the way of a
+    problem's message). New dicts on every call: Gradio consumes an update's "value" as it applies it."""
+    return tuple(gr.update(value=None, visible=visible) for _ in range(4))
+
+
 def clear_analysis():
     """Empty outputs, so that no earlier prediction stays beside new or failed input."""
-    return None, None, None, None, "", "", ""
+    return *_emptied(True), "", "", ""
 
 
 def _check(audio_path: Optional[str]) -> None:
@@ -104,7 +110,8 @@ def analyze_page(audio_path: Optional[str]):
         result, outputs = _analysis(audio_path)
     except gr.Error as exc:
         gr.Warning(exc.message, title=exc.title)  # the pop-up as well
-        yield (None, None, None, None, "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
+        # no empty chart frames under the problem (issue 33, item 8): hidden until the next answer
+        yield (*_emptied(False), "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
         return
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
     if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
@@ -143,7 +150,7 @@ def _example_label(path: Path) -> str:
 def build() -> SimpleNamespace:
     """The tab's layout and events, inside the current gr.Blocks; returns its components."""
     # Outputs are created first (unrendered) so that gr.Examples can run the analysis on click.
-    top3 = caveats.VerdictLabel(num_top_classes=3, label="Top 3 emotions", render=False)
+    top3 = caveats.VerdictLabel(num_top_classes=3, label="Top 3 emotions", render=False, elem_id="top3")
     notes = gr.Markdown(render=False, elem_id="analysis-caveats")  # caveats: no clear emotion, ...
     note = gr.Markdown(render=False, label="How the model judged it")
     message = gr.Markdown(render=False, label="Problem", elem_id="analysis-message")
