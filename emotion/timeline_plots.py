@@ -68,9 +68,16 @@ def timeline(frame, wave=None, sr: int = 16000, xlim: Optional[Sequence[float]] 
                 "color": {
                     "field": "emotion",
                     "type": "nominal",
-                    # the legend lists them top to bottom as they are stacked
+                    # the legend lists them in stacking order, above the chart at its start: on a phone the
+                    # chart scrolls sideways inside its box, and a legend on its right was off-screen
                     "scale": {"domain": labels[::-1], "range": [colors[k] for k in labels[::-1]]},
-                    "legend": {"title": None, "orient": "right", "labelFontSize": FONT - 1},
+                    "legend": {
+                        "title": None,
+                        "orient": "top",
+                        "direction": "horizontal",
+                        "columns": 3,  # fits a phone's width
+                        "labelFontSize": FONT - 1,
+                    },
                 },
             },
         }

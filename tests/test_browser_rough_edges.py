@@ -105,12 +105,16 @@ def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recordi
     expect(canvas).to_be_visible(timeout=TIMEOUT_MS)  # the analysis of ~28 s on a busy CPU
     box = canvas.bounding_box()
     panel = page.locator("#timeline-plot").bounding_box()
+    hint = page.locator("#timeline-scroll-hint")
     if page.width >= 1000:  # the issue: a 300-px plot in a 1,200-px panel
         assert box["width"] >= 0.9 * panel["width"] - 40, (box, panel)
+        expect(hint).to_be_hidden()
     else:  # on a phone: wider than the screen, scrolled inside its own box, never the page
         assert box["width"] >= TIMELINE_MIN_PX - 20, box
         scroller = page.locator("#timeline-plot .altair")
         assert scroller.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX == 'auto'")
+        expect(hint).to_be_visible()  # and says so (issue 33, item 11)
+        assert hint.bounding_box()["width"] <= page.width
     no_sideways_scroll(page)
 
 

@@ -32,6 +32,9 @@ PAGE_CSS = f"""
    TIMELINE_MIN_PX wide, scrolled inside its own box */
 #timeline-plot .altair {{ overflow-x: auto; align-items: flex-start; }}
 @media (max-width: 700px) {{ #timeline-plot .altair > div:first-child {{ min-width: {TIMELINE_MIN_PX}px; }} }}
+/* ... and says so there (a phone-only hint under it) */
+#timeline-scroll-hint {{ display: none; }}
+@media (max-width: 700px) {{ #timeline-scroll-hint {{ display: block; }} }}
 /* Vega-Lite charts (emotion.plots, width "container") fill their panel: Gradio centres the chart's box, which
    would shrink it to nothing */
 .vega-chart .altair > div:first-child {{ width: 100%; align-self: stretch; }}

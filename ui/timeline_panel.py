@@ -92,6 +92,10 @@ def build() -> SimpleNamespace:
             elem_id="timeline-plot",
             elem_classes=["vega-chart"],
         )
+        gr.Markdown(  # shown on phones only (ui/common.py PAGE_CSS), where the chart is wider than the screen
+            "↔ Swipe the timeline sideways: it is wider than the screen, to keep the windows apart.",
+            elem_id="timeline-scroll-hint",
+        )
         table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
         csv = gr.File(label="Download the table (CSV)", interactive=False)
     return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv)
