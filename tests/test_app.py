@@ -736,3 +736,30 @@ def test_calibration_that_reads_worse_says_why():
         worse, "other"
     )
     assert "fitted by log-likelihood" not in calibration_text(better, "other")
+
+
+def test_a_click_on_a_window_shows_what_the_model_heard_there(long_recording, predictor):
+    """Long recordings: a row of the timeline's table picks the window whose spectrogram and
+    saliency the page shows (issue 33, item 15), read from the file's own seconds."""
+    import torch
+
+    from emotion import audio, long_input
+    from emotion.explain import saliency
+
+    _, table, csv = timeline_panel.timeline(str(long_recording))
+    assert len(table) >= 2
+    wave = audio.load_audio(long_recording)  # the whole file, decoded apart from the handler's seek
+    for row in (1, len(table) - 1):
+        start, end = float(table["start"].iloc[row]), float(table["end"].iloc[row])
+        evt = gr.SelectData(None, {"index": [row, 0], "value": start})
+        chart = timeline_panel.show_window(str(long_recording), table, evt)
+        clip = audio.pad_or_trim(wave[int(round(start * audio.SAMPLE_RATE)) : int(round(end * audio.SAMPLE_RATE))])
+        mel = predictor.features(torch.from_numpy(clip)[None])[0].numpy()
+        sal = saliency(predictor, clip, target=table["emotion"].iloc[row])
+        t0 = long_input.clip_start(int(round(start * audio.SAMPLE_RATE)), int(round(end * audio.SAMPLE_RATE)))
+        assert f"Window {start:.1f}-{end:.1f} s" in chart["title"]["text"]
+        assert chart["data"]["values"][0]["x"] == pytest.approx(t0)
+        expected = chart_pixels(plots.spectrogram(mel, sal, t0=t0, title=chart["title"]["text"]))
+        shown = chart_pixels(chart)  # the handler seeks the file: its seconds can start a sample apart
+        assert shown.shape == expected.shape and np.abs(shown - expected).mean() < 0.01
+    shutil.rmtree(Path(csv).parent)

@@ -229,6 +229,8 @@ def build() -> SimpleNamespace:
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
     api_btn.click(explain, audio_in, spec_plot, api_name="explain", api_description=API_LIMITS)
     timeline_panel.wire(panel, audio_in)  # the Timeline button (inside the accordion)
+    # a click on a window of the timeline's table shows what the model heard there
+    timeline_table.select(timeline_panel.show_window, [audio_in, timeline_table], spec_plot, api_visibility="private")
     return SimpleNamespace(
         audio_in=audio_in,
         analyze_btn=analyze_btn,

@@ -69,6 +69,32 @@ def timeline(audio_path: Optional[str]):
     return outputs(_emotion_timeline(audio_path), audio_path)
 
 
+def show_window(audio_path: Optional[str], table, evt: gr.SelectData):
+    """A click on a row of the windows' table: the spectrogram the model heard in that window, with
+    the saliency of the window's top emotion, on the recording's time axis (issue 33, item 15: the
+    page showed one window's only)."""
+    import numpy as np
+    import torch
+
+    from emotion import audio, long_input, plots
+    from emotion.explain import explain_features
+
+    if not audio_path or table is None or not len(table):
+        return gr.skip()
+    row = table.iloc[int(evt.index[0])]
+    start, end, top = float(row["start"]), float(row["end"]), str(row["emotion"])
+    predictor = resources().predictor
+    try:  # seeks: only these seconds are decoded
+        clip = audio.pad_or_trim(audio.read_seconds(audio_path, None, start, end))
+    except AudioError as exc:
+        raise error(str(exc)) from None
+    mel = predictor.features(torch.from_numpy(np.ascontiguousarray(clip))[None])
+    saliency = explain_features(predictor, mel, target=top)[1]
+    t0 = long_input.clip_start(int(round(start * audio.SAMPLE_RATE)), int(round(end * audio.SAMPLE_RATE)))
+    title = f"Window {start:.1f}-{end:.1f} s; highlighted: why {top}"
+    return plots.spectrogram(mel[0].numpy(), saliency, t0=t0, title=title)
+
+
 def clear_timeline():
     """Empty timeline outputs (the accordion stays open or closed as it is)."""
     return None, None, None
@@ -96,7 +122,12 @@ def build() -> SimpleNamespace:
             "↔ Swipe the timeline sideways: it is wider than the screen, to keep the windows apart.",
             elem_id="timeline-scroll-hint",
         )
-        table = gr.Dataframe(label="Windows (start and end in seconds)", interactive=False, max_height=260)
+        table = gr.Dataframe(
+            label="Windows (start and end in seconds; click one to see what the model heard there)",
+            interactive=False,
+            max_height=260,
+            elem_id="timeline-table",
+        )
         csv = gr.File(label="Download the table (CSV)", interactive=False)
     return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv)
 
