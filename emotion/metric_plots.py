@@ -1,9 +1,9 @@
-"""Figures of model evaluation (the Metrics tab): a confusion matrix with a number in every
-cell, the reliability diagram, accuracy per actor. The style is emotion.plot_base's (no pyplot,
-fixed margins).
+"""Charts of model evaluation (the Metrics tab) as Vega-Lite specs the browser draws, as wide as
+their panel (emotion.plots.chart): on a phone they fit the screen with their titles and labels
+whole, where the matplotlib PNGs they replace kept their size and were cut off (issue 33).
 
     confusion(matrix, labels, normalize=False) # heat map with a number in every cell
-    reliability(rel)                           # accuracy per confidence bin vs the diagonal
+    reliability(rel, before, ece, ece_before)  # accuracy per confidence bin vs the diagonal
     per_actor(table, overall)                  # accuracy per held-out actor
 """
 
@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from .plot_base import BASE, figure
+from .plots import BASE, FONT, chart
+
+FEMALE = "#c0504d"  # per_actor: female actors' bars (male: BASE)
+GREY = "#999999"
+PERCENT = {"format": ".0%"}
+ACTOR_AXIS = {"labelAngle": 0, "labelFontSize": FONT - 3}  # 20 actors side by side on a phone
 
 
-def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Optional[str] = None) -> Figure:
+def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Optional[str] = None) -> dict:
     """Heat map of a confusion matrix (rows true, columns predicted) with a number in each cell.
 
     normalize=True divides every row by its total (recall on the diagonal); empty rows stay 0.
@@ -30,24 +34,53 @@ def confusion(matrix, labels: Sequence[str], normalize: bool = False, title: Opt
     else:
         values = counts
         vmax = max(float(counts.max()), 1.0) if counts.size else 1.0
-    n = len(labels)
-    fig = figure(5.4, 4.6, left=0.95, right=0.45, bottom=0.95, top=0.3)
-    ax = fig.add_subplot()
-    im = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            v = values[i, j]
-            text = f"{v:.2f}" if normalize else f"{v:.0f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if v > 0.55 * vmax else "black")
-    ax.set_xticks(range(n), labels, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(n), labels, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(
-        title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix (counts)"), fontsize=10
+    cells = [
+        {"true": t, "predicted": p, "value": round(float(values[i, j]), 4), "dark": bool(values[i, j] > 0.55 * vmax),
+         "text": f"{values[i, j]:.2f}" if normalize else f"{values[i, j]:.0f}"}
+        for i, t in enumerate(labels)
+        for j, p in enumerate(labels)
+    ]  # fmt: skip
+    order = list(labels)
+    return chart(
+        "Confusion matrix, rows the true emotion, columns the predicted one",
+        title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix (counts)"),
+        "rows: true emotion; each row sums to 1" if normalize else "rows: true emotion",
+        28 * max(1, len(order)),
+        data={"values": cells},
+        encoding={
+            "x": {"field": "predicted", "type": "nominal", "sort": order, "axis": {"labelAngle": -45}},
+            "y": {"field": "true", "type": "nominal", "sort": order},
+        },
+        layer=[
+            {
+                "mark": "rect",
+                "encoding": {
+                    "color": {
+                        "field": "value",
+                        "type": "quantitative",
+                        "scale": {"scheme": "blues", "domain": [0, vmax]},
+                        "legend": None,
+                    }
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": FONT - 3},
+                "encoding": {
+                    "text": {"field": "text"},
+                    "color": {"condition": {"test": "datum.dark", "value": "white"}, "value": "black"},
+                },
+            },
+        ],
     )
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
-    return fig
+
+
+def _bins(rel: Mapping, series: str) -> list:
+    edges = np.asarray(rel["edges"], dtype=float)
+    return [
+        {"x": float(a), "x2": float(b), "accuracy": round(float(acc), 4), "series": series}
+        for a, b, acc in zip(edges[:-1], edges[1:], rel["accuracy"])
+        if acc is not None
+    ]
 
 
 def reliability(
@@ -56,59 +89,86 @@ def reliability(
     ece: Optional[float] = None,
     ece_before: Optional[float] = None,
     title: str = "Reliability diagram",
-) -> Figure:
+) -> dict:
     """Accuracy per confidence bin (bars) against perfect calibration (the diagonal).
 
     rel : {"edges": [b+1 floats], "accuracy": [b], "confidence": [b], "count": [b]} with None
     for empty bins, as emotion.scoring.reliability returns. `before` (same form) is drawn as
     an outline, e.g. the bins before temperature scaling; `ece`/`ece_before` go in the legend.
     """
-    edges = np.asarray(rel["edges"], dtype=float)
-    width = np.diff(edges)
-    centres = edges[:-1] + width / 2
-    fig = figure(4.4, 4.2, left=0.6, right=0.2, bottom=0.5, top=0.3)
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="perfect calibration")
-
-    def bars(r: Mapping):
-        acc = np.array([np.nan if a is None else float(a) for a in r["accuracy"]])
-        keep = ~np.isnan(acc)
-        return centres[keep], acc[keep], width[keep]
-
+    after = ("after temperature scaling" if before is not None else "accuracy") + (
+        f" (ECE {ece:.3f})" if ece is not None else ""
+    )
+    bars = _bins(rel, after)
+    layers = []
+    scale = {"domain": [0, 1], "nice": False}
+    x = {"field": "x", "type": "quantitative", "scale": scale, "title": "confidence (top probability)"}
+    y = {"field": "accuracy", "type": "quantitative", "scale": scale, "title": "accuracy"}
+    layers.append(
+        {
+            "data": {"values": bars},
+            "mark": {"type": "bar", "color": BASE, "opacity": 0.75, "stroke": "white"},
+            "encoding": {"x": x, "x2": {"field": "x2"}, "y": y, "y2": {"datum": 0}},
+        }
+    )
     if before is not None:
-        x, acc, w = bars(before)
         label = "before temperature scaling" + (f" (ECE {ece_before:.3f})" if ece_before is not None else "")
-        ax.bar(x, acc, width=w, fill=False, edgecolor="#999999", linewidth=1.0, label=label)
-    x, acc, w = bars(rel)
-    label = "after temperature scaling" if before is not None else "accuracy"
-    if ece is not None:
-        label += f" (ECE {ece:.3f})"
-    ax.bar(x, acc, width=w, color=BASE, alpha=0.75, edgecolor="white", linewidth=0.5, label=label)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_aspect("equal")
-    ax.set_xlabel("confidence (top probability)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", fontsize=7, frameon=False)
-    return fig
+        layers.append(
+            {
+                "data": {"values": _bins(before, label)},
+                "mark": {"type": "bar", "fillOpacity": 0, "stroke": GREY, "strokeWidth": 1},
+                "encoding": {"x": x, "x2": {"field": "x2"}, "y": y, "y2": {"datum": 0}},
+            }
+        )
+    layers.append(
+        {
+            "data": {"values": [{"x": 0.0, "accuracy": 0.0}, {"x": 1.0, "accuracy": 1.0}]},
+            "mark": {"type": "line", "color": "gray", "strokeDash": [4, 4]},
+            "encoding": {"x": x, "y": y},
+        }
+    )
+    subtitle = ["dashed: perfect calibration", "blue: " + after] + (
+        [f"outlined: {label}"] if before is not None else []
+    )
+    return chart("Reliability diagram: accuracy per confidence bin", title, subtitle, 260, layer=layers)
 
 
-def per_actor(table, overall: Optional[float] = None, title: str = "Accuracy per held-out actor") -> Figure:
+def per_actor(table, overall: Optional[float] = None, title: str = "Accuracy per held-out actor") -> dict:
     """Bars of accuracy per actor (table: columns actor, sex, n, accuracy, as
     emotion.report.per_actor_table returns); female and male in two shades, the overall
     accuracy as a dashed line."""
-    fig = figure(6.4, 2.6, left=0.6, right=0.15, bottom=0.5, top=0.3)
-    ax = fig.add_subplot()
-    x = np.arange(len(table))
-    colours = ["#c0504d" if s == "female" else BASE for s in table["sex"]]
-    ax.bar(x, table["accuracy"], color=colours, width=0.75)
+    rows = [
+        {"actor": str(a), "sex": str(s), "accuracy": round(float(acc), 4)}
+        for a, s, acc in zip(table["actor"], table["sex"], table["accuracy"])
+    ]
+    layers = [
+        {
+            "mark": {"type": "bar", "width": {"band": 0.75}},
+            "encoding": {
+                "x": {"field": "actor", "type": "ordinal", "sort": None, "title": "actor", "axis": ACTOR_AXIS},
+                "y": {
+                    "field": "accuracy",
+                    "type": "quantitative",
+                    "scale": {"domain": [0, 1]},
+                    "axis": {"format": ".0%"},
+                },
+                "color": {"condition": {"test": "datum.sex == 'female'", "value": FEMALE}, "value": BASE},
+            },
+        }
+    ]
     if overall is not None:
-        ax.axhline(overall, color="gray", linestyle="--", linewidth=1)
-        ax.text(len(table) - 0.5, overall, f"all {overall:.0%}", ha="right", va="bottom", fontsize=7, color="gray")
-    ax.set_xticks(x, [str(a) for a in table["actor"]], fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("actor (blue: male, red: female)", fontsize=8)
-    ax.set_ylabel("accuracy", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    return fig
+        layers.append(
+            {
+                "data": {"values": [{"overall": round(float(overall), 4), "text": f"all {overall:.0%}"}]},
+                "mark": {"type": "rule", "color": "gray", "strokeDash": [4, 4]},
+                "encoding": {"y": {"field": "overall", "type": "quantitative", "title": "accuracy"}},
+            }
+        )
+    return chart(
+        "Bar chart of the accuracy per held-out actor",
+        title,
+        "blue: male, red: female" + (f"; dashed: all actors, {overall:.0%}" if overall is not None else ""),
+        180,
+        data={"values": rows},
+        layer=layers,
+    )

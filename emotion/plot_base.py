@@ -1,28 +1,18 @@
-"""What every figure of the app shares: size, fonts, colours, fixed margins, PNG output, and the
-envelope that draws a long wave at screen resolution. Drawing only, no signal processing.
+"""What every chart of the app shares: its colours, and the envelope that draws a long wave at
+screen resolution. Drawing only, no signal processing. Every chart is a Vega-Lite spec the browser
+draws (the matplotlib figures of the Metrics tab were the last to go, issue 33).
 
-Every figure is a new `matplotlib.figure.Figure`, made without pyplot (`Figure(...)`): none is in
-pyplot's global list, so one that nobody closes is freed like any other object.
-
-    emotion.plots          the Analyze tab's charts (Vega-Lite specs the browser draws, in these colours)
-    emotion.timeline_plots probabilities over time (long input, the Live tab; Vega-Lite as well)
+    emotion.plots          the Analyze tab's charts
+    emotion.timeline_plots probabilities over time (long input, the Live tab)
     emotion.metric_plots   the Metrics tab: confusion matrix, reliability diagram, per actor
 """
 
 from __future__ import annotations
 
-import functools
-import io
 from typing import Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # no display: render to images only (before anything imports pyplot)
-
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-DPI = 100
 ACCENT = "#e4572e"  # highlighted bar (the top label)
 BASE = "#4c72b0"  # other bars, the waveform
 SPEECH = "#55a868"  # shading of the detected speech
@@ -52,44 +42,11 @@ OTHER_COLORS = (
     "#64b5cd",
 )
 
-# Readable at phone width (390 px): the PNGs are WIDTH inches at DPI (500 px), scaled to their
-# column, so text is sized for a ~320-px one (12 pt = 17 px in the PNG: ~11 px there).
-WIDTH = 5.0
-TEXT, TITLE, SMALL = 12, 12, 11
-RC = {
-    "font.size": TEXT,
-    "axes.titlesize": TITLE,
-    "axes.labelsize": TEXT,
-    "xtick.labelsize": TEXT,
-    "ytick.labelsize": TEXT,
-    "legend.fontsize": SMALL,
-}
-
 
 def label_colors(labels: Sequence[str]) -> dict:
     """A colour per label: the emotion colours for RAVDESS's names, a fixed cycle for the others."""
     others = [name for name in labels if name not in EMOTION_COLORS]
     return {name: EMOTION_COLORS.get(name) or OTHER_COLORS[others.index(name) % len(OTHER_COLORS)] for name in labels}
-
-
-def readable(draw):
-    """Draw under RC (matplotlib reads the sizes when text is created), not changing global rcParams."""
-
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(RC):
-            return draw(*args, **kwargs)
-
-    return wrapper
-
-
-def figure(
-    width: float, height: float, left: float = 0.6, right: float = 0.15, bottom: float = 0.45, top: float = 0.3
-) -> Figure:
-    """A figure with fixed margins in inches (no layout engine: it costs more than the drawing)."""
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
-    return fig
 
 
 def envelope(wave, sr: int):
@@ -105,10 +62,3 @@ def envelope(wave, sr: int):
     blocks = wave[:usable].reshape(-1, per)
     t = (np.arange(len(blocks)) + 0.5) * per / sr
     return t, blocks.min(axis=1), blocks.max(axis=1)
-
-
-def to_png(fig: Figure) -> bytes:
-    """The figure as PNG bytes (for tests and saving); the figure stays usable."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()

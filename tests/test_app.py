@@ -34,7 +34,6 @@ import app  # noqa: E402
 from emotion import EMOTIONS, Predictor, metric_plots, plots, timeline_plots  # noqa: E402
 from emotion.clip_catalogue import ANY, ClipError  # noqa: E402
 from emotion.clips import FOLD_LIVE, OOF, SEEN, UNSEEN, ExampleLibrary  # noqa: E402
-from emotion.plot_base import to_png  # noqa: E402
 from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
 from emotion.scoring import recompute_metrics  # noqa: E402
 from ui import analyze as analyze_tab  # noqa: E402,F401
@@ -386,17 +385,30 @@ def test_recompute_handler_refreshes_tab():
         assert back[0].startswith("**Shipped figures**") and back[-1] is False
 
 
-def test_metric_plots_do_not_leak_figures():
-    import matplotlib.pyplot as plt
+def test_metric_charts_carry_the_metrics():
+    """The Metrics tab's charts (Vega-Lite, issue 33 item 12) hold the numbers of metrics.json: every
+    cell of the row-normalised matrix (rows summing to 1), every reliability bin, every actor."""
+    from emotion.report import per_actor_table
 
-    before = plt.get_fignums()
     m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
     if m is None:
-        pytest.skip("no metrics.json: no Metrics figures to draw")
-    figs = [metric_plots.confusion(m["confusion_matrix"], m["labels"]), metric_plots.reliability(m["reliability"])]
-    for fig in figs:
-        assert to_png(fig).startswith(b"\x89PNG")
-    assert plt.get_fignums() == before
+        pytest.skip("no metrics.json: no Metrics charts to draw")
+    labels, counts = m["labels"], np.asarray(m["confusion_matrix"], float)
+    norm = metric_plots.confusion(counts, labels, normalize=True)
+    cells = {(c["true"], c["predicted"]): c["value"] for c in norm["data"]["values"]}
+    assert len(cells) == len(labels) ** 2 and norm["width"] == "container"
+    for i, t in enumerate(labels):
+        np.testing.assert_allclose([cells[t, p] for p in labels], counts[i] / counts[i].sum(), atol=1e-4)
+    raw = metric_plots.confusion(counts, labels)
+    assert sorted(float(c["text"]) for c in raw["data"]["values"]) == sorted(counts.ravel().tolist())
+    rel = metric_plots.reliability(m["reliability"], m.get("reliability_uncalibrated"), ece=m["ece_calibrated"])
+    after = rel["layer"][0]["data"]["values"]
+    kept = [a for a in m["reliability"]["accuracy"] if a is not None]
+    np.testing.assert_allclose([b["accuracy"] for b in after], kept, atol=1e-4)
+    assert any(f"ECE {m['ece_calibrated']:.3f}" in line for line in rel["title"]["subtitle"])
+    table = per_actor_table(app.RESOURCES.metrics.get("predictions") or metrics_tab.shipped_predictions())
+    bars = metric_plots.per_actor(table, overall=m["accuracy"])
+    np.testing.assert_allclose([r["accuracy"] for r in bars["data"]["values"]], table["accuracy"], atol=1e-4)
 
 
 # ----- served app ----------------------------------------------------------------------------

@@ -108,8 +108,8 @@ def test_metrics_tab_shows_confusion_matrix(page):
     # the counts are a clickable heat map (tests/test_browser_examples.py clicks it)
     counts = app.RESOURCES.metrics["confusion_matrix"]
     expect(page.locator("#confusion-counts [data-testid=cell-0-1]")).to_have_text(str(counts[0][0]))
-    expect(page.locator("#confusion-normalised img")).to_be_visible()
-    expect(page.locator("#per-actor img")).to_be_visible()
+    expect(page.locator("#confusion-normalised .vega-embed canvas")).to_be_visible()  # Vega-Lite charts
+    expect(page.locator("#per-actor .vega-embed canvas")).to_be_visible()
     expect(page.get_by_text(f"Accuracy {app.RESOURCES.metrics['accuracy']:.1%}")).to_be_visible()
 
 

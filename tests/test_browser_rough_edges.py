@@ -152,11 +152,17 @@ def test_metrics_tables_show_every_column_and_the_charts_keep_their_text(page):
     for table in ("#confusion-counts", "#per-class"):  # readable type, not shrunk to fit
         size = page.locator(f"{table} [data-testid=cell-0-1]").evaluate("c => parseFloat(getComputedStyle(c).fontSize)")
         assert size >= 10, (table, size)
-    # the per-actor chart: at least its own size on a phone (~4-px text when shrunk to the screen)
-    img = page.locator("#per-actor img")
-    img.scroll_into_view_if_needed()
-    natural = img.evaluate("i => i.naturalWidth")
-    assert img.bounding_box()["width"] >= min(natural, 0.9 * page.width) - 1
+    # the three charts (Vega-Lite, drawn at CSS pixels): inside the screen, never cut off, text at its
+    # own size (issue 33, item 12: the PNGs kept their width and lost their titles on a phone)
+    for chart in ("#confusion-normalised", "#per-actor", "#reliability"):
+        canvas = page.locator(f"{chart} .vega-embed canvas")
+        canvas.scroll_into_view_if_needed()
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= page.width, (chart, box)  # all of it on screen
+        assert box["width"] >= min(page.width, 1000) * 0.6, (chart, box)  # fills its panel, not a thumbnail
+        ratio = canvas.evaluate("c => c.width / c.getBoundingClientRect().width")
+        assert ratio >= 0.9, (chart, ratio)  # drawn at screen resolution, not an image scaled down
     no_sideways_scroll(page)
 
 

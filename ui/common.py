@@ -39,7 +39,7 @@ PAGE_CSS = f"""
    would shrink it to nothing */
 .vega-chart .altair > div:first-child {{ width: 100%; align-self: stretch; }}
 /* phones: tables of many columns (.compact-table) show them all: small type, tight cells, headers
-   written upwards; plots of fine print (.wide-plot) keep their size and scroll inside their box */
+   written upwards */
 @media (max-width: 700px) {{
   .compact-table table, .compact-table .virtual-table-viewport {{ font-size: 11px; }}
   .compact-table th {{ padding: 2px 1px !important; }}
@@ -52,8 +52,6 @@ PAGE_CSS = f"""
   .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg);
     white-space: nowrap; }}
   .compact-table .cell-menu-button {{ display: none; }}
-  .wide-plot .matplotlib {{ overflow-x: auto; justify-content: flex-start; align-items: flex-start; }}
-  .wide-plot .matplotlib img {{ max-width: none; width: auto; }}
 }}
 """
 

@@ -183,10 +183,10 @@ def show_shipped():
     return metrics_outputs(resources().metrics, "Showing the shipped figures.")
 
 
-def wide_plot(figure, label: str, **kwargs):
-    """A PNG of fine print, labelled for screen readers only: it keeps its size and scrolls inside
-    its box on a phone (.wide-plot, ui/common.py PAGE_CSS)."""
-    return described_plot(figure, label=label, format="png", show_label=False, elem_classes=["wide-plot"], **kwargs)
+def wide_plot(spec, label: str, **kwargs):
+    """A Vega-Lite chart (emotion.metric_plots) as wide as its panel, labelled for screen readers
+    only: on a phone it fits the screen, titles and labels whole (issue 33, item 12)."""
+    return described_plot(spec, label=label, show_label=False, elem_classes=["vega-chart"], **kwargs)
 
 
 def build() -> SimpleNamespace:
@@ -212,7 +212,7 @@ def build() -> SimpleNamespace:
             m_norm = wide_plot(
                 norm0, "Confusion matrix (row-normalised)", elem_id="confusion-normalised", min_width=300
             )
-            m_rel = wide_plot(rel0, "Reliability diagram", min_width=300)
+            m_rel = wide_plot(rel0, "Reliability diagram", min_width=300, elem_id="reliability")
         with gr.Row():
             with gr.Column(min_width=300):
                 m_table = gr.Dataframe(
