@@ -50,8 +50,8 @@ CONFIG = {
 }
 
 
-def chart(description: str, title: str, subtitle: str, height: int, **spec) -> dict:
-    """A chart as wide as its panel (the description is the canvas's aria-label)."""
+def chart(description: str, title: str, subtitle, height: int, **spec) -> dict:
+    """A chart as wide as its panel (the description is the canvas's aria-label); subtitle: a line or lines."""
     head = {"text": title, **({"subtitle": subtitle} if subtitle else {})}
     return {
         "$schema": SCHEMA,
@@ -115,8 +115,10 @@ def waveform(
                 "encoding": {"x": {"field": "start", **x}, "x2": {"field": "end"}},
             }
         )
-    subtitle = "shaded: what the model heard" if judged else ""
-    subtitle += "; outlined: the window in the spectrogram" if highlight is not None else ""
+    # one line each: at 390 px "shaded: ...; outlined: ..." ran past the chart's edge (issue 33, item 12)
+    subtitle = (["shaded: what the model heard"] if judged else []) + (
+        ["outlined: the window in the spectrogram"] if highlight is not None else []
+    )
     return chart("Waveform of the recording, shaded where the model listened", title, subtitle, 120, layer=layers)
 
 

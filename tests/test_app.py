@@ -775,3 +775,17 @@ def test_a_click_on_a_window_shows_what_the_model_heard_there(long_recording, pr
         shown = chart_pixels(chart)  # the handler seeks the file: its seconds can start a sample apart
         assert shown.shape == expected.shape and np.abs(shown - expected).mean() < 0.01
     shutil.rmtree(Path(csv).parent)
+
+
+def test_chart_subtitles_fit_a_phone():
+    """Every subtitle line of the Analyze and Metrics charts fits a 390-px screen at 12 px (about 48
+    characters): the waveform's two notes ran past the chart's edge as one line (issue 33, item 12)."""
+    wave = np.zeros(48000, np.float32)
+    spec = plots.waveform(wave, 16000, judged=[(0.5, 2.5)], highlight=(0.5, 2.5))
+    m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
+    specs = [spec] + (
+        [metric_plots.reliability(m["reliability"], m.get("reliability_uncalibrated"), 0.05, 0.04)] if m else []
+    )
+    for s in specs:
+        lines = s["title"]["subtitle"]
+        assert isinstance(lines, list) and all(len(line) <= 48 for line in lines), lines
