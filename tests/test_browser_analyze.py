@@ -89,7 +89,10 @@ def test_error_stays_on_screen(browser, url, tmp_path):
         upload_and_analyze(page, silent)
         message = page.locator("#analysis-message")
         expect(message).to_contain_text("No speech found")
-        page.wait_for_timeout(15_000)  # the pop-up is gone by now; the reason is not
+        toast = page.locator(".toast-body")  # the pop-up: closed (it would go by itself after 10 s)
+        expect(toast.first).to_be_visible()
+        toast.first.locator("button").last.click()
+        expect(toast).to_have_count(0, timeout=15_000)  # gone; the reason is not
         expect(message).to_contain_text("No speech found")
         expect(page.get_by_test_id("label-output-value")).to_have_count(0)
         expect(page.locator(".vega-chart:visible")).to_have_count(0)  # no empty chart frames (issue 33, item 8)

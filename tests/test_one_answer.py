@@ -77,7 +77,7 @@ def test_a_one_sentence_transcript_says_what_the_headline_says(shipped_predictor
     its share of the recording, so its verdict is the headline's (issue 33: 10 of 35 agreed)."""
     pytest.importorskip("faster_whisper")
     agreed = 0
-    for path in recordings(asset_flacs):
+    for path in asset_flacs[:3]:  # RAVDESS sentences: one utterance each
         frame = shipped_predictor.transcript(path)
         judged = frame[frame["emotion"].notna()]
         if len(frame) != 1 or len(judged) != 1:
