@@ -65,7 +65,6 @@ class Verdict:
     """What the model says about one stretch of audio (see the module docstring)."""
 
     top: str  # the most probable label
-    probability: float  # its probability
     clear: bool  # False: the top two are within `margin` of each other
     candidates: tuple  # the top two: ((label, p), (label, p))
     margin: float
@@ -95,4 +94,4 @@ def verdict(probabilities: Dict[str, float], familiarity: Optional[dict] = None,
     c = clarity(probabilities, margin)
     (a, pa), (b, pb) = c["candidates"]
     unfamiliar = bool(familiarity and familiarity.get("unfamiliar"))
-    return Verdict(a, float(probabilities[a]), c["clear"], ((a, pa), (b, pb)), c["margin"], c["gap"], unfamiliar)
+    return Verdict(a, c["clear"], ((a, pa), (b, pb)), c["margin"], c["gap"], unfamiliar)

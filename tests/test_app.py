@@ -60,7 +60,7 @@ def predictor():
 
 def top(probs) -> str:
     """The headline of a label value: the top class, or the verdict a near-tie shows instead
-    ("no clear emotion", ui.caveats.label_value)."""
+    ("no clear emotion", ui.caveats.verdict_label)."""
     if isinstance(probs, LabelData):
         return probs.label
     return max(probs, key=probs.get)
@@ -68,7 +68,9 @@ def top(probs) -> str:
 
 def headline(probs: dict) -> str:
     """What the page must head a Predictor's probabilities with."""
-    return top(caveats.label_value(probs, caveats.judge(probs)))
+    from emotion.clarity import verdict
+
+    return top(caveats.verdict_label(probs, verdict(probs, None, caveats.margin())))
 
 
 # ----- configuration -----------------------------------------------------------------------

@@ -11,11 +11,9 @@ from typing import Dict, List
 import gradio as gr
 from gradio.components.label import LabelConfidence, LabelData
 
-from emotion.clarity import UNFAMILIAR, Verdict, clarity
+from emotion.clarity import NO_CLEAR, UNFAMILIAR, Verdict, clarity
 
 from .settings import resources
-
-NO_CLEAR = "no clear emotion"
 
 
 class VerdictLabel(gr.Label):
@@ -38,19 +36,11 @@ def judge(probabilities: Dict[str, float]) -> dict:
     return clarity(probabilities, margin())
 
 
-def label_value(probabilities: Dict[str, float], verdict: dict, k: int = 3):
-    """The top label's value: the probabilities, headed "no clear emotion" for a near-tie."""
-    if verdict["clear"]:
-        return probabilities
-    top = sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
-    return LabelData(label=NO_CLEAR, confidences=[LabelConfidence(label=n, confidence=p) for n, p in top])
-
-
-def verdict_label(probabilities: Dict[str, float], verdict: Verdict, k: int = 3):
+def verdict_label(probabilities: Dict[str, float], said: Verdict, k: int = 3):
     """The label of any answer (the headline, Live): the probabilities, headed by the verdict:
     "no clear emotion" for a near-tie, with " · unfamiliar recording" when it is one."""
-    heading = (verdict.top if verdict.clear else NO_CLEAR) + (f" · {UNFAMILIAR}" if verdict.unfamiliar else "")
-    if heading == verdict.top:
+    heading = (said.top if said.clear else NO_CLEAR) + (f" · {UNFAMILIAR}" if said.unfamiliar else "")
+    if heading == said.top:
         return probabilities
     top = sorted(probabilities.items(), key=lambda kv: -kv[1])[:k]
     return LabelData(label=heading, confidences=[LabelConfidence(label=n, confidence=p) for n, p in top])

@@ -110,9 +110,7 @@ def encode_items(predictor: Predictor, rows: List[dict], cache: Path) -> pd.Data
     x = None and the message. Cached in `cache` (a pickle-free .npz and a .csv)."""
     if cache.with_suffix(".csv").exists():
         table = pd.read_csv(cache.with_suffix(".csv"), keep_default_na=False)
-        feats = np.load(cache.with_suffix(".npz"))["x"]
-        table["x"] = [feats[i] if i >= 0 else None for i in table["row"]]
-        return table
+        return _with_features(table, np.load(cache.with_suffix(".npz"))["x"])
     records, clips = [], []
     for n, item in enumerate(tqdm(rows, desc="windows", unit="item")):
         wave = make_wave(item)
@@ -132,11 +130,16 @@ def encode_items(predictor: Predictor, rows: List[dict], cache: Path) -> pd.Data
         for i in tqdm(range(0, len(clips), 16), desc="encoding", unit="batch"):
             mel = predictor.features(torch.from_numpy(np.stack(clips[i : i + 16])))
             feats.append(gate_features(predictor.models[0].select(predictor.states(mel))).numpy())
-    table = pd.DataFrame(records)
+    table, feats = pd.DataFrame(records), np.concatenate(feats).astype(np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache.with_suffix(".npz"), x=np.concatenate(feats).astype(np.float32))
+    np.savez(cache.with_suffix(".npz"), x=feats)
     table.to_csv(cache.with_suffix(".csv"), index=False)
-    return encode_items(predictor, rows, cache)
+    return _with_features(table, feats)
+
+
+def _with_features(table: pd.DataFrame, feats: np.ndarray) -> pd.DataFrame:
+    table["x"] = [feats[i] if i >= 0 else None for i in table["row"]]
+    return table
 
 
 def fit(table: pd.DataFrame, layers=(1, 2, 3, 4), time_pool: int = 2) -> VoiceGate:
