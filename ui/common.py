@@ -48,10 +48,21 @@ PAGE_CSS = f"""
     text-overflow: clip !important; font-size: 11px !important; }}
   .compact-table .body-cell, .compact-table .body-cell * {{ word-break: normal !important;
     overflow-wrap: normal !important; }}
-  #cross-corpus-table .body-cell, #cross-corpus-table .body-cell > div {{ font-size: 9.5px !important; }}
   .compact-table th .header-content .text {{ writing-mode: vertical-rl; transform: rotate(180deg);
     white-space: nowrap; }}
   .compact-table .cell-menu-button {{ display: none; }}
+  /* ... but the "Across corpora" tables keep 12-px type (issue 33, item 12: 9.5 px and 11 px were unreadable) */
+  #cross-corpus .compact-table .body-cell, #cross-corpus .compact-table .body-cell > div {{
+    font-size: 12px !important; }}
+}}
+/* below 600 px the accuracy table is wider than the screen: headers across, in whole words, and the
+   table scrolls sideways inside its own box, with a hint that says so */
+#cross-corpus-scroll-hint {{ display: none; }}
+@media (max-width: 600px) {{
+  #cross-corpus-table .table-container {{ min-width: 520px; }}
+  #cross-corpus-table th .header-content .text {{ writing-mode: horizontal-tb; transform: none;
+    white-space: normal; font-size: 12px; }}
+  #cross-corpus-scroll-hint {{ display: block; }}
 }}
 """
 

@@ -142,7 +142,10 @@ def section() -> None:
             "whole model (*corpus never heard*). EmoDB has no *calm* or *surprised*: those RAVDESS clips "
             "are left out when an EmoDB-only model scores RAVDESS. " + speakers_text(result) + "."
         )
-        # .compact-table (ui/common.py): every column stays on a phone's screen
+        gr.Markdown(  # shown on narrow screens only (ui/common.py PAGE_CSS), where this table scrolls
+            "↔ Swipe the accuracy table sideways for every column.", elem_id="cross-corpus-scroll-hint"
+        )
+        # .compact-table (ui/common.py): 12-px type on a phone; the per-emotion table keeps every column on screen
         gr.Dataframe(
             summary_table(result),
             interactive=False,

@@ -1,0 +1,107 @@
+"""Issue 33's page read on a phone (390 px) and a laptop (1366 px), in headless Chromium (the
+system's /usr/bin/chromium driven by Playwright; never `playwright install`): the Metrics tab's
+"Across corpora" tables at readable type with every header whole (item 12).
+
+    python -m pytest -q tests/test_browser_readable.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import app_page, chromium, require_checkpoint, require_chromium
+
+require_chromium()
+require_checkpoint()
+
+from playwright.sync_api import expect  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT_MS = 60_000
+WIDTHS = [pytest.param(390, id="phone"), pytest.param(1366, id="laptop")]
+CROSS_CORPUS = ("#cross-corpus-table", "#cross-corpus-classes")
+pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(params=WIDTHS)
+def page(request, browser, served_app):
+    with app_page(browser, served_app, TIMEOUT_MS, width=request.param, height=900) as pg:
+        pg.width = request.param
+        yield pg
+
+
+def no_sideways_scroll(page):
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.width + 10
+
+
+def table_report(page, table: str) -> dict:
+    """A gr.Dataframe as read on screen: each body cell's drawn text size (px) and whether its text is
+    cut off; each header's text, whether it is cut off, and whether it is on screen once the table's own
+    scroller (if any) brings it into view; and whether that scroller scrolls."""
+    return page.locator(table).evaluate("""t => {
+        const cut = e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1;
+        const inside = (a, b) => a.left >= b.left - 1 && a.right <= b.right + 1
+            && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+        let scroller = t;  // the table's own box that scrolls sideways (the block or Gradio's viewport)
+        for (const e of [t, ...t.querySelectorAll('*')]) {
+            if (/auto|scroll/.test(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1) {
+                scroller = e; break; } }
+        const cells = [...t.querySelectorAll('[data-testid^=cell-]')].map(c => {
+            const text = c.querySelector('.text') || c;
+            return {text: c.innerText.trim(), px: parseFloat(getComputedStyle(text).fontSize), cut: cut(c)}; });
+        const headers = [...t.querySelectorAll('th')].map(h => {
+            h.scrollIntoView({block: 'nearest', inline: 'nearest'});
+            const span = h.querySelector('.header-content .text') || h;
+            const r = h.getBoundingClientRect(), view = scroller.getBoundingClientRect();
+            return {text: h.innerText.trim(), cut: cut(h) || cut(span) || !inside(span.getBoundingClientRect(), r),
+                    shown: r.left >= view.left - 1 && r.right <= view.right + 1,
+                    on_screen: r.left >= -1 && r.right <= innerWidth + 1}; });
+        scroller.scrollLeft = 0;
+        return {cells, headers, scrolls: scroller.scrollWidth > scroller.clientWidth + 1};
+    }""")
+
+
+def test_across_corpora_tables_read_on_a_phone(page):
+    """Item 12: on a phone the tables were 9.5-px and 11-px type, shrunk to fit every column. Now the
+    body text is at least 12 px and every header whole; the per-emotion table keeps every column on
+    screen, the accuracy table may scroll sideways inside its own box (never the page), with a hint
+    that says so; at 1366 px every column is in view, as before."""
+    result = json.loads((ROOT / "checkpoints" / "crosscorpus.json").read_text())
+    page.get_by_role("tab", name="Metrics").click()
+    labels = {label for r in result["results"] for label in r["per_class"]}
+    expected = {
+        "#cross-corpus-table": {"model", "scored on", "test", "n", "accuracy", "macro-F1", "accuracy on its labels"},
+        "#cross-corpus-classes": {"model → corpus", *labels},
+    }
+    scrolling = []
+    for table in CROSS_CORPUS:
+        page.locator(table).scroll_into_view_if_needed()
+        expect(page.locator(f"{table} [data-testid=cell-0-1]")).to_be_visible()
+        report = table_report(page, table)
+        small = [(c["text"], c["px"]) for c in report["cells"] if c["px"] < 12]
+        assert report["cells"] and not small, (table, small)
+        assert [c["text"] for c in report["cells"] if c["cut"]] == [], table
+        headers = {h["text"]: h for h in report["headers"]}
+        assert expected[table] <= set(headers), (table, sorted(headers))
+        assert [h["text"] for h in report["headers"] if h["cut"]] == [], table  # whole words, none cut
+        unreachable = [h["text"] for h in report["headers"] if not (h["shown"] and h["on_screen"])]
+        assert unreachable == [], (table, unreachable)  # in view, or scrolled into view inside the table
+        if report["scrolls"]:
+            scrolling.append(table)
+    assert set(scrolling) <= {"#cross-corpus-table"}  # the per-emotion table keeps every column on screen
+    hint = page.locator("#cross-corpus-scroll-hint")
+    if page.width >= 1000:  # the laptop's page as before: every column in view, no hint
+        assert scrolling == []
+        expect(hint).to_be_hidden()
+    elif scrolling:  # a table wider than the phone says so
+        expect(hint).to_be_visible()
+        assert hint.bounding_box()["width"] <= page.width
+    no_sideways_scroll(page)
