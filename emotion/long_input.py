@@ -12,6 +12,7 @@ never comes from a stretch that is mostly pause.
     summarise(frame, labels)          -> ({label: probability}, row of the representative window)
     judged_spans(frame)               -> [(start, end)] s: what the model heard of each window
     covered_seconds(spans)            -> seconds inside any span (overlaps once)
+    speaker_summary(frame, labels)    -> per speaker: speech seconds, mean emotion, most intense moments
     clip_start(start, end)            -> where the model's clip of a stretch of speech begins (s)
 """
 
@@ -92,3 +93,45 @@ def covered_seconds(spans) -> float:
         total += max(0.0, e - max(s, reach))
         reach = max(reach, e)
     return total
+
+
+INTENSE_LEAVE_OUT = ("neutral", "calm")  # not what "the most intense moments" means
+MOMENTS = 3
+
+
+def speaker_summary(frame, labels: Sequence[str]):
+    """Per speaker of a timeline with a "speaker" column (Predictor.timeline(..., speakers=...)):
+    a pandas DataFrame, one row per speaker in order: speaker, seconds (of speech), emotion (the
+    top of the mean), a column per label (the speech-weighted mean of its windows, as the
+    headline's), and moments: its MOMENTS most intense windows ("12.5-15.5 s angry 0.81"): of the
+    windows whose top emotion is not neutral or calm, the most confident."""
+    import pandas as pd
+
+    labels = list(labels)
+    weights = speech_weights(frame["start"].to_numpy(float), frame["end"].to_numpy(float))
+    strong = [k for k in labels if k not in INTENSE_LEAVE_OUT] or labels
+    rows = []
+    for who in sorted(frame["speaker"].dropna().unique()):
+        mine = (frame["speaker"] == who).to_numpy()
+        probs = frame.loc[mine, labels].to_numpy(float)
+        w = weights[mine] if weights[mine].sum() > 0 else np.ones(mine.sum())
+        mean = (probs * w[:, None]).sum(axis=0) / w.sum()
+        mean = mean / mean.sum()
+        part = frame.loc[mine]
+        top = part[labels].astype(float).idxmax(axis=1)
+        vivid = part[top.isin(strong)]  # windows heard as an emotion other than neutral or calm
+        peak = vivid[strong].max(axis=1).sort_values(ascending=False).index[:MOMENTS]
+        moments = [
+            f"{part.at[i, 'start']:.1f}-{part.at[i, 'end']:.1f} s {top[i]} {float(part.at[i, top[i]]):.2f}"
+            for i in sorted(peak, key=lambda i: part.at[i, "start"])
+        ]
+        rows.append(
+            dict(
+                speaker=int(who),
+                seconds=round(float(weights[mine].sum()), 1),
+                emotion=labels[int(mean.argmax())],
+                **dict(zip(labels, mean.round(4).tolist())),
+                moments="; ".join(moments),
+            )
+        )
+    return pd.DataFrame(rows, columns=["speaker", "seconds", "emotion", *labels, "moments"])

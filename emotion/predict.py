@@ -274,17 +274,19 @@ class Predictor:
         """
         return self.analyze(source, sample_rate, display=False).probabilities
 
-    def timeline(self, source: AudioSource, sample_rate: Optional[int] = None):
+    def timeline(self, source: AudioSource, sample_rate: Optional[int] = None, speakers=None):
         """Emotion over time for a recording of any length (see emotion.timeline): a pandas DataFrame,
-        one row per window of speech: start, end (s), a probability column per label, emotion, verdict."""
-        return _timeline(self, source, sample_rate)
+        one row per window of speech: start, end (s), a probability column per label, emotion, verdict;
+        speakers "auto" or N adds the speaker of each window (emotion.speakers)."""
+        return _timeline(self, source, sample_rate, speakers=speakers)
 
-    def transcript(self, source: AudioSource, sample_rate: Optional[int] = None, language: Optional[str] = None):
+    def transcript(self, source: AudioSource, sample_rate: Optional[int] = None, language=None, speakers=None):
         """What was said, and how (see emotion.transcript): a pandas DataFrame, one row per utterance:
-        start, end (s), text, emotion, a probability column per label, note, verdict (judged on its share)."""
+        start, end (s), text, emotion, a probability column per label, note, verdict (judged on its share);
+        speakers "auto" or N adds who said it (utterances cut where the speaker changes)."""
         from .transcript import transcript
 
-        return transcript(self, source, sample_rate, language)
+        return transcript(self, source, sample_rate, language, speakers)
 
 
 def main(argv=None) -> int:

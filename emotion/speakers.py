@@ -1,53 +1,38 @@
 """Who spoke when: speaker turns over the speech of a recording (diarisation).
 
-A voice is recognised by a GE2E speaker encoder (Resemblyzer's pretrained `pretrained.pt`,
-Apache-2.0, trained on LibriSpeech, VoxCeleb 1 and 2): a 3-layer LSTM over a 40-band mel power
-spectrogram (25-ms frames, 10-ms hop) whose last state, projected and L2-normed, is a voice's
-embedding. The weights come from the installed `resemblyzer` package (SHA-256 checked); its
-Python code is not used, so it installs without librosa and webrtcvad (`pip install --no-deps`),
-and the mel spectrogram is torchaudio's, to librosa's definition (Slaney mel scale and norm).
-
     turns = diarise(segments, read, speakers="auto")   # [Turn(start, end, speaker)], seconds
     speaker_of(turns, start, end)                      # who speaks most of start..end
 
-1. Each stretch of speech (the timeline's speech segments) is embedded in windows of
-   WINDOW_SECONDS every STEP_SECONDS (a stretch shorter than a window: one embedding of it all),
-   each window's loudness first brought to NORM_DBFS, as the encoder was trained.
-2. The embeddings are clustered (scikit-learn, agglomerative, cosine distance, average linkage):
-   into N speakers when N is given, else cut at AUTO_DISTANCE (chosen on some corpora, checked on
-   others: emotion.training.speakers); a cluster holding less than MIN_SPEAKER_SECONDS of speech
-   joins the nearest other. Each window is then given the nearest centroid's speaker.
-3. Every 10-ms frame of speech takes the speaker most of the windows around it have; turns are
-   cut where that changes, and turns shorter than MIN_TURN_SECONDS join a neighbour.
-Speakers are named 1, 2, ... in order of their first word.
+1. Each stretch of speech (the timeline's speech segments) is cut into pieces at its short
+   pauses (pieces: PIECE_PAUSE_SECONDS; at most MAX_PIECE_SECONDS each), and each piece becomes
+   one voice embedding (emotion.voice_encoder: Resemblyzer's GE2E encoder, 1.6-s windows averaged).
+2. How many speakers: given, or counted (count: agglomerative, cosine distance, average linkage,
+   cut at AUTO_DISTANCE, a "speaker" with under MIN_SPEAKER_SECONDS of speech not counted). The
+   threshold was chosen on conversations of RAVDESS and EmoDB voices and checked on nEMO and Korean
+   ones (emotion.training.speakers). Who is who: the embeddings centred on the recording's mean
+   (what all its voices share: room, microphone, language), split by Ward's clustering, each
+   piece then given its nearest centroid.
+3. Turns are runs of pieces of one speaker inside a stretch; a run shorter than MIN_TURN_SECONDS
+   is a flicker and joins its longer neighbour. Speakers are numbered 1, 2, ... as they first speak.
+
+On synthetic conversations of voices it never met, with the number of speakers given or counted,
+see the README (python -m emotion.training.speakers).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
-import torchaudio
-from torch import nn
 
-from . import speech
+from . import speech, voice_encoder
 from .audio import SAMPLE_RATE
-from .errors import InputError, SetupError
+from .errors import InputError
+from .voice_encoder import SpeakerError, available  # noqa: F401  (callers ask here)
 
-ENCODER_PACKAGE = "resemblyzer==0.1.4"
-PIP_FIX = f"pip install --no-deps {ENCODER_PACKAGE}"
-WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
-HOP = SAMPLE_RATE // 100  # 10 ms: the encoder's frame step, and the resolution of turns
-WINDOW_SECONDS = 1.6  # what the encoder was trained on (160 frames)
-STEP_SECONDS = 0.8  # between windows in a stretch of speech
-NORM_DBFS = -30.0  # each window's level before the encoder (as Resemblyzer's preprocess_wav)
-AUTO_DISTANCE = 0.4  # cosine distance at which "auto" stops joining clusters: chosen on RAVDESS + EmoDB (emotion.training.speakers)
+# cosine distance at which "auto" stops joining clusters: chosen on RAVDESS + EmoDB (emotion.training.speakers)
+AUTO_DISTANCE = 0.4
 PIECE_PAUSE_SECONDS = 0.15  # a stretch of speech is cut into pieces at pauses this long ...
 PIECE_DB = 30.0  # ... of frames this far below its loudest
 MIN_PIECE_SECONDS = 0.5  # a shorter piece joins a neighbour
@@ -57,10 +42,6 @@ MIN_TURN_SECONDS = 0.8  # a shorter change of speaker is a flicker, joined to a 
 MAX_SPEAKERS = 8
 MAX_CLUSTERED = 3000  # windows clustered together (more: a sample, the rest by nearest centroid)
 SpeakerCount = Union[None, str, int]
-
-
-class SpeakerError(SetupError):
-    """The speaker encoder's weights are missing or altered; the message names the fix."""
 
 
 @dataclass(frozen=True)
@@ -81,70 +62,6 @@ def parse_count(speakers: SpeakerCount) -> SpeakerCount:
     if not 1 <= n <= MAX_SPEAKERS or str(speakers).strip() != str(n):
         raise InputError(f"speakers must be 'auto' or a whole number from 1 to {MAX_SPEAKERS}, not {speakers!r}.")
     return n
-
-
-class VoiceEncoder(nn.Module):
-    """GE2E: LSTM(40 -> 256, 3 layers), the last layer's final state -> Linear -> ReLU -> L2 norm."""
-
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(40, 256, 3, batch_first=True)
-        self.linear = nn.Linear(256, 256)
-        self.relu = nn.ReLU()
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            SAMPLE_RATE, n_fft=400, hop_length=HOP, n_mels=40, power=2.0, norm="slaney", mel_scale="slaney"
-        )
-
-    def forward(self, mels: torch.Tensor) -> torch.Tensor:
-        """(batch, frames, 40) mel power -> (batch, 256) unit embeddings."""
-        _, (hidden, _) = self.lstm(mels)
-        raw = self.relu(self.linear(hidden[-1]))
-        return raw / raw.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
-def weights_path() -> Path:
-    """The installed resemblyzer package's pretrained.pt (found without importing the package,
-    whose code needs librosa), or SpeakerError naming the pip command."""
-    spec = importlib.util.find_spec("resemblyzer")
-    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt" if spec else None
-    if path is None or not path.is_file():
-        raise SpeakerError(
-            "Telling speakers apart needs the voice encoder of the resemblyzer package, which is not "
-            f"installed (the emotions work without it). Add it with:\n    {PIP_FIX}"
-        )
-    return path
-
-
-@lru_cache(maxsize=1)
-def load_encoder() -> VoiceEncoder:
-    path = weights_path()
-    with open(path, "rb") as f:
-        if hashlib.file_digest(f, "sha256").hexdigest() != WEIGHTS_SHA256:
-            raise SpeakerError(f"{path} is not the voice encoder this release was tested with; reinstall: {PIP_FIX}")
-    state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
-    encoder = VoiceEncoder()
-    encoder.load_state_dict({k: v for k, v in state.items() if k.split(".")[0] in ("lstm", "linear")}, strict=False)
-    return encoder.eval()
-
-
-def available() -> bool:
-    try:
-        weights_path()
-    except SpeakerError:
-        return False
-    return True
-
-
-def _normalised(wave: np.ndarray) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(np.square(wave, dtype=np.float64)))) if len(wave) else 0.0
-    return wave * (10 ** (NORM_DBFS / 20) / rms) if rms > 1e-6 else wave
-
-
-def window_starts(n: int, window: int, step: int) -> List[int]:
-    """Starts of the windows over n samples: every step, the last one ending at n (one if n <= window)."""
-    if n <= window:
-        return [0]
-    return list(range(0, n - window, step)) + [n - window]
 
 
 def pieces(wave: np.ndarray) -> List[Tuple[int, int]]:
@@ -173,32 +90,6 @@ def pieces(wave: np.ndarray) -> List[Tuple[int, int]]:
         edges = np.linspace(a, b, k + 1).astype(int)
         out.extend(zip(edges[:-1].tolist(), edges[1:].tolist()))
     return out
-
-
-@torch.inference_mode()
-def embed(segments: Sequence[Tuple[int, int]], read: Callable[[int, int], np.ndarray]):
-    """(spans, embeddings): each piece's (start, end) samples and its unit embedding (n, 256), the
-    mean of its windows', over the speech segments [(start, end)] samples, read by read(start, end)."""
-    encoder = load_encoder()
-    window, step = int(WINDOW_SECONDS * SAMPLE_RATE), int(STEP_SECONDS * SAMPLE_RATE)
-    spans, owner, full, short = [], [], [], []
-    for s, e in segments:
-        wave = read(s, e)
-        for a, b in pieces(wave):
-            for w in window_starts(b - a, window, step):
-                piece = torch.from_numpy(_normalised(wave[a + w : a + w + window][: b - a - w]).astype(np.float32))
-                (full if len(piece) == window else short).append((len(owner), piece))
-                owner.append(len(spans))
-            spans.append((s + a, s + b))
-    out = torch.zeros(len(owner), 256)
-    for i in range(0, len(full), 64):  # the full windows in batches; shorter ones each alone
-        idx, batch = zip(*full[i : i + 64])
-        out[list(idx)] = encoder(encoder.mel(torch.stack(batch)).transpose(1, 2))
-    for i, piece in short:
-        out[i] = encoder(encoder.mel(piece[None]).transpose(1, 2))[0]
-    sums = np.zeros((len(spans), 256))
-    np.add.at(sums, np.array(owner), out.numpy())
-    return spans, sums / np.linalg.norm(sums, axis=1, keepdims=True).clip(1e-12)
 
 
 def count(embeddings: np.ndarray, seconds: np.ndarray) -> int:
@@ -281,7 +172,7 @@ def diarise(
     segments = [(int(s), int(e)) for s, e in segments if e > s]
     if not segments:
         return []
-    spans, embeddings = embed(segments, read)
+    spans, embeddings = voice_encoder.embed(segments, read, pieces)
     seconds = np.array([(e - s) / SAMPLE_RATE for s, e in spans])
     labels = cluster(embeddings, seconds, speakers)
     runs: List[List[float]] = []
@@ -318,3 +209,29 @@ def split_segments(segments: Sequence[Tuple[int, int]], turns: Sequence[Turn]) -
             if hi > lo:
                 out.append(((lo, hi), t.speaker))
     return sorted(out)
+
+
+def split_utterances(utterances: Sequence[dict], turns: Sequence[Turn]) -> List[dict]:
+    """Transcript utterances ({start, end, text, words}) cut wherever their words' speaker
+    changes, each with its "speaker" (the one of most of its words' time)."""
+    out = []
+    for utt in utterances:
+        words = utt.get("words") or []
+        if not words:
+            out.append({**utt, "speaker": speaker_of(turns, utt["start"], utt["end"])})
+            continue
+        who = [speaker_of(turns, w["start"], max(w["end"], w["start"] + 0.01)) for w in words]
+        cuts = [0] + [i for i in range(1, len(words)) if who[i] != who[i - 1]] + [len(words)]
+        for a, b in zip(cuts, cuts[1:]):
+            part = words[a:b]
+            out.append(
+                dict(
+                    utt,
+                    start=part[0]["start"],
+                    end=max(part[0]["start"], part[-1]["end"]),
+                    text=" ".join(w["word"] for w in part).strip() if (a, b) != (0, len(words)) else utt["text"],
+                    words=part,
+                    speaker=who[a],
+                )
+            )
+    return out

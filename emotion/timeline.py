@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from . import audio, speech
+from . import speakers as speakers_
 from .audio import N_SAMPLES, SAMPLE_RATE, AudioError, AudioSource
 from .gate import MUSIC
 from .speech import FRAME, HOP
@@ -107,11 +108,18 @@ def read_span(store, start: int, end: int) -> np.ndarray:
 
 
 def timeline(
-    predictor, source: AudioSource, sample_rate: Optional[int] = None, wave: Optional[np.ndarray] = None
+    predictor,
+    source: AudioSource,
+    sample_rate: Optional[int] = None,
+    wave: Optional[np.ndarray] = None,
+    speakers: speakers_.SpeakerCount = None,
 ) -> pd.DataFrame:
     """One row per analysed window: start, end (s), a probability column per emotion, emotion, and
     the window's verdict (emotion.clarity: verdict text, clear, unfamiliar).
     wave: the input already decoded by audio.load_audio (it is not decoded again).
+    speakers: None (no attribution), "auto" or how many: each window then belongs to one speaker
+    (a "speaker" column, 1, 2, ...; the speech is cut at every change of speaker before windows
+    are placed, emotion.speakers) and attrs["turns"] holds the speaker turns.
     attrs: "envelope", the waveform's (times, low, high) in at most ENVELOPE_COLUMNS columns, and
     "distance", the windows' familiarity distances (when the checkpoint has them)."""
     step = int(audio.BLOCK_SECONDS * SAMPLE_RATE)
@@ -123,7 +131,12 @@ def timeline(
     envelope = audio.Envelope()
     with tempfile.TemporaryFile() as store:  # the 16 kHz signal lives on disk, not in memory
         db, bands, n_samples = decode_to(store, blocks, envelope)
-        spans = windows(speech_segments(db, bands, n_samples))
+        segments, owners = speech_segments(db, bands, n_samples), None
+        if speakers is not None:  # who speaks when; no window straddles a change of speaker
+            turns = speakers_.diarise(segments, lambda s, e: read_span(store, s, e), speakers)
+            pieces = speakers_.split_segments(segments, turns)
+            segments, owners = [p for p, _ in pieces], [w for _, w in pieces]
+        spans = windows(segments)
         probs, dists, voiced = [], [], []
         for i in range(0, len(spans), BATCH):
             clips = [torch.from_numpy(audio.pad_or_trim(read_span(store, s, e))) for s, e in spans[i : i + BATCH]]
@@ -135,6 +148,9 @@ def timeline(
     if not any(voiced):  # windows that are no voice (beeps, a melody, music: Predictor.voiced) are dropped
         raise AudioError(MUSIC)
     keep = torch.tensor(voiced)
+    if owners is not None:  # each window's speaker: the one of the piece of speech it lies in
+        owner = [next(w for (s, e), w in zip(segments, owners) if s <= a and b <= e) for a, b in spans]
+        owner = [w for w, v in zip(owner, voiced) if v]
     spans = [span for span, v in zip(spans, voiced) if v]
     p = torch.cat(probs)[keep].double()
     p = (p / p.sum(dim=1, keepdim=True)).numpy()
@@ -142,6 +158,9 @@ def timeline(
     frame.insert(0, "end", [round(e / SAMPLE_RATE, 3) for _, e in spans])
     frame.insert(0, "start", [round(s / SAMPLE_RATE, 3) for s, _ in spans])
     frame["emotion"] = [predictor.labels[k] for k in p.argmax(axis=1)]
+    if owners is not None:
+        frame.insert(2, "speaker", owner)
+        frame.attrs["turns"] = turns
     frame.attrs["envelope"] = envelope.columns(ENVELOPE_COLUMNS)
     distance = None
     if dists[0] is not None:  # the windows' emotion.familiarity distances (Predictor.analyze weighs them)
@@ -151,3 +170,9 @@ def timeline(
     for column in ("verdict", "clear", "unfamiliar"):
         frame[column] = [v[column] for v in said]
     return frame
+
+
+def speaker_turns(wave: np.ndarray, speakers: speakers_.SpeakerCount) -> List[speakers_.Turn]:
+    """The speaker turns of a decoded 16 kHz wave, over the speech the timeline would judge."""
+    db, bands = speech.frame_levels(wave)
+    return speakers_.diarise(speech_segments(db, bands, len(wave)), lambda s, e: wave[s:e], speakers)

@@ -9,14 +9,11 @@ transcribes from it: its Silero filter skips pauses, the language is detected, w
     table = Predictor.from_checkpoint().transcript("interview.wav")
     # one row per utterance: start, end (s), text, emotion, a probability column per label, note, verdict
 
-Each utterance (cut on its words' bounds) is judged by Predictor.analyze of its share of the signal
-(pause middle to pause middle: shares), the rule of a whole recording, so a recording of one
-utterance gets the headline's probabilities and verdict. A segment shorter than
-MIN_SEGMENT_SECONDS is not judged: it is marked too short (emotion None, probabilities NaN, the
-reason in `note`), rather than given an emotion borrowed from its neighbours' seconds.
-
-faster-whisper is a runtime requirement; without it the emotions still work and transcript()
-raises TranscriptError naming the pip command that adds it.
+Each utterance (cut on its words' bounds; with speakers, also where the speaker changes) is judged
+by Predictor.analyze of its share of the signal (pause middle to pause middle: shares), the rule of
+a whole recording, so a recording of one utterance gets the headline's probabilities and verdict.
+One shorter than MIN_SEGMENT_SECONDS is marked too short (emotion None, probabilities NaN, the
+reason in `note`). Without faster-whisper the emotions work and transcript() raises TranscriptError.
 """
 
 from __future__ import annotations
@@ -31,7 +28,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from . import whisper_weights
+from . import speakers as speakers_
+from . import timeline, whisper_weights
 from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource, iter_blocks
 from .errors import SetupError
 
@@ -256,18 +254,19 @@ def judge(predictor, wave: np.ndarray, start: float, end: float, share: Optional
     return {k: float(result.probabilities[k]) for k in predictor.labels}, "", result.verdict
 
 
-def transcript(
-    predictor, source: AudioSource, sample_rate: Optional[int] = None, language: Optional[str] = None
-) -> pd.DataFrame:
+def transcript(predictor, source: AudioSource, sample_rate=None, language=None, speakers=None) -> pd.DataFrame:
     """One row per transcript segment: start, end (s), text, emotion (the top label, None if
     not judged), one probability column per label (NaN if not judged), note (why not judged).
     and its verdict (emotion.clarity: verdict text, clear, unfamiliar). frame.attrs: language,
     language_probability, words (per row: [{word, start, end, probability}]), judged (per row: its share).
     AudioError for unreadable input or when every judged utterance is no voice (music: its "words"
-    are not shown), TranscriptError without faster-whisper."""
+    are not shown), TranscriptError without faster-whisper. speakers ("auto" or N): a "speaker" column
+    (utterances cut where it changes: emotion.speakers) and attrs["turns"]."""
     model = load_model()  # first: without faster-whisper, say so before decoding anything
     wave = decode(source, sample_rate)
     info, segments = transcribe(wave, language, model)
+    turns = timeline.speaker_turns(wave, speakers) if speakers is not None and segments else []
+    segments = speakers_.split_utterances(segments, turns) if speakers is not None else segments
     labels = list(predictor.labels)
     rows, judged = [], shares(segments, len(wave) / SAMPLE_RATE)
     for seg, share in zip(segments, judged):
@@ -283,17 +282,20 @@ def transcript(
                 **(probs or dict.fromkeys(labels, np.nan)),
                 note=note,
                 **fields,
+                **({"speaker": seg["speaker"]} if speakers is not None else {}),
             )
         )
     refusals = [r["note"] for r in rows if r["note"].startswith(NO_VOICE)]
     if refusals and not any(r["emotion"] for r in rows):  # words "heard" in music: not shown
         raise AudioError(refusals[0])
-    frame = pd.DataFrame(rows, columns=["start", "end", "text", "emotion", *labels, "note", *VERDICT_COLUMNS])
+    who = ["speaker"] if speakers is not None else []
+    frame = pd.DataFrame(rows, columns=["start", "end", *who, "text", "emotion", *labels, "note", *VERDICT_COLUMNS])
     frame.attrs.update(
         info,
         words=[seg["words"] for seg in segments],
         labels=labels,
         duration=round(len(wave) / SAMPLE_RATE, 3),
         judged=[(round(a, 3), round(b, 3)) for a, b in judged],
+        **({"turns": turns} if speakers is not None else {}),
     )
     return frame

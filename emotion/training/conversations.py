@@ -43,7 +43,8 @@ def corpus_speakers(corpus: str, data_dir: Path) -> Dict[str, List[Path]]:
     if corpus == "nemo":
         table = pd.read_csv(root / "nemo" / "data.tsv", sep="\t")
         table = table[table["file_id"].map(lambda f: (root / "nemo" / "samples" / f).is_file())]
-        return {s.strip(): [root / "nemo" / "samples" / f for f in g["file_id"]] for s, g in table.groupby("speaker_id")}
+        folder = root / "nemo" / "samples"
+        return {s.strip(): [folder / f for f in g["file_id"]] for s, g in table.groupby("speaker_id")}
     if corpus == "korean":
         table = pd.read_csv(root / "korean" / "labels.csv")
         return {s: [root / "korean" / f for f in g["file"]] for s, g in table.groupby("speaker")}
