@@ -6,12 +6,13 @@
 
 Each subtitle cue carries its verdict (emotion.clarity) before the words, e.g. "[angry 0.81] I told
 you twice.", "[no clear emotion: calm 0.37 / neutral 0.35] Fine."; a segment that was not judged
-says why: "[too short] Yes.".
+says why: "[too short] Yes."; with speakers, the speaker first: "[Speaker 2 · angry 0.81] ...".
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import List
 
 # Whisper-base's language detection: right on 117 of 120 clips of the four shared corpora (English,
@@ -33,7 +34,7 @@ def language_note(attrs: dict) -> str:
     )
 
 
-FIXED = ("start", "end", "text", "emotion", "note", "verdict", "clear", "unfamiliar")
+FIXED = ("start", "end", "speaker", "text", "emotion", "note", "verdict", "clear", "unfamiliar")
 
 
 def labels_of(frame) -> List[str]:
@@ -60,6 +61,8 @@ def as_json(frame, digits: int = 4) -> dict:
         )
         if judged and isinstance(row.get("verdict"), str):
             seg.update(verdict=row["verdict"], clear=bool(row["clear"]), unfamiliar=bool(row["unfamiliar"]))
+        if "speaker" in row:
+            seg["speaker"] = None if row["speaker"] is None or row["speaker"] != row["speaker"] else int(row["speaker"])
         if w is not None:
             seg["words"] = w
         if row.get("note"):
@@ -74,14 +77,17 @@ def as_json(frame, digits: int = 4) -> dict:
 
 
 def cue_text(row: dict) -> str:
-    """ "[angry 0.81] I told you twice." (the verdict), or "[too short] Yes."."""
+    """ "[angry 0.81] I told you twice." (the verdict), or "[too short] Yes."; with a speaker,
+    "[Speaker 2 · angry 0.81] I told you twice."."""
+    who = row.get("speaker")
+    who = f"Speaker {int(who)} · " if isinstance(who, numbers.Real) and who == who else ""
     if _judged(row):
         said = row.get("verdict")
         if not isinstance(said, str):  # a table written before verdicts: the top emotion
             said = f"{row['emotion']} {float(row[row['emotion']]):.2f}"
-        return f"[{said}] {row['text']}"
+        return f"[{who}{said}] {row['text']}"
     note = str(row.get("note") or "not judged")
-    return f"[{'too short' if note.startswith('too short') else 'not judged'}] {row['text']}"
+    return f"[{who}{'too short' if note.startswith('too short') else 'not judged'}] {row['text']}"
 
 
 def timestamp(seconds: float, decimal: str = ",") -> str:
