@@ -28,10 +28,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from . import speakers as speakers_
 from . import timeline, whisper_weights
 from .audio import MIN_SECONDS, SAMPLE_RATE, AudioError, AudioSource, iter_blocks
 from .errors import SetupError
+from .speakers import split_utterances
 
 FASTER_WHISPER = "faster-whisper==1.2.1"
 PIP_FIX = f"pip install {FASTER_WHISPER}"
@@ -255,9 +255,8 @@ def judge(predictor, wave: np.ndarray, start: float, end: float, share: Optional
 
 
 def transcript(predictor, source: AudioSource, sample_rate=None, language=None, speakers=None) -> pd.DataFrame:
-    """One row per transcript segment: start, end (s), text, emotion (the top label, None if
-    not judged), one probability column per label (NaN if not judged), note (why not judged).
-    and its verdict (emotion.clarity: verdict text, clear, unfamiliar). frame.attrs: language,
+    """One row per transcript segment: start, end (s), text, emotion (the top label, None if not judged),
+    one probability column per label (NaN if not judged), note (why not judged), its verdict (emotion.clarity: verdict text, clear, unfamiliar). frame.attrs: language,
     language_probability, words (per row: [{word, start, end, probability}]), judged (per row: its share).
     AudioError for unreadable input or when every judged utterance is no voice (music: its "words"
     are not shown), TranscriptError without faster-whisper. speakers ("auto" or N): a "speaker" column
@@ -266,7 +265,7 @@ def transcript(predictor, source: AudioSource, sample_rate=None, language=None, 
     wave = decode(source, sample_rate)
     info, segments = transcribe(wave, language, model)
     turns = timeline.speaker_turns(wave, speakers) if speakers is not None and segments else []
-    segments = speakers_.split_utterances(segments, turns) if speakers is not None else segments
+    segments = split_utterances(segments, turns) if speakers is not None else segments
     labels = list(predictor.labels)
     rows, judged = [], shares(segments, len(wave) / SAMPLE_RATE)
     for seg, share in zip(segments, judged):
