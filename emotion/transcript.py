@@ -256,8 +256,8 @@ def judge(predictor, wave: np.ndarray, start: float, end: float, share: Optional
 
 def transcript(predictor, source: AudioSource, sample_rate=None, language=None, speakers=None) -> pd.DataFrame:
     """One row per transcript segment: start, end (s), text, emotion (the top label, None if not judged),
-    one probability column per label (NaN if not judged), note (why not judged), its verdict (emotion.clarity: verdict text, clear, unfamiliar). frame.attrs: language,
-    language_probability, words (per row: [{word, start, end, probability}]), judged (per row: its share).
+    a probability column per label (NaN if not), note (why not judged), verdict, clear, unfamiliar (emotion.clarity).
+    attrs: language, language_probability, words (per row: [{word, start, end, probability}]), judged (its share).
     AudioError for unreadable input or when every judged utterance is no voice (music: its "words"
     are not shown), TranscriptError without faster-whisper. speakers ("auto" or N): a "speaker" column
     (utterances cut where it changes: emotion.speakers) and attrs["turns"]."""
