@@ -1,14 +1,15 @@
 """Score audio archives to Parquet: resumable, in local processes or on Ray Data.
 
     python -m emotion.batch SRC... --out results.parquet [--engine local|ray] [--address ADDR]
-                            [--timeline | --transcript] [--workers N] [--threads T] [--checkpoint P]
+                            [--timeline | --transcript [--speakers auto|N]] [--workers N] [--threads T]
+                            [--checkpoint P]
 
 SRC: audio files, folders (searched recursively) or CSV manifests with a `path` column (relative paths are
 resolved against the CSV's folder). OUT is a folder of Parquet parts that `pandas.read_parquet(OUT)` reads
 as one table: one row per file (path, duration, a probability column per label of the checkpoint, emotion,
 error), with --timeline one row per analysed window of speech (start, end), with --transcript one per utterance
-(start, end, text, language, note: emotion.transcript). A file that cannot be analysed gets a row whose
-`error` is the AudioError message; it never stops the job.
+(start, end, text, language, note: emotion.transcript); --speakers adds each row's speaker. A file that
+cannot be analysed gets a row whose `error` is the AudioError message; it never stops the job.
 
 Each part is written to a hidden temporary name and renamed into place (os.replace), so an interrupted run
 leaves only whole parts. Rerunning with the same OUT scores only the files not in it yet. Run one job per
@@ -31,6 +32,9 @@ from . import checkpoint as checkpoint_format
 from .batch_engines import run_local, run_ray
 from .batch_io import AUDIO_SUFFIXES, BatchError, PartStore, list_files
 from .checkpoint import CheckpointError, default_path
+from .errors import InputError
+from .speakers import SpeakerError, parse_count
+from .voice_encoder import weights_path
 
 __all__ = ["run", "main", "BatchError"]
 
@@ -46,13 +50,19 @@ def run(
     address: Optional[str] = None,
     part_size: int = 256,
     progress: bool = True,
+    speakers=None,
 ) -> dict:
     """Score every file of `sources` not yet in `out`. Returns counts and timing.
 
     timeline: False (a row per file), True (a row per window of speech) or "transcript" (a row per
-    utterance); checkpoint: a path, default checkpoint.default_path()."""
+    utterance); speakers ("auto" or N, with a timeline or transcript): each row's speaker;
+    checkpoint: a path, default checkpoint.default_path()."""
     checkpoint = str(default_path(checkpoint))
-    store = PartStore(out, timeline, checkpoint_format.load(checkpoint)["labels"])  # its columns
+    if speakers is not None and not timeline:
+        raise BatchError("speakers names who speaks in a timeline or transcript: add --timeline or --transcript.")
+    if speakers is not None:
+        weights_path()  # SpeakerError naming the pip fix, before any file is scored
+    store = PartStore(out, timeline, checkpoint_format.load(checkpoint)["labels"], speakers)  # its columns
     files = list_files(sources)
     if not files:
         raise BatchError("No audio files found (looked for " + ", ".join(AUDIO_SUFFIXES) + ").")
@@ -62,11 +72,11 @@ def run(
     if not todo:
         return stats
     if engine == "ray":
-        results = run_ray(todo, checkpoint, timeline, workers, threads or 1, address)
+        results = run_ray(todo, checkpoint, timeline, workers, threads or 1, address, speakers)
     else:
         workers = workers or 1
         threads = threads or max(1, (os.cpu_count() or 1) // workers)
-        results = run_local(todo, checkpoint, timeline, workers, threads)
+        results = run_local(todo, checkpoint, timeline, workers, threads, speakers)
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -112,6 +122,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads per worker (default: local cores / workers; Ray 1)")
     ap.add_argument("--checkpoint", default=None, help="default: $EMOTION_CHECKPOINT or checkpoints/emotion.pt")
     ap.add_argument("--part-size", type=int, default=256, help="files per Parquet part")
+    ap.add_argument("--speakers", default=None, help="with --timeline or --transcript: 'auto' or N: each row's speaker")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     try:
@@ -126,8 +137,9 @@ def main(argv=None) -> int:
             args.address,
             args.part_size,
             not args.no_progress,
+            parse_count(args.speakers),
         )
-    except (BatchError, CheckpointError) as exc:
+    except (BatchError, CheckpointError, InputError, SpeakerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rate = stats["scored"] / stats["seconds"] if stats["seconds"] else 0.0

@@ -22,17 +22,18 @@ from .batch_io import need, schema
 RAY_BATCH = 16  # files per map_batches call
 
 
-def score_file(predictor, path: str, timeline: bool) -> List[dict]:
-    """The rows of one file: one (or one per window with timeline), or one error row."""
+def score_file(predictor, path: str, timeline: bool, speakers=None) -> List[dict]:
+    """The rows of one file: one (or one per window or utterance, with its speaker when speakers is
+    "auto" or N), or one error row."""
     base = dict(path=path, duration=duration(path), error=None)
     try:
         if timeline == "transcript":  # one row per utterance; a file where nothing was said: an error row
-            frame = predictor.transcript(path)
+            frame = predictor.transcript(path, speakers=speakers)
             return [{**base, **r, "language": frame.attrs["language"]} for r in frame.to_dict("records")] or [
                 {**base, "error": "No words were recognised."}
             ]
         if timeline:
-            return [{**base, **row} for row in predictor.timeline(path).to_dict("records")]
+            return [{**base, **row} for row in predictor.timeline(path, speakers=speakers).to_dict("records")]
         result = predictor.analyze(path, display=False)  # what predict() returns, and its verdict
         return [{**base, **result.probabilities, "emotion": result.top, **result.verdict.fields()}]
     except AudioError as exc:
@@ -55,14 +56,16 @@ def _init_worker(checkpoint: str, threads: int) -> None:
     _WORKER["predictor"] = Predictor.from_checkpoint(checkpoint)
 
 
-def _score(path: str, timeline: bool) -> List[dict]:
-    return score_file(_WORKER["predictor"], path, timeline)
+def _score(path: str, timeline: bool, speakers=None) -> List[dict]:
+    return score_file(_WORKER["predictor"], path, timeline, speakers)
 
 
-def run_local(files: List[str], checkpoint: str, timeline: bool, workers: int, threads: int) -> Iterator[List[dict]]:
+def run_local(
+    files: List[str], checkpoint: str, timeline: bool, workers: int, threads: int, speakers=None
+) -> Iterator[List[dict]]:
     if workers <= 1:
         _init_worker(checkpoint, threads)
-        yield from (_score(f, timeline) for f in files)
+        yield from (_score(f, timeline, speakers) for f in files)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -75,7 +78,7 @@ def run_local(files: List[str], checkpoint: str, timeline: bool, workers: int, t
         initargs=(checkpoint, threads),
     ) as pool:
         try:
-            yield from pool.map(_score, files, repeat(timeline), chunksize=4)
+            yield from pool.map(_score, files, repeat(timeline), repeat(speakers), chunksize=4)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -87,25 +90,31 @@ def run_local(files: List[str], checkpoint: str, timeline: bool, workers: int, t
 class RayScorer:
     """The map_batches callable class: one Predictor per actor, from the driver's checkpoint."""
 
-    def __init__(self, checkpoint, timeline: bool, threads: int):  # checkpoint: a ray.put dict
+    def __init__(self, checkpoint, timeline: bool, threads: int, speakers=None):  # checkpoint: a ray.put dict
         import ray
         import torch
 
         torch.set_num_threads(threads)
         from emotion.predict import Predictor
 
-        self.predictor, self.timeline = Predictor(ray.get(checkpoint)), timeline
-        self.schema = schema(timeline, self.predictor.labels)
+        self.predictor, self.timeline, self.speakers = Predictor(ray.get(checkpoint)), timeline, speakers
+        self.schema = schema(timeline, self.predictor.labels, speakers)
 
     def __call__(self, batch):
         import pyarrow as pa
 
-        rows = [r for p in batch["path"] for r in score_file(self.predictor, str(p), self.timeline)]
+        rows = [r for p in batch["path"] for r in score_file(self.predictor, str(p), self.timeline, self.speakers)]
         return pa.Table.from_pylist(rows, schema=self.schema)
 
 
 def run_ray(
-    files: List[str], checkpoint: str, timeline: bool, workers: Optional[int], threads: int, address: Optional[str]
+    files: List[str],
+    checkpoint: str,
+    timeline: bool,
+    workers: Optional[int],
+    threads: int,
+    address: Optional[str],
+    speakers=None,
 ) -> Iterator[List[dict]]:
     ray, _ = need("ray"), need("ray.data")
     started = not ray.is_initialized()
@@ -122,7 +131,10 @@ def run_ray(
         ds = ds.map_batches(
             RayScorer,
             fn_constructor_kwargs=dict(
-                checkpoint=ray.put(checkpoint_format.load(checkpoint)), timeline=timeline, threads=threads
+                checkpoint=ray.put(checkpoint_format.load(checkpoint)),
+                timeline=timeline,
+                threads=threads,
+                speakers=speakers,
             ),
             batch_size=batch,
             batch_format="numpy",

@@ -72,12 +72,14 @@ def list_files(sources: Iterable[str]) -> List[str]:
     return out
 
 
-def schema(timeline: bool, labels: Sequence[str]):
-    """The parts' columns: one probability column per label of the checkpoint, in its order."""
+def schema(timeline: bool, labels: Sequence[str], speakers=None):
+    """The parts' columns: one probability column per label of the checkpoint, in its order; with
+    speakers (and a timeline or transcript), the speaker of each row."""
     pa = need("pyarrow")
     fields = [("path", pa.string()), ("duration", pa.float64())]
     if timeline:
         fields += [("start", pa.float64()), ("end", pa.float64())]
+        fields += [("speaker", pa.int64())] if speakers is not None else []
     if timeline == "transcript":
         fields += [("text", pa.string()), ("language", pa.string()), ("note", pa.string())]
     fields += [(e, pa.float64()) for e in labels] + [("emotion", pa.string()), ("error", pa.string())]
@@ -88,8 +90,8 @@ def schema(timeline: bool, labels: Sequence[str]):
 class PartStore:
     """The --out folder: part-*.parquet files, each written whole under a temporary name first."""
 
-    def __init__(self, out, timeline: bool, labels: Sequence[str]):
-        self.out, self.timeline, self.schema = Path(out), timeline, schema(timeline, labels)
+    def __init__(self, out, timeline: bool, labels: Sequence[str], speakers=None):
+        self.out, self.timeline, self.schema = Path(out), timeline, schema(timeline, labels, speakers)
         if self.out.exists() and not self.out.is_dir():
             raise BatchError(f"{self.out} exists and is not a folder of parts; choose another --out.")
         self.out.mkdir(parents=True, exist_ok=True)
@@ -116,7 +118,8 @@ class PartStore:
                 )
                 part.rename(part.with_name(f".corrupt-{part.name}"))
                 continue
-            if ("start" in names) != bool(self.timeline) or ("text" in names) != (self.timeline == "transcript"):
+            kind = ("start", "text", "speaker")  # a timeline, a transcript, with speakers
+            if [n in names for n in kind] != [n in self.schema.names for n in kind]:
                 raise BatchError(
                     f"{self.out} holds rows of another kind; use another --out or the same options as before."
                 )

@@ -196,3 +196,19 @@ def test_cli_names_speakers(two_voices):
     assert "Speaker 1:" in out.stdout and "Speaker 2:" in out.stdout and "s of speech" in out.stdout
     bad = subprocess.run(run + ["--speakers", "2"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--timeline or --transcript" in bad.stderr
+
+
+def test_batch_rows_carry_the_speaker(two_voices, tmp_path):
+    import pandas as pd
+
+    from emotion import batch
+    from emotion.batch_io import BatchError
+
+    require_checkpoint()
+    batch.run([str(two_voices[1])], tmp_path / "out", timeline=True, speakers=2, progress=False)
+    rows = pd.read_parquet(tmp_path / "out")
+    assert set(rows["speaker"]) == {1, 2} and rows["error"].isna().all()
+    with pytest.raises(BatchError, match="another kind"):  # the same OUT without speakers: refused, not mixed
+        batch.run([str(two_voices[1])], tmp_path / "out", timeline=True, progress=False)
+    with pytest.raises(BatchError, match="--timeline or --transcript"):
+        batch.run([str(two_voices[1])], tmp_path / "other", speakers=2, progress=False)
