@@ -17,7 +17,7 @@ import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ HOP = SAMPLE_RATE // 100  # 10 ms: the encoder's frame step
 WINDOW_SECONDS = 1.6  # what the encoder was trained on (160 frames)
 STEP_SECONDS = 0.8  # between windows in a piece of speech
 NORM_DBFS = -30.0  # each window's level before the encoder (as Resemblyzer's preprocess_wav)
+BATCH = 128  # windows per encoder call
 
 
 class SpeakerError(SetupError):
@@ -52,8 +53,11 @@ class VoiceEncoder(nn.Module):
             SAMPLE_RATE, n_fft=400, hop_length=HOP, n_mels=40, power=2.0, norm="slaney", mel_scale="slaney"
         )
 
-    def forward(self, mels: torch.Tensor) -> torch.Tensor:
-        """(batch, frames, 40) mel power -> (batch, 256) unit embeddings."""
+    def forward(self, mels: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(batch, frames, 40) mel power -> (batch, 256) unit embeddings; lengths: each row's own
+        number of frames (the rest padding, packed away: the LSTM's last state is at its own end)."""
+        if lengths is not None:
+            mels = nn.utils.rnn.pack_padded_sequence(mels, lengths, batch_first=True, enforce_sorted=False)
         _, (hidden, _) = self.lstm(mels)
         raw = self.relu(self.linear(hidden[-1]))
         return raw / raw.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -115,21 +119,20 @@ def embed(
     and cut by pieces(wave) -> [(start, end)]."""
     encoder = load_encoder()
     window, step = int(WINDOW_SECONDS * SAMPLE_RATE), int(STEP_SECONDS * SAMPLE_RATE)
-    spans, owner, full, short = [], [], [], []
+    spans, owner, mels = [], [], []
     for s, e in segments:
         wave = read(s, e)
         for a, b in pieces(wave):
             for w in window_starts(b - a, window, step):
-                piece = torch.from_numpy(_normalised(wave[a + w : a + w + window][: b - a - w]).astype(np.float32))
-                (full if len(piece) == window else short).append((len(owner), piece))
+                clip = _normalised(wave[a + w : a + w + window][: b - a - w]).astype(np.float32)
+                mels.append(encoder.mel(torch.from_numpy(clip)).T)
                 owner.append(len(spans))
             spans.append((s + a, s + b))
     out = torch.zeros(len(owner), 256)
-    for i in range(0, len(full), 64):  # the full windows in batches; shorter ones each alone
-        idx, batch = zip(*full[i : i + 64])
-        out[list(idx)] = encoder(encoder.mel(torch.stack(batch)).transpose(1, 2))
-    for i, piece in short:
-        out[i] = encoder(encoder.mel(piece[None]).transpose(1, 2))[0]
+    for i in range(0, len(mels), BATCH):  # windows of any length together, packed (a piece under 1.6 s is shorter)
+        part = mels[i : i + BATCH]
+        lengths = torch.tensor([len(m) for m in part])
+        out[i : i + len(part)] = encoder(nn.utils.rnn.pad_sequence(part, batch_first=True), lengths)
     sums = np.zeros((len(spans), 256))
     np.add.at(sums, np.array(owner), out.numpy())
     return spans, sums / np.linalg.norm(sums, axis=1, keepdims=True).clip(1e-12)

@@ -212,3 +212,16 @@ def test_batch_rows_carry_the_speaker(two_voices, tmp_path):
         batch.run([str(two_voices[1])], tmp_path / "out", timeline=True, progress=False)
     with pytest.raises(BatchError, match="--timeline or --transcript"):
         batch.run([str(two_voices[1])], tmp_path / "other", speakers=2, progress=False)
+
+
+def test_packed_windows_embed_as_each_alone():
+    """Windows of different lengths go through the LSTM together (packed): the same embeddings as one by one."""
+    import torch
+
+    encoder = voice_encoder.load_encoder()
+    torch.manual_seed(0)
+    short, full = torch.rand(100, 40), torch.rand(160, 40)
+    with torch.inference_mode():
+        alone = torch.cat([encoder(short[None]), encoder(full[None])])
+        packed = encoder(torch.nn.utils.rnn.pad_sequence([short, full], batch_first=True), torch.tensor([100, 160]))
+    torch.testing.assert_close(packed, alone, atol=1e-5, rtol=0)
