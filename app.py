@@ -5,7 +5,8 @@
 Wiring only: each tab lives in ui/ (analyze, live, examples, metrics), its settings in
 ui/settings.py, and all inference in the emotion package. API endpoints: /predict (label,
 plots, note), /probabilities (JSON: every probability, the judged span, for long input the
-timeline), /timeline (a whole recording: plot, table, CSV), /example, /recompute_metrics.
+timeline), /timeline (a whole recording: plot, table, CSV; speakers "auto" or N optional),
+/transcript, /example, /recompute_metrics.
 `demo` is importable, as Hugging Face Spaces expects.
 """
 

@@ -79,3 +79,28 @@ def app_page(browser, url: str, timeout_ms: int, width: int = 1280, height: int 
         yield page
     finally:
         context.close()
+
+
+# Two voices from the bundled clips, two sentences each: actor 3 (a man) and actor 4 (a woman); in
+# RAVDESS odd actors are men, even ones women (issue 36: the app's Speakers view)
+TWO_VOICES = {
+    1: ["assets/ravdess/03-01-02-02-01-01-03.flac", "assets/examples/03-01-03-02-02-01-03.wav"],
+    2: ["assets/ravdess/03-01-01-01-01-01-04.flac", "assets/examples/03-01-04-01-01-02-04.wav"],
+}
+
+
+def two_voice_conversation(path: Path, turns: int = 4) -> Path:
+    """A conversation of TWO_VOICES: `turns` rounds of speaker 1 then speaker 2, one sentence a turn,
+    0.5-s pauses (~34 s for 4 rounds), as 16 kHz 16-bit WAV. Speaker 1 speaks first."""
+    import numpy as np
+    import soundfile as sf
+
+    from emotion import audio
+
+    pause = np.zeros(audio.SAMPLE_RATE // 2, np.float32)
+    parts = [pause]
+    for turn in range(turns):
+        for who in (1, 2):
+            parts += [audio.load_audio(ROOT / TWO_VOICES[who][turn % 2]), pause]
+    sf.write(path, np.concatenate(parts), audio.SAMPLE_RATE, subtype="PCM_16")
+    return path

@@ -91,7 +91,7 @@ def test_no_words_no_downloads(monkeypatch, tmp_path):
     from ui import transcript as box
 
     empty = pd.DataFrame(columns=["start", "end", "text", "emotion", "note"])
-    monkeypatch.setattr(box, "_frame", lambda path: empty)
+    monkeypatch.setattr(box, "_frame", lambda path, speakers=None: empty)
     view, files = box.show(str(tmp_path / "quiet.wav"), True)
     assert "No words were recognised" in view and files is None
 

@@ -1,7 +1,8 @@
 """The Analyze tab: one recording in, the emotions, the waveform (shaded: what the model heard),
 the spectrogram of what it heard (on the waveform's time axis), all probabilities, then the
 saliency over the spectrogram; for recordings longer than one window of speech, the headline is the
-speech-weighted mean of the windows (emotion.long_input) and the emotion timeline opens below.
+speech-weighted mean of the windows (emotion.long_input) and the emotion timeline opens below;
+with the Speakers switch on (ui/speakers.py) the timeline and the transcript say who spoke when.
 A problem is written in the result area and stays there until the next input.
 API: /predict (label, charts, note), /explain (the saliency chart), /probabilities (JSON), /timeline."""
 
@@ -20,6 +21,7 @@ from emotion.ravdess import parse_name
 
 from . import analysis_view as view
 from . import caveats, timeline_panel
+from . import speakers as speakers_switch
 from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, resources
@@ -102,10 +104,21 @@ def probabilities(audio_path: Optional[str]) -> dict:
     return out
 
 
-def analyze_page(audio_path: Optional[str]):
+def _speakers_timeline(audio_path: str, speakers: Optional[str], plain):
+    """The timeline with each window's speaker (a second pass: Predictor.analyze has none); where
+    that cannot be (the voice encoder is not installed), the plain one, with a pop-up saying why."""
+    try:
+        return timeline_panel.emotion_timeline(audio_path, speakers_switch.count(speakers))
+    except gr.Error as exc:
+        gr.Warning(exc.message, title=exc.title)
+        return plain
+
+
+def analyze_page(audio_path: Optional[str], speakers: Optional[str] = speakers_switch.OFF):
     """The Analyze button: analyze(), the timeline of a long recording below it, and a problem
     written in the result area (it stays until the next input) instead of "Error" in every panel.
-    A generator: the answer and its charts first, then the spectrogram again with the saliency."""
+    A generator: the answer and its charts first, then the spectrogram again with the saliency.
+    With the Speakers switch on, a long recording's timeline comes after the answer, per speaker."""
     try:
         result, outputs = _analysis(audio_path)
     except gr.Error as exc:
@@ -116,8 +129,12 @@ def analyze_page(audio_path: Optional[str]):
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
     if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
         yield (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
-    else:
+    elif speakers in (None, "", speakers_switch.OFF):
         yield (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
+    else:  # the answer first; the timeline once its speakers are known
+        yield (*outputs, "", notes, gr.Accordion(open=True), None, None, None)
+        frame = _speakers_timeline(audio_path, speakers, result.timeline)
+        yield (*[gr.skip()] * 8, *timeline_panel.outputs(frame, audio_path))
     explained = [gr.skip()] * len(PAGE_OUTPUTS)
     explained[PAGE_OUTPUTS.index("spec_plot")] = view.spectrogram(result, _saliency(result))
     yield tuple(explained)
@@ -176,6 +193,7 @@ def build() -> SimpleNamespace:
                     label=f"Speech: a sentence or a longer recording (files up to {MAX_FILE_SIZE.upper()})",
                 )
                 gr.Markdown(UPLOAD_HINT, elem_id="upload-hint")
+                speakers = speakers_switch.control()  # who said it: the timeline and the transcript
                 analyze_btn = gr.Button("Analyze", variant="primary")
                 examples_box = gr.Column()
             with gr.Column(scale=1, min_width=300):
@@ -218,17 +236,17 @@ def build() -> SimpleNamespace:
     analyzed = [
         start(clear_analysis, None, clear, queue=False, api_visibility="private")
         .then(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
-        .then(analyze_page, audio_in, page_outputs, api_visibility="private")
+        .then(analyze_page, [audio_in, speakers], page_outputs, api_visibility="private")
         for start in (analyze_btn.click, examples.load_input_event.then)
     ]
-    transcript_box.wire(transcript, audio_in, *analyzed)  # then the words (ui/transcript.py)
+    transcript_box.wire(transcript, audio_in, speakers, *analyzed)  # then the words (ui/transcript.py)
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
     audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
     api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
     api_btn.click(explain, audio_in, spec_plot, api_name="explain", api_description=API_LIMITS)
-    timeline_panel.wire(panel, audio_in)  # the Timeline button (inside the accordion)
+    timeline_panel.wire(panel, audio_in, speakers)  # the Timeline button (inside the accordion)
     # a click on a window of the timeline's table shows what the model heard there
     timeline_table.select(timeline_panel.show_window, [audio_in, timeline_table], spec_plot, api_visibility="private")
     return SimpleNamespace(
@@ -244,6 +262,8 @@ def build() -> SimpleNamespace:
         timeline_plot=timeline_plot,
         timeline_table=timeline_table,
         timeline_csv=timeline_csv,
+        timeline_summary=panel.summary,
+        speakers=speakers,
         api_json=api_json,
         transcript=transcript,
     )

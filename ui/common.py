@@ -55,6 +55,15 @@ PAGE_CSS = f"""
   #cross-corpus .compact-table .body-cell, #cross-corpus .compact-table .body-cell > div {{
     font-size: 12px !important; }}
 }}
+/* the per-speaker table (issue 36, ui/speakers.py): on a phone every column on screen, in whole words */
+@media (max-width: 700px) {{
+  #speaker-summary th {{ padding: 0 !important; }}
+  #speaker-summary .body-cell, #speaker-summary .cell-wrap {{ padding: 2px 4px !important; }}
+  #speaker-summary th *, #speaker-summary .body-cell, #speaker-summary .body-cell * {{ font-size: 13px !important;
+    font-family: var(--font) !important; word-break: normal !important; overflow-wrap: normal !important; }}
+  #speaker-summary th * {{ font-size: 12px !important; }}
+  #speaker-summary .cell-menu-button {{ display: none; }}
+}}
 /* below 600 px the accuracy table is wider than the screen: headers across, in whole words, and the
    table scrolls sideways inside its own box, with a hint that says so */
 #cross-corpus-scroll-hint {{ display: none; }}

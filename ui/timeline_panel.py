@@ -1,6 +1,8 @@
 """The Analyze tab's timeline panel: emotion over time for a whole recording, window by window of
 speech (emotion.timeline), drawn under the waveform, as a table and as a CSV file. It opens by
-itself for a recording longer than one sentence, and its button serves /timeline."""
+itself for a recording longer than one sentence, and its button serves /timeline. With the Speakers
+switch on (ui/speakers.py, issue 36) each window carries its speaker: one lane per speaker in the
+chart, a speaker column in the table, and a per-speaker table under the chart."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, timeline_plots
+from emotion import AudioError, SetupError, timeline_plots
 
+from . import speakers as speakers_switch
 from .common import described_plot, error
 from .settings import MAX_FILE_SIZE, TIMELINE_CONCURRENCY_LIMIT, TIMELINE_MAX_SECONDS, resources
 
@@ -42,31 +45,40 @@ def _timeline_csv(frame, audio_path: str) -> str:
     return str(path)
 
 
-def _emotion_timeline(audio_path: Optional[str]):
-    """Predictor.timeline of a whole recording, with the app's checks and messages."""
+def emotion_timeline(audio_path: Optional[str], speakers=None):
+    """Predictor.timeline of a whole recording, with the app's checks and messages; speakers: None,
+    "auto" or a number (speakers_switch.count)."""
     if not audio_path:
         raise error("No audio yet: record with the microphone or upload a file.")
     try:
-        return resources().predictor.timeline(audio_path)
+        return resources().predictor.timeline(audio_path, speakers=speakers)
     except AudioError as exc:
         raise error(str(exc)) from None
+    except SetupError as exc:  # the voice encoder's weights are missing: the message names the fix
+        raise error(str(exc), title="Speakers") from None
 
 
 def outputs(frame, audio_path: str):
     wave = frame.attrs.get("envelope")  # kept while the timeline decoded the file
     n = len(frame)
+    title = f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech"
+    if "speaker" in frame.columns:
+        voices = len(timeline_plots.speaker_lanes(frame))
+        title += f", {voices} speaker{'s' if voices != 1 else ''}"
     # as wide as the panel; on a phone at least timeline_plots.TIMELINE_MIN_PX, scrolled in its box (PAGE_CSS)
-    fig = timeline_plots.timeline(frame, wave, title=f"Emotion over time ({n} window{'s' if n != 1 else ''} of speech)")
-    shown = frame[["start", "end", "emotion"] + [c for c in frame.columns if c not in ("start", "end", "emotion")]]
-    return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion first: visible on a phone
+    fig = timeline_plots.timeline(frame, wave, title=title + ")")
+    first = ["start", "end", "speaker", "emotion"] if "speaker" in frame.columns else ["start", "end", "emotion"]
+    shown = frame[first + [c for c in frame.columns if c not in first]]
+    return fig, shown.round(3), _timeline_csv(frame, audio_path)  # the emotion early: visible on a phone
 
 
-def timeline(audio_path: Optional[str]):
+def timeline(audio_path: Optional[str], speakers: Optional[str] = speakers_switch.OFF):
     """Emotion over time for a whole recording (any length up to TIMELINE_MAX_SECONDS): the
     probabilities of each 3-s window of speech stacked under the waveform, the table of windows
     (start, end in s, the top emotion, a probability per emotion), and the table as a CSV file
-    (start, end, the probabilities, emotion)."""
-    return outputs(_emotion_timeline(audio_path), audio_path)
+    (start, end, the probabilities, emotion). speakers: "off" (default), "auto", "2", "3" or "4":
+    each window's speaker (1, 2, ...) in a column after end, one lane per speaker in the chart."""
+    return outputs(emotion_timeline(audio_path, speakers_switch.count(speakers)), audio_path)
 
 
 def show_window(audio_path: Optional[str], table, evt: gr.SelectData):
@@ -118,6 +130,7 @@ def build() -> SimpleNamespace:
             elem_id="timeline-plot",
             elem_classes=["vega-chart"],
         )
+        summary = speakers_switch.summary_table()  # with the Speakers switch on: a row per speaker
         gr.Markdown(  # shown on phones only (ui/common.py PAGE_CSS), where the chart is wider than the screen
             "↔ Swipe the timeline sideways: it is wider than the screen, to keep the windows apart.",
             elem_id="timeline-scroll-hint",
@@ -129,19 +142,21 @@ def build() -> SimpleNamespace:
             elem_id="timeline-table",
         )
         csv = gr.File(label="Download the table (CSV)", interactive=False)
-    return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv)
+    return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv, summary=summary)
 
 
-def wire(panel: SimpleNamespace, audio_in) -> None:
-    """The button: any recording, up to TIMELINE_MAX_SECONDS."""
+def wire(panel: SimpleNamespace, audio_in, speakers) -> None:
+    """The button: any recording, up to TIMELINE_MAX_SECONDS, with the Speakers switch's choice;
+    the per-speaker table follows the windows' table, whoever fills or empties it."""
     panel.button.click(
         clear_timeline, None, [panel.plot, panel.table, panel.csv], queue=False, api_visibility="private"
     ).then(
         timeline,
-        audio_in,
+        [audio_in, speakers],
         [panel.plot, panel.table, panel.csv],
         api_name="timeline",
-        api_description=API_LIMITS,
+        api_description=f"{API_LIMITS} {speakers_switch.API_NOTE}",
         concurrency_limit=TIMELINE_CONCURRENCY_LIMIT,
         concurrency_id="timeline",
     )
+    panel.table.change(speakers_switch.summary, panel.table, panel.summary, queue=False, api_visibility="private")

@@ -1,8 +1,9 @@
 """The transcript on the Analyze tab: what was said, and how (emotion.transcript).
 
-Under the timeline: each utterance coloured by its emotion with its probability; a click plays
-the recording from there. Downloads in SRT, WebVTT and CSV. API: /transcript (JSON:
-{"language", "segments": [{"start", "end", "text", "emotion", "probabilities", "words"}]}).
+Under the timeline: each utterance coloured by its emotion with its probability, and with the
+Speakers switch on (ui/speakers.py, issue 36) who said it ("Speaker 2"); a click plays the recording
+from there. Downloads in SRT, WebVTT and CSV. API: /transcript (JSON: {"language", "segments":
+[{"start", "end", ("speaker"), "text", "emotion", "probabilities", "words"}]}).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, subtitles
+from emotion import AudioError, SetupError, subtitles
 from emotion.plot_base import label_colors
 from emotion.transcript import TranscriptError
 
+from . import speakers as speakers_switch
 from .common import error
 from .settings import resources
 
@@ -42,18 +44,20 @@ PLAY_FROM = (
 )
 
 
-def _frame(audio_path: Optional[str]):
+def _frame(audio_path: Optional[str], speakers=None):
+    """Predictor.transcript with the app's messages; speakers: None, "auto" or a number."""
     if not audio_path:
         raise error("No audio yet: record with the microphone or upload a file.")
     try:
-        return resources().predictor.transcript(audio_path)
-    except (AudioError, TranscriptError) as exc:
+        return resources().predictor.transcript(audio_path, speakers=speakers)
+    except (AudioError, TranscriptError, SetupError) as exc:
         raise error(str(exc), title="No transcript") from None
 
 
-def transcript(audio_path: Optional[str]) -> dict:
-    """/transcript: {"language", "segments": [{start, end, text, emotion, probabilities: {label: p}, words}]}."""
-    return subtitles.as_json(_frame(audio_path))
+def transcript(audio_path: Optional[str], speakers: Optional[str] = speakers_switch.OFF) -> dict:
+    """/transcript: {"language", "segments": [{start, end, text, emotion, probabilities: {label: p}, words}]};
+    speakers "auto", "2", "3" or "4": each segment's "speaker" (1, 2, ...) as well."""
+    return subtitles.as_json(_frame(audio_path, speakers_switch.count(speakers)))  # with its "speaker"s
 
 
 def render(frame) -> str:
@@ -61,16 +65,17 @@ def render(frame) -> str:
     if not len(frame):
         return "<p id='transcript-empty'>No words were recognised.</p>"
     colors = label_colors(subtitles.labels_of(frame))
-    rows = []
+    rows, named = [], "speaker" in frame.columns
     for row in frame.to_dict("records"):
         judged = isinstance(row["emotion"], str)
         color = colors[row["emotion"]] if judged else "#999999"
         tag = html.escape(row["verdict"] if judged else (row["note"] or "not judged"))  # emotion.clarity
         minutes, secs = divmod(float(row["start"]), 60)
+        who = _speaker(row["speaker"]) if named else ""
         rows.append(
             f"<div class='transcript-segment' data-start='{row['start']:.2f}' title='Play from here' "
             f"style='cursor:pointer;margin:2px 0;padding:4px 8px;border-left:6px solid {color};"
-            f"background:{color}22'><small>{int(minutes)}:{secs:04.1f}</small> "
+            f"background:{color}22'><small>{int(minutes)}:{secs:04.1f}</small> {who}"
             f"<b>[{tag}]</b> {html.escape(row['text'])}</div>"
         )
     lang = html.escape(str(frame.attrs.get("language")))
@@ -78,6 +83,12 @@ def render(frame) -> str:
     if subtitles.language_note(frame.attrs):  # unsure of the language: say so before the words
         hint = f"<p id='transcript-language-note'>⚠️ {html.escape(subtitles.language_note(frame.attrs))}</p>" + hint
     return f"<div id='transcript-view'>{hint}{''.join(rows)}</div>"
+
+
+def _speaker(who) -> str:
+    """ "Speaker 2" before an utterance (its emotion is the colour and the tag after it)."""
+    name = "Speaker ?" if who is None or who != who else f"Speaker {int(who)}"
+    return f"<span class='transcript-speaker' style='font-weight:600'>{name}</span> "
 
 
 def _files(frame, audio_path: str) -> list:
@@ -97,12 +108,13 @@ def _files(frame, audio_path: str) -> list:
     return out
 
 
-def show(audio_path: Optional[str], enabled: bool):
-    """After Analyze: the transcript (HTML) and its downloads, or a note why there is none."""
+def show(audio_path: Optional[str], enabled: bool, speakers: Optional[str] = speakers_switch.OFF):
+    """After Analyze: the transcript (HTML) and its downloads, or a note why there is none; with
+    the Speakers switch on, each utterance names its speaker."""
     if not enabled or not audio_path:
         return "", None
     try:
-        frame = _frame(audio_path)
+        frame = _frame(audio_path, speakers_switch.count(speakers))
     except gr.Error as exc:
         return f"<p id='transcript-problem'>{exc.message}</p>", None
     return render(frame), (_files(frame, audio_path) if len(frame) else None)  # no words: nothing to download
@@ -130,13 +142,13 @@ def build() -> SimpleNamespace:
     return SimpleNamespace(enabled=enabled, view=view, files=files, api_json=api_json, api_btn=api_btn)
 
 
-def wire(box: SimpleNamespace, audio_in, *analyzed) -> None:
+def wire(box: SimpleNamespace, audio_in, speakers, *analyzed) -> None:
     """The transcript follows each of `analyzed` (the Analyze button's event, an example's click),
-    clears with new input; /transcript."""
+    with the Speakers switch's choice; clears with new input; /transcript."""
     for event in analyzed:
         event.then(
             show,
-            [audio_in, box.enabled],
+            [audio_in, box.enabled, speakers],
             [box.view, box.files],
             api_visibility="private",
             concurrency_limit=CONCURRENCY_LIMIT,
@@ -145,9 +157,10 @@ def wire(box: SimpleNamespace, audio_in, *analyzed) -> None:
     audio_in.change(clear, None, [box.view, box.files], queue=False, api_visibility="private")
     box.api_btn.click(
         transcript,
-        audio_in,
+        [audio_in, speakers],
         box.api_json,
         api_name="transcript",
+        api_description=speakers_switch.API_NOTE,
         concurrency_limit=CONCURRENCY_LIMIT,
         concurrency_id="transcript",
     )
