@@ -37,6 +37,7 @@ PIECE_PAUSE_SECONDS = 0.15  # a stretch of speech is cut into pieces at pauses t
 PIECE_DB = 30.0  # ... of frames this far below its loudest
 MIN_PIECE_SECONDS = 0.5  # a shorter piece joins a neighbour
 MAX_PIECE_SECONDS = 3.2  # a longer one is cut in equal parts
+RELIABLE_SECONDS = 1.0  # shorter pieces' embeddings wander: they are counted and clustered by the longer ones
 MIN_SPEAKER_SECONDS = 2.0  # a "speaker" with less speech than this is a stray cluster of another's
 MIN_TURN_SECONDS = 0.8  # a shorter change of speaker is a flicker, joined to a neighbour
 MAX_SPEAKERS = 8
@@ -93,18 +94,19 @@ def pieces(wave: np.ndarray) -> List[Tuple[int, int]]:
 
 
 def count(embeddings: np.ndarray, seconds: np.ndarray) -> int:
-    """How many speakers: agglomerative clustering (cosine distance, average linkage) cut at
-    AUTO_DISTANCE, not counting clusters under MIN_SPEAKER_SECONDS of speech (seconds: each
-    embedding's share), which join the nearest other."""
+    """How many speakers: agglomerative clustering (cosine distance, average linkage) of the pieces
+    of at least RELIABLE_SECONDS cut at AUTO_DISTANCE, not counting clusters under
+    MIN_SPEAKER_SECONDS of speech (seconds: each embedding's share), which join the nearest other."""
     from sklearn.cluster import AgglomerativeClustering
 
-    if len(embeddings) < 2:
+    sure = reliable(seconds)
+    if len(sure) < 2:
         return 1
     model = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=AUTO_DISTANCE
     )
-    first = model.fit_predict(embeddings)
-    centroids = np.stack([embeddings[first == c].mean(axis=0) for c in range(first.max() + 1)])
+    first = model.fit_predict(embeddings[sure])
+    centroids = np.stack([embeddings[sure][first == c].mean(axis=0) for c in range(first.max() + 1)])
     while len(centroids) > 1:
         totals = np.bincount(nearest(embeddings, centroids), weights=seconds, minlength=len(centroids))
         if totals.min() >= MIN_SPEAKER_SECONDS:
@@ -113,10 +115,17 @@ def count(embeddings: np.ndarray, seconds: np.ndarray) -> int:
     return min(len(centroids), MAX_SPEAKERS)
 
 
+def reliable(seconds: np.ndarray) -> np.ndarray:
+    """The pieces long enough for a steady embedding (RELIABLE_SECONDS; all of them if under two are)."""
+    sure = np.flatnonzero(seconds >= RELIABLE_SECONDS)
+    return sure if len(sure) >= 2 else np.arange(len(seconds))
+
+
 def cluster(embeddings: np.ndarray, seconds: np.ndarray, speakers: SpeakerCount) -> np.ndarray:
     """A speaker index (0..k-1) per embedding, k given or counted (count). The embeddings are
     centred on the recording's mean first (what every voice of it shares: room, microphone,
-    language), then split by Ward's agglomerative clustering, then each goes to its nearest centroid."""
+    language), then split by Ward's agglomerative clustering, then each goes to its nearest centroid;
+    a counted speaker left with under MIN_SPEAKER_SECONDS of speech joins the nearest other."""
     from sklearn.cluster import AgglomerativeClustering
 
     n = len(embeddings)
@@ -125,11 +134,19 @@ def cluster(embeddings: np.ndarray, seconds: np.ndarray, speakers: SpeakerCount)
         return np.zeros(n, int)
     centred = embeddings - embeddings.mean(axis=0)
     centred /= np.linalg.norm(centred, axis=1, keepdims=True).clip(1e-9)
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(n, MAX_CLUSTERED, replace=False)) if n > MAX_CLUSTERED else np.arange(n)
+    sample = reliable(seconds)  # short pieces follow the clusters of the longer ones
+    if len(sample) > MAX_CLUSTERED:
+        sample = np.sort(np.random.default_rng(0).choice(sample, MAX_CLUSTERED, replace=False))
+    k = min(k, len(sample))
     first = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(centred[sample])
     centroids = np.stack([centred[sample][first == c].mean(axis=0) for c in range(k)])
     labels = nearest(centred, centroids)
+    while speakers == "auto" and len(centroids) > 1:  # counted, yet too little speech: another's stray pieces
+        totals = np.bincount(labels, weights=seconds, minlength=len(centroids))
+        if totals.min() >= MIN_SPEAKER_SECONDS:
+            break
+        centroids = np.delete(centroids, int(totals.argmin()), axis=0)
+        labels = nearest(centred, centroids)
     return np.unique(labels, return_inverse=True)[1]  # (a centroid no embedding is nearest to: gone)
 
 
