@@ -8,8 +8,8 @@
    one voice embedding (emotion.voice_encoder: Resemblyzer's GE2E encoder, 1.6-s windows averaged).
 2. How many speakers: given, or counted (count: agglomerative, cosine distance, average linkage,
    cut at AUTO_DISTANCE, a "speaker" with under MIN_SPEAKER_SECONDS of speech not counted). The
-   threshold was chosen on conversations of RAVDESS and EmoDB voices and checked on nEMO and Korean
-   ones (emotion.training.speakers). Who is who: the embeddings centred on the recording's mean
+   threshold is checked leaving one corpus out: chosen on three corpora's conversations, scored on
+   the fourth's (emotion.training.speakers). Who is who: the embeddings centred on the recording's mean
    (what all its voices share: room, microphone, language), split by Ward's clustering, each
    piece then given its nearest centroid.
 3. Turns are runs of pieces of one speaker inside a stretch; a run shorter than MIN_TURN_SECONDS
@@ -31,8 +31,9 @@ from .audio import SAMPLE_RATE
 from .errors import InputError
 from .voice_encoder import SpeakerError, available  # noqa: F401  (callers ask here)
 
-# cosine distance at which "auto" stops joining clusters: chosen on RAVDESS + EmoDB (emotion.training.speakers)
-AUTO_DISTANCE = 0.4
+# cosine distance at which "auto" stops joining clusters: the choice on conversations of all four corpora;
+# leaving each corpus out, the other three choose 0.325-0.35 (emotion.training.speakers, docs/speakers)
+AUTO_DISTANCE = 0.35
 PIECE_PAUSE_SECONDS = 0.15  # a stretch of speech is cut into pieces at pauses this long ...
 PIECE_DB = 30.0  # ... of frames this far below its loudest
 MIN_PIECE_SECONDS = 0.5  # a shorter piece joins a neighbour

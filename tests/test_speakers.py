@@ -225,3 +225,23 @@ def test_packed_windows_embed_as_each_alone():
         alone = torch.cat([encoder(short[None]), encoder(full[None])])
         packed = encoder(torch.nn.utils.rnn.pad_sequence([short, full], batch_first=True), torch.tensor([100, 160]))
     torch.testing.assert_close(packed, alone, atol=1e-5, rtol=0)
+
+
+def test_threshold_program_leaves_each_corpus_out(tmp_path):
+    """python -m emotion.training.speakers --quick: every corpus is checked at a threshold chosen on the
+    other three, through the library's own path (the cached embeddings give the library's turns)."""
+    import json
+
+    from emotion.training import speakers as program
+
+    data = ROOT.parent / "shared" / "data"
+    if not (data / "nemo").is_dir():
+        pytest.skip(f"the shared corpora are not at {data}")
+    assert program.main(["--data-dir", str(data), "--out", str(tmp_path), "--quick"]) == 0
+    report = json.loads((tmp_path / "attribution.json").read_text())
+    assert [f["checked_on"] for f in report["folds"]] == [[c] for c in program.CORPORA]
+    for fold in report["folds"]:
+        assert fold["checked_on"][0] not in fold["chosen"]["corpora"]
+        assert all(r["same_as_library"] for r in fold["checked"])
+        assert all(0.0 <= r["share_auto"] <= 1.0 for r in fold["checked"])
+    assert "## Leave one corpus out" in (tmp_path / "attribution.md").read_text()

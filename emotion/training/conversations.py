@@ -9,6 +9,7 @@ the truth is where each clip's speech lies. Seeded: the same seed gives the same
     conv = conversation(voices, n_speakers=3, rng=np.random.default_rng(0))
     conv.wave, conv.truth                                # 16 kHz wave, [(start, end, speaker)] s
     score(conv.truth, turns)                             # share of speech time given the right speaker
+    true_turns_share(cached, conv.truth, n)              # the same, the true turns known (the encoder's ceiling)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, load_audio
+from ..speakers import Turn
 from ..speech import speech_bounds
 
 CORPORA = ("ravdess", "emodb", "nemo", "korean")
@@ -97,3 +99,26 @@ def score(truth: Sequence[Tuple[float, float, str]], turns, step: float = 0.01) 
     rows, cols = linear_sum_assignment(-overlap)
     total = sum(e - s for s, e, _ in truth)
     return float(overlap[rows, cols].sum() / total) if total > 0 else 0.0
+
+
+def true_turns_share(cached: dict, truth: Sequence, n: int) -> float:
+    """The ceiling the voice encoder leaves: the share given the right speaker when the true turns are
+    known (each turn's pieces pooled into one embedding, weighted by length) and their number given,
+    clustered as cluster() does (centred, Ward). A turn with no piece counts as wrong."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    middles = np.array([(a + b) / 2 / SAMPLE_RATE for a, b in cached["spans"]])
+    pooled, spans = [], []
+    for s, e, _ in truth:
+        inside = (middles >= s) & (middles < e)
+        if inside.any():
+            v = (cached["embeddings"][inside] * cached["seconds"][inside, None]).sum(axis=0)
+            pooled.append(v / np.linalg.norm(v))
+            spans.append((s, e))
+    if n <= 1 or len(pooled) <= n:
+        labels = np.arange(len(pooled)) if n > 1 else np.zeros(len(pooled), int)
+    else:
+        centred = np.array(pooled) - np.mean(pooled, axis=0)
+        centred /= np.linalg.norm(centred, axis=1, keepdims=True).clip(1e-9)
+        labels = AgglomerativeClustering(n_clusters=n, linkage="ward").fit_predict(centred)
+    return score(truth, [Turn(s, e, int(k)) for (s, e), k in zip(spans, labels)])

@@ -2,21 +2,19 @@
 
     python -m emotion.training.speakers --data-dir ../shared/data --out docs/speakers [--quick]
 
-Conversations (emotion.training.conversations): per corpus, seeded, SIZES of each number of speakers
-(1: a few single-voice recordings, 2, 3 and 4 voices of one corpus), turns of one clip each with short
-pauses, a quarter of the turns cut to 0.8-2 s. Each conversation is embedded once (the speech the
-timeline would judge, cut into pieces, a GE2E embedding each: emotion.speakers, emotion.voice_encoder);
+Conversations (emotion.training.conversations): per corpus, seeded, SIZES of 1-4 voices of one corpus,
+a clip a turn, short pauses. Each is embedded once (emotion.speakers.pieces, emotion.voice_encoder);
 the GRID of thresholds then only clusters those embeddings again.
 
-Choice: on the conversations of RAVDESS and EmoDB voices, the threshold that finds the right number
-of speakers most often, ties broken by the mean share of speech time given the right speaker ("auto").
-Check: nEMO and Korean voices, never seen by the choice, at the chosen threshold: "auto" through the
-library's own path (emotion.timeline.speaker_turns, as Predictor.timeline(..., speakers=) runs it),
-the number of speakers given from the same embeddings; the share of speech time given the right
-speaker (emotion.training.conversations.score; min and mean) and how often the count is right. The
-reverse direction (choose on nEMO + Korean, check on RAVDESS + EmoDB) is a robustness note.
+Leave one corpus out: for each of the four corpora, the threshold that finds the right number of
+speakers most often on the other three's conversations (ties broken by the mean share of speech time
+given the right speaker, "auto") is checked on the held-out corpus: "auto" through the library's own
+path (emotion.timeline.speaker_turns, as Predictor.timeline(..., speakers=) runs it), the number of
+speakers given from the same embeddings; the share of speech time given the right speaker
+(emotion.training.conversations.score; min and mean) and how often the count is right. What ships
+(emotion.speakers.AUTO_DISTANCE) is the same rule's choice on all four corpora.
 
-Writes OUT/attribution.json (the grid, both directions, every conversation) and OUT/attribution.md
+Writes OUT/attribution.json (the grid, every fold, every conversation) and OUT/attribution.md
 (the tables); a "## Cost" section already in OUT/attribution.md (benchmarks/bench_speakers.py's
 figures) is kept. --quick: a few conversations per corpus (a smoke run, under a minute).
 """
@@ -35,15 +33,12 @@ import numpy as np
 from .. import speakers, speech, timeline, voice_encoder
 from ..audio import SAMPLE_RATE
 from . import program
-from .conversations import CORPORA, conversation, corpus_speakers, score
+from .conversations import CORPORA, conversation, corpus_speakers, score, true_turns_share
 
 GRID = tuple(round(0.30 + 0.025 * k, 3) for k in range(9))  # 0.30 .. 0.50
 SIZES = {1: 3, 2: 6, 3: 6, 4: 6}  # conversations per corpus and number of speakers
 QUICK_SIZES = {1: 1, 2: 2, 3: 1}
-DIRECTIONS = (  # (chosen on, checked on)
-    (("ravdess", "emodb"), ("nemo", "korean")),
-    (("nemo", "korean"), ("ravdess", "emodb")),
-)
+FOLDS = tuple((tuple(c for c in CORPORA if c != held), (held,)) for held in CORPORA)  # (chosen on, checked on)
 BAR = 0.85  # the issue's bar: share of speech time given the right speaker in every 2- and 3-speaker conversation
 COST_HEADING = "## Cost"
 
@@ -93,29 +88,6 @@ def turns_of(cached: dict, count) -> List[speakers.Turn]:
     for _, _, who in runs:
         order.setdefault(who, len(order) + 1)
     return [speakers.Turn(round(a, 3), round(b, 3), order[who]) for a, b, who in runs]
-
-
-def true_turns_share(cached: dict, truth: Sequence, n: int) -> float:
-    """The ceiling the voice encoder leaves: the share given the right speaker when the true turns are
-    known (each turn's pieces pooled into one embedding, weighted by length) and their number given,
-    clustered as cluster() does (centred, Ward). A turn with no piece counts as wrong."""
-    from sklearn.cluster import AgglomerativeClustering
-
-    middles = np.array([(a + b) / 2 / SAMPLE_RATE for a, b in cached["spans"]])
-    pooled, spans = [], []
-    for s, e, _ in truth:
-        inside = (middles >= s) & (middles < e)
-        if inside.any():
-            v = (cached["embeddings"][inside] * cached["seconds"][inside, None]).sum(axis=0)
-            pooled.append(v / np.linalg.norm(v))
-            spans.append((s, e))
-    if n <= 1 or len(pooled) <= n:
-        labels = np.arange(len(pooled)) if n > 1 else np.zeros(len(pooled), int)
-    else:
-        centred = np.array(pooled) - np.mean(pooled, axis=0)
-        centred /= np.linalg.norm(centred, axis=1, keepdims=True).clip(1e-9)
-        labels = AgglomerativeClustering(n_clusters=n, linkage="ward").fit_predict(centred)
-    return score(truth, [speakers.Turn(s, e, int(k)) for (s, e), k in zip(spans, labels)])
 
 
 def grid(items: Sequence[dict], cache: Sequence[dict]) -> List[dict]:
@@ -236,38 +208,38 @@ def markdown(report: dict, command: str, keep: str = "") -> str:
         "conversation, the count right in at least 4 of 6.",
         "",
     ]
-    for direction in report["directions"]:
-        chosen = direction["chosen"]
+    lines += [
+        "## Leave one corpus out",
+        "",
+        "Each corpus's conversations at the threshold chosen on the other three's (timeline.speaker_turns):",
+        "",
+        "| held out | AUTO_DISTANCE chosen on the others | speakers | conversations | share, N given: min / mean | "
+        f"share, auto: min / mean | count right | auto below {100 * BAR:g}% | counts found | "
+        "true turns, N given: min / mean |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for fold in report["folds"]:
         lines += [
-            f"## Chosen on {' + '.join(chosen['corpora'])}, checked on {' + '.join(direction['checked_on'])}",
-            "",
-            f"AUTO_DISTANCE chosen: **{chosen['distance']}** (the grid: count right, then mean share, on "
-            f"{chosen['grid'][0]['conversations']} conversations)",
-            "",
-            "| distance | count right | mean share | min share |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {g['distance']} | {g['count_right']}/{g['conversations']} | {pct(g['mean_share'])} | "
-            f"{pct(g['min_share'])} |"
-            for g in chosen["grid"]
-        ]
-        lines += [
-            "",
-            f"Checked (timeline.speaker_turns at {chosen['distance']}):",
-            "",
-            "| corpus | speakers | conversations | share, N given: min / mean | share, auto: min / mean | "
-            f"count right | auto below {100 * BAR:g}% | counts found | true turns, N given: min / mean |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {s['corpus']} | {s['n']} | {s['conversations']} | {pct(s['given_min'])} / {pct(s['given_mean'])} | "
-            f"{pct(s['auto_min'])} / {pct(s['auto_mean'])} | {s['count_right']}/{s['conversations']} | "
-            f"{s['auto_below_bar']} | {', '.join(map(str, s['found']))} | "
+            f"| {s['corpus']} | {fold['chosen']['distance']} | {s['n']} | {s['conversations']} | "
+            f"{pct(s['given_min'])} / {pct(s['given_mean'])} | {pct(s['auto_min'])} / {pct(s['auto_mean'])} | "
+            f"{s['count_right']}/{s['conversations']} | {s['auto_below_bar']} | {', '.join(map(str, s['found']))} | "
             f"{pct(s['true_turns_min'])} / {pct(s['true_turns_mean'])} |"
-            for s in direction["summary"]
+            for s in fold["summary"]
         ]
-        lines.append("")
+    shipped = report["shipped"]
+    lines += [
+        "",
+        f"## What ships: chosen on all four corpora: AUTO_DISTANCE = **{shipped['distance']}**",
+        "",
+        "| distance | count right | mean share (auto) | min share (auto) |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {g['distance']} | {g['count_right']}/{g['conversations']} | {pct(g['mean_share'])} | "
+        f"{pct(g['min_share'])} |"
+        for g in shipped["grid"]
+    ]
+    lines.append("")
     text = "\n".join(lines)
     return text + ("\n" + keep if keep else "")
 
@@ -284,18 +256,15 @@ def main(argv: Sequence[str] = None) -> int:
     items = build(args.data_dir, sizes, args.seed)
     cache = [embed(item["conv"]) for item in items]
     rows = grid(items, cache)
-    directions = []
-    for chosen_on, checked_on in DIRECTIONS:
+    folds = []
+    for chosen_on, checked_on in FOLDS:
         chosen = choose(rows, chosen_on)
         checked = check(items, cache, checked_on, chosen["distance"])
-        directions.append(dict(chosen=chosen, checked_on=list(checked_on), summary=summary(checked), checked=checked))
-        print(f"chosen on {' + '.join(chosen_on)}: AUTO_DISTANCE {chosen['distance']}")
-        for s in directions[-1]["summary"]:
-            print(
-                f"  {s['corpus']:>8} {s['n']} speakers: share given min {s['given_min']:.3f} mean {s['given_mean']:.3f}"
-                f" | auto min {s['auto_min']:.3f} mean {s['auto_mean']:.3f} | count right "
-                f"{s['count_right']}/{s['conversations']} {s['found']} | true turns min {s['true_turns_min']:.3f}"
-            )
+        folds.append(dict(chosen=chosen, checked_on=list(checked_on), summary=summary(checked), checked=checked))
+        print(f"held out {checked_on[0]}: AUTO_DISTANCE {chosen['distance']} chosen on the others")
+        for r in folds[-1]["summary"]:
+            right = f"{r['count_right']}/{r['conversations']}"
+            print(f"  {r['n']} speakers: auto min {r['auto_min']:.3f}, count right {right}")
     command = "python -m emotion.training.speakers " + " ".join(argv if argv is not None else sys.argv[1:])
     report = dict(
         command=command.strip(),
@@ -306,7 +275,8 @@ def main(argv: Sequence[str] = None) -> int:
         sizes=sizes,
         seed=args.seed,
         bar=BAR,
-        directions=directions,
+        folds=folds,
+        shipped=choose(rows, CORPORA),
         grid_rows=rows,
     )
     args.out.mkdir(parents=True, exist_ok=True)
