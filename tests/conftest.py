@@ -159,3 +159,22 @@ def served_app():
         yield url
     finally:
         app.demo.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that talked to the served app (served_app: this process) reports where the
+    app's threads were, so that a stalled page on CI says what the server was waiting on."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "served_app" in getattr(item, "fixturenames", ()):
+        import sys
+        import threading
+        import traceback
+
+        names = {t.ident: t.name for t in threading.enumerate()}
+        stacks = [
+            f"--- {names.get(ident, '?')}\n" + "".join(traceback.format_stack(frame)[-8:])
+            for ident, frame in sys._current_frames().items()
+        ]
+        report.sections.append(("served app's threads at the failure", "\n".join(stacks)[-20000:]))

@@ -68,6 +68,9 @@ def app_page(browser, url: str, timeout_ms: int, width: int = 1280, height: int 
     """A fresh browser context on the served app, loaded (its tabs visible); closed afterwards."""
     from playwright.sync_api import expect
 
+    # every expect() waits as long as the page does: 5 s (Playwright's default) is a speed check, and
+    # CI's two busy cores took longer to show a long recording's timeline
+    expect.set_options(timeout=timeout_ms)
     context = browser.new_context(viewport={"width": width, "height": height})
     if microphone:
         context.grant_permissions(["microphone"], origin=url.rstrip("/"))

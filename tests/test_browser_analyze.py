@@ -64,7 +64,7 @@ def test_long_recording_headline_is_among_its_timeline(browser, url, six_sentenc
     with app_page(browser, url, TIMEOUT_MS) as page:
         upload_and_analyze(page, six_sentences)
         grid = page.locator("#timeline-table").get_by_role("grid")
-        expect(grid.get_by_role("gridcell").first).to_be_visible()
+        expect(grid.get_by_role("gridcell").first).to_be_visible(timeout=TIMEOUT_MS)  # the answer, then its table
         headline = page.get_by_test_id("label-output-value").first.inner_text().strip()
         rows = [r.get_by_role("gridcell").all_inner_texts() for r in grid.get_by_role("row").all()]
         found = {cells[2].strip() for cells in rows if len(cells) > 2}  # start, end, emotion, ...
