@@ -523,16 +523,16 @@ def test_timeline_handler_matches_predictor(long_recording, predictor):
 
 def test_analyze_shows_the_timeline_only_for_recordings_longer_than_a_sentence(long_recording, tmp_path, predictor):
     out = first_step(analyze_tab.analyze_page(str(ASSET_CLIPS[0])))  # one sentence: the accordion is left alone
-    # out[6]: the caveats; a short recording closes the timeline panel, empty (issue 24)
-    assert out[5] == "" and out[7].open is False and out[8:] == (None,) * 3
+    # out[6]: the caveats; a short recording hides the timeline's results, empty (issue 24)
+    assert out[5] == "" and out[7].visible is False and out[8:] == (None,) * 3
     out = first_step(analyze_tab.analyze_page(str(long_recording)))
-    assert out[7].open is True and len(out[9]) >= 2 and Path(out[10]).is_file()
+    assert out[7].visible is True and len(out[9]) >= 2 and Path(out[10]).is_file()
     assert top(out[0]) == headline(predictor.predict(str(long_recording)))  # the speech-weighted headline
     shutil.rmtree(Path(out[10]).parent)
     # over a minute: a normal case (was: "too long"); the headline and the timeline both come
     very_long = _write_speech_with_pauses(tmp_path / "long.wav", PREDICT_MAX_SECONDS + 5)
     out = first_step(analyze_tab.analyze_page(str(very_long)))
-    assert out[5] == "" and out[7].open is True and out[9]["end"].max() > PREDICT_MAX_SECONDS - 10
+    assert out[5] == "" and out[7].visible is True and out[9]["end"].max() > PREDICT_MAX_SECONDS - 10
     shown = [c.label for c in out[0].confidences] if isinstance(out[0], LabelData) else [top(out[0])]
     assert shown[0] in set(out[9]["emotion"]) and "windows of speech" in out[4]  # the leading candidate
     shutil.rmtree(Path(out[10]).parent)

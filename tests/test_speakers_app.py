@@ -126,7 +126,7 @@ def test_analyze_with_speakers_shows_the_answer_then_the_lanes(two_voices):
     steps = list(analyze_tab.analyze_page(str(two_voices), "2"))
     first, lanes = steps[0], steps[1]
     at = analyze_tab.PAGE_OUTPUTS.index
-    assert first[at("timeline_box")].open is True and first[at("timeline_table")] is None  # the answer first
+    assert first[at("timeline_box")].visible is True and first[at("timeline_table")] is None  # the answer first
     table = lanes[at("timeline_table")]
     assert sorted(table["speaker"].unique()) == [1, 2] and Path(lanes[at("timeline_csv")]).is_file()
     shutil.rmtree(Path(lanes[at("timeline_csv")]).parent)

@@ -25,7 +25,7 @@ from . import speakers as speakers_switch
 from . import transcript as transcript_box
 from .common import UPLOAD_HINT, described_plot, error, failure_panel
 from .settings import EXAMPLE_WAVS, MAX_FILE_SIZE, resources
-from .timeline_panel import API_LIMITS, clear_timeline
+from .timeline_panel import API_LIMITS, clear_timeline, hide_timeline
 
 
 def _emptied(visible: bool) -> tuple:
@@ -124,15 +124,15 @@ def analyze_page(audio_path: Optional[str], speakers: Optional[str] = speakers_s
     except gr.Error as exc:
         gr.Warning(exc.message, title=exc.title)  # the pop-up as well
         # no empty chart frames under the problem (issue 33, item 8): hidden until the next answer
-        yield (*_emptied(False), "", failure_panel(exc), "", gr.Accordion(open=False), None, None, None)
+        yield (*_emptied(False), "", failure_panel(exc), "", gr.Column(visible=False), None, None, None)
         return
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
-    if result.timeline is None:  # the timeline panel of an earlier recording closes, empty
-        yield (*outputs, "", notes, gr.Accordion(open=False), None, None, None)
+    if result.timeline is None:  # the timeline of an earlier recording is hidden, emptied
+        yield (*outputs, "", notes, gr.Column(visible=False), None, None, None)
     elif speakers in (None, "", speakers_switch.OFF):
-        yield (*outputs, "", notes, gr.Accordion(open=True), *timeline_panel.outputs(result.timeline, audio_path))
+        yield (*outputs, "", notes, gr.Column(visible=True), *timeline_panel.outputs(result.timeline, audio_path))
     else:  # the answer first; the timeline once its speakers are known
-        yield (*outputs, "", notes, gr.Accordion(open=True), None, None, None)
+        yield (*outputs, "", notes, gr.Column(visible=True), None, None, None)
         frame = _speakers_timeline(audio_path, speakers, result.timeline)
         yield (*[gr.skip()] * 8, *timeline_panel.outputs(frame, audio_path))
     explained = [gr.skip()] * len(PAGE_OUTPUTS)
@@ -242,7 +242,7 @@ def build() -> SimpleNamespace:
     transcript_box.wire(transcript, audio_in, speakers, *analyzed)  # then the words (ui/transcript.py)
     for event in (audio_in.upload, audio_in.stop_recording, audio_in.clear):
         event(clear_analysis, None, clear, queue=False, api_visibility="private")
-    audio_in.change(clear_timeline, None, timeline_outputs, queue=False, api_visibility="private")
+    audio_in.change(hide_timeline, None, [*timeline_outputs, timeline_box], queue=False, api_visibility="private")
     api_btn.click(analyze, audio_in, analysis_outputs, api_name="predict", api_description=API_LIMITS)
     api_btn.click(probabilities, audio_in, api_json, api_name="probabilities", api_description=API_LIMITS)
     api_btn.click(explain, audio_in, spec_plot, api_name="explain", api_description=API_LIMITS)

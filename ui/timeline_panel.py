@@ -108,48 +108,60 @@ def show_window(audio_path: Optional[str], table, evt: gr.SelectData):
 
 
 def clear_timeline():
-    """Empty timeline outputs (the accordion stays open or closed as it is)."""
+    """Empty timeline outputs (shown or hidden as they are)."""
     return None, None, None
 
 
+def open_timeline():
+    """Empty timeline outputs, shown: the button asks for a timeline of any recording."""
+    return None, None, None, gr.Column(visible=True)
+
+
+def hide_timeline():
+    """Empty timeline outputs, hidden: a new recording has no timeline yet."""
+    return None, None, None, gr.Column(visible=False)
+
+
 def build() -> SimpleNamespace:
-    """The accordion (closed), its button and outputs, inside the current layout."""
-    with gr.Accordion(
-        "Emotion over time (recordings longer than one sentence)", open=False, elem_id="timeline-box"
-    ) as box:
+    """The accordion, its button and its outputs (in `results`, a column hidden until there is a
+    timeline), inside the current layout. The accordion is open from the start and code never opens
+    or closes it: Gradio 6 at times left an accordion opened by an update shut, its chart and table
+    unrendered (gradio-app/gradio#13881), so the results' visibility is what changes instead."""
+    with gr.Accordion("Emotion over time (recordings longer than one sentence)", open=True, elem_id="timeline-box"):
         gr.Markdown(
             "The whole recording, 3-s window by window of speech (pauses are skipped), up to "
             f"{TIMELINE_MAX_SECONDS / 60:.0f} min or the {MAX_FILE_SIZE} upload limit. "
             "Analyze shows it by itself for recordings longer than one sentence."
         )
         button = gr.Button("Timeline of the whole recording", size="sm")
-        plot = described_plot(
-            label="Emotion over time",
-            show_label=False,
-            description="Emotion over time, window by window of speech:",
-            elem_id="timeline-plot",
-            elem_classes=["vega-chart"],
-        )
-        summary = speakers_switch.summary_table()  # with the Speakers switch on: a row per speaker
-        gr.Markdown(  # shown on phones only (ui/common.py PAGE_CSS), where the chart is wider than the screen
-            "↔ Swipe the timeline sideways: it is wider than the screen, to keep the windows apart.",
-            elem_id="timeline-scroll-hint",
-        )
-        table = gr.Dataframe(
-            label="Windows (start and end in seconds; click one to see what the model heard there)",
-            interactive=False,
-            max_height=260,
-            elem_id="timeline-table",
-        )
-        csv = gr.File(label="Download the table (CSV)", interactive=False)
-    return SimpleNamespace(box=box, button=button, plot=plot, table=table, csv=csv, summary=summary)
+        with gr.Column(visible=False, elem_id="timeline-results") as results:
+            plot = described_plot(
+                label="Emotion over time",
+                show_label=False,
+                description="Emotion over time, window by window of speech:",
+                elem_id="timeline-plot",
+                elem_classes=["vega-chart"],
+            )
+            summary = speakers_switch.summary_table()  # with the Speakers switch on: a row per speaker
+            gr.Markdown(  # shown on phones only (ui/common.py PAGE_CSS), where the chart is wider than the screen
+                "↔ Swipe the timeline sideways: it is wider than the screen, to keep the windows apart.",
+                elem_id="timeline-scroll-hint",
+            )
+            table = gr.Dataframe(
+                label="Windows (start and end in seconds; click one to see what the model heard there)",
+                interactive=False,
+                max_height=260,
+                elem_id="timeline-table",
+            )
+            csv = gr.File(label="Download the table (CSV)", interactive=False)
+    return SimpleNamespace(box=results, button=button, plot=plot, table=table, csv=csv, summary=summary)
 
 
 def wire(panel: SimpleNamespace, audio_in, speakers) -> None:
     """The button: any recording, up to TIMELINE_MAX_SECONDS, with the Speakers switch's choice;
     the per-speaker table follows the windows' table, whoever fills or empties it."""
     panel.button.click(
-        clear_timeline, None, [panel.plot, panel.table, panel.csv], queue=False, api_visibility="private"
+        open_timeline, None, [panel.plot, panel.table, panel.csv, panel.box], queue=False, api_visibility="private"
     ).then(
         timeline,
         [audio_in, speakers],
