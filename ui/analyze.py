@@ -128,14 +128,19 @@ def analyze_page(audio_path: Optional[str], speakers: Optional[str] = speakers_s
         return
     notes = caveats.render(caveats.caveat_lines(result.probabilities, caveats.judge(result.probabilities)))
     if result.timeline is None:  # the timeline of an earlier recording is hidden, emptied
-        yield (*outputs, "", notes, gr.Column(visible=False), None, None, None)
+        panel = (gr.Column(visible=False), None, None, None)
+        yield (*outputs, "", notes, *panel)
     elif speakers in (None, "", speakers_switch.OFF):
-        yield (*outputs, "", notes, gr.Column(visible=True), *timeline_panel.outputs(result.timeline, audio_path))
+        panel = (gr.Column(visible=True), *timeline_panel.outputs(result.timeline, audio_path))
+        yield (*outputs, "", notes, *panel)
     else:  # the answer first; the timeline once its speakers are known
         yield (*outputs, "", notes, gr.Column(visible=True), None, None, None)
         frame = _speakers_timeline(audio_path, speakers, result.timeline)
-        yield (*[gr.skip()] * 8, *timeline_panel.outputs(frame, audio_path))
-    explained = [gr.skip()] * len(PAGE_OUTPUTS)
+        panel = (gr.Column(visible=True), *timeline_panel.outputs(frame, audio_path))
+        yield (*[gr.skip()] * 7, *panel)
+    # the timeline's outputs are sent again, never skipped: a skip that reached the windows' table
+    # became its value in the browser at times (an empty grid, and its change event failing on CI)
+    explained = [gr.skip()] * (len(PAGE_OUTPUTS) - len(panel)) + list(panel)
     explained[PAGE_OUTPUTS.index("spec_plot")] = view.spectrogram(result, _saliency(result))
     yield tuple(explained)
 
