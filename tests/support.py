@@ -6,6 +6,7 @@ import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -107,3 +108,34 @@ def two_voice_conversation(path: Path, turns: int = 4) -> Path:
             parts += [audio.load_audio(ROOT / TWO_VOICES[who][turn % 2]), pause]
     sf.write(path, np.concatenate(parts), audio.SAMPLE_RATE, subtype="PCM_16")
     return path
+
+
+@contextmanager
+def app_process(env: Optional[dict] = None, tries: int = 480):
+    """The app (as `python app.py` builds it) in a process of its own on a free loopback port, with
+    `env` added to this one's environment; yields its URL once it accepts connections, stops it after."""
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    code = f"import app\napp.demo.launch(server_name='127.0.0.1', server_port={port}, quiet=True, **app.LAUNCH_KWARGS)"
+    server = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(tries):  # the app imports gradio and loads the model first
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from support import app_page, chromium, require_checkpoint, require_chromium
+from support import app_page, app_process, chromium, require_checkpoint, require_chromium
 
 require_chromium()
 
@@ -185,27 +185,8 @@ def own_server():
     runs the stream, sharing the session's served app and this process with every other browser
     test, stopped after its first chunk in about half of them (the server idle, the label at
     "listening…"), while alone it answered every time. Yields its URL."""
-    import socket
-    import subprocess
-    import sys
-
-    from support import free_port
-
-    port = free_port()
-    code = f"import app\napp.demo.launch(server_name='127.0.0.1', server_port={port}, quiet=True, **app.LAUNCH_KWARGS)"
-    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for _ in range(480):  # the app imports gradio and loads the model first
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with app_process() as url:
+        yield url
 
 
 def live_headings() -> set:

@@ -343,45 +343,24 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
     """The served app in headless Chromium: Analyze answers with the checkpoint's labels, Live and
     Metrics (the run's confusion matrix) render, no Examples tab, no error toast."""
     import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
-    from support import CHROMIUM, chromium, free_port
+    from support import CHROMIUM, app_process, chromium
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     from emotion.predict import Predictor
 
-    root = Path(__file__).resolve().parent.parent
-    port = free_port()
-    code = (
-        "import app\napp.demo.launch(server_name='127.0.0.1', server_port=%d, quiet=True, **app.LAUNCH_KWARGS)\n" % port
-    )
-    env = dict(os.environ, EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1")
-    server = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
     clip = tmp_path / "low.wav"
     sf.write(clip, _voice(125.0, 77), SR)
     expected = Predictor.from_checkpoint(trained).predict(str(clip))
     metrics = json.loads(trained.with_name("metrics.json").read_text())
-    try:
-        for _ in range(240):  # the app imports gradio and loads the encoder first
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                time.sleep(0.5)
+    with app_process(dict(EMOTION_CHECKPOINT=str(trained), OMP_NUM_THREADS="1"), tries=240) as url:
         expect = sync_api.expect
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(60_000)
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)
             for name in ("Analyze", "Live", "Metrics"):
                 expect(page.get_by_role("tab", name=name)).to_be_visible()
             expect(page.get_by_role("tab", name="Examples")).to_have_count(0)
@@ -398,9 +377,6 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
             expect(page.get_by_text(f"Accuracy {metrics['accuracy']:.1%}")).to_be_visible()
             assert page.locator(".toast-body").count() == 0
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys):
