@@ -10,7 +10,6 @@ checkpoint needs one that metrics.json reports well above chance.
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -76,23 +75,6 @@ def test_map_has_the_mels_shape_is_in_0_1_and_deterministic(which, request, clip
 def test_silence_has_no_saliency_nan(tiny_predictor):
     sal = saliency(tiny_predictor, np.zeros(audio.N_SAMPLES, np.float32))
     assert np.isfinite(sal).all() and sal.min() >= 0.0 and sal.max() <= 1.0
-
-
-def test_saliency_is_cheap(shipped_predictor, clips):
-    clip = clips["03-01-05-02-01-01-12.flac"]
-    saliency(shipped_predictor, clip)  # warm-up
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        saliency(shipped_predictor, clip)
-        times.append(time.perf_counter() - t)
-    median = float(np.median(times))
-    print(
-        f"\nsaliency: median {median * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over 5 runs "
-        f"({len(shipped_predictor.models)} model(s), {torch.get_num_threads()} thread(s))"
-    )
-    # < 100 ms on an idle core; the bound leaves room for a CPU shared with other work
-    assert median < 0.3
 
 
 def test_salient_bins_matter_more_than_random_ones_tiny(tiny_predictor, clips):
