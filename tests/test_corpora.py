@@ -10,7 +10,7 @@ import torch
 
 from emotion.familiarity import Familiarity, pooled
 from emotion.labels import EMOTIONS
-from emotion.training.corpora import EMODB_AS_RAVDESS, corpus_manifests, sampling_weights
+from emotion.training.corpora import AS_RAVDESS, CORPORA, corpus_manifests, sampling_weights
 from emotion.training.folds import corpus_folds, speaker_folds
 from emotion.training.manifest import ManifestError
 from emotion.training.unfamiliar import fit, fit_gamma, probabilities, report
@@ -68,18 +68,40 @@ def test_sampling_weights_balance_corpora_and_labels(power):
         assert np.allclose(labels, labels.iloc[0])  # every label of a corpus drawn equally often
 
 
-@pytest.mark.skipif(not (SHARED / "emodb").is_dir(), reason="needs ../shared/data")
+def test_sampling_weights_by_speakers_count_voices_not_clips():
+    few = [dict(actor=f"few-{s}", corpus="few", label=i % 4) for s in range(2) for i in range(100)]
+    many = [dict(actor=f"many-{s}", corpus="many", label=i % 4) for s in range(10) for i in range(10)]
+    frame = pd.DataFrame(few + many)  # 2 voices with 200 clips beside 10 voices with 100
+    idx = np.arange(len(frame))
+    share = frame.assign(w=sampling_weights(frame, idx, 1.0, by="speakers")).groupby("corpus")["w"].sum()
+    assert np.isclose(share["many"], 10 / 12) and np.isclose(share["few"], 2 / 12)
+    by_clips = frame.assign(w=sampling_weights(frame, idx, 1.0)).groupby("corpus")["w"].sum()
+    assert np.isclose(by_clips["few"], 200 / 300)  # by clips the two voices outweigh the ten
+
+
+@pytest.mark.skipif(not (SHARED / "korean").is_dir(), reason="needs ../shared/data")
 def test_corpus_manifests_from_the_shared_copy(tmp_path):
-    tables = corpus_manifests(SHARED / "ravdess", SHARED / "emodb", tmp_path)
+    tables = corpus_manifests(SHARED, list(CORPORA), tmp_path)
     joint = tables["joint.csv"]
-    assert len(joint) == 2034 + 454  # boredom (81 clips) left out
+    counts = joint.groupby("corpus").size().to_dict()
+    assert counts == dict(ravdess=2034, emodb=454, nemo=2255, korean=300)  # EmoDB's boredom (81) left out
     assert set(joint["label"]) == set(EMOTIONS)
-    emo = joint[joint.corpus == "emodb"]
-    assert set(emo["label"]) == set(v for v in EMODB_AS_RAVDESS.values() if v)
-    assert emo["speaker"].str.startswith("emodb-").all() and emo["speaker"].nunique() == 10
-    assert (tables["emodb-test.csv"]["split"] == "test").all()
-    assert set(tables["ravdess6-test.csv"]["label"]) == {"neutral", "happy", "sad", "angry", "fearful", "disgust"}
+    assert set(joint["label"]) >= set(v for v in AS_RAVDESS.values() if v)
+    speakers = joint.groupby("corpus")["speaker"].nunique().to_dict()
+    assert speakers == dict(ravdess=20, emodb=10, nemo=9, korean=15)
+    for name in ("emodb", "nemo", "korean"):
+        assert joint.loc[joint.corpus == name, "speaker"].str.startswith(f"{name}-").all()
+    assert joint.groupby("speaker")["corpus"].nunique().max() == 1  # no speaker name in two corpora
+    assert (tables["emodb-test.csv"]["split"] == "test").all() and len(tables["ravdess-test.csv"]) == 1200
     assert all((tmp_path / p).is_file() for p in joint["path"].head(3))  # paths relative to the folder
+    # the file-name layouts agree with the corpora's own label tables
+    korean = joint[joint.corpus == "korean"].assign(file=lambda t: t["path"].str.split("korean/").str[-1])
+    truth = pd.read_csv(SHARED / "korean" / "labels.csv").set_index("file")["emotion"]
+    assert (korean.set_index("file")["label"] == truth.reindex(korean["file"]).to_numpy()).all()
+    nemo = joint[joint.corpus == "nemo"].assign(file=lambda t: t["path"].str.split("/").str[-1])
+    table = pd.read_csv(SHARED / "nemo" / "data.tsv", sep="\t")
+    truth = table.assign(label=table["emotion"].map(AS_RAVDESS)).set_index("file_id")["label"]
+    assert (nemo.set_index("file")["label"] == truth.reindex(nemo["file"]).to_numpy()).all()
 
 
 def test_familiarity_separates_a_shifted_corpus_and_tempers_it():
@@ -376,3 +398,46 @@ def test_across_corpora_tables_carry_the_stored_figures():
     tested = {(r["model"], r["corpus"]): r["test"] for r in result["results"]}
     assert tested[("RAVDESS only", "emodb")] == "corpus never heard"
     assert tested[("RAVDESS + EmoDB (shipped)", "ravdess")] == "speakers never heard"
+
+
+def test_held_out_scores_restrict_the_answer_to_the_shared_labels():
+    from emotion.training.loco import held_out_scores
+
+    logits = np.log(
+        np.array(
+            [
+                [0.80, 0.10, 0.05, 0.05],  # label 0 at 80%: right and confident
+                [0.05, 0.75, 0.10, 0.10],  # label 1 at 75% for a 2: confident and wrong
+                [0.05, 0.10, 0.25, 0.60],  # argmax 3 is not shared: the shared answer is 2 (right)
+                [0.30, 0.30, 0.35, 0.05],  # 2, not confident
+            ]
+        )
+    )
+    s = held_out_scores(logits, np.array([0, 2, 2, 2]), shared=[0, 1, 2])
+    assert s["n"] == 4 and s["accuracy"] == 0.75  # answers 0, 1, 2, 2 against 0, 2, 2, 2
+    assert s["recall"] == {0: 1.0, 2: round(2 / 3, 4)}
+    assert s["uar"] == round((1.0 + 2 / 3) / 2, 4)  # over the labels the corpus has (0 and 2)
+    assert s["confident_share"] == 0.5 and s["confident_wrong"] == 0.5
+
+
+def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, tmp_path, monkeypatch):
+    import json
+
+    from emotion.training import encoder_cache, loco
+
+    monkeypatch.setattr(encoder_cache, "CACHE_DIR", two_corpora / "cache")
+    out = tmp_path / "loco.json"
+    flags = ["--epochs", "20", "--variants", "1", "--no-corrupt", "--batch-size", "8", "--lr", "3e-3"]
+    flags += ["--proj-dim", "32", "--lstm-hidden", "16", "--threads", "1", "--balance", "--balance-by", "speakers"]
+    assert loco.main(["--manifest", str(two_corpora / "joint.csv"), "--out", str(out)] + flags) == 0
+    run = json.loads(out.read_text())
+    assert set(run["corpora"]) == {"a", "b"}
+    assert run["corpora"]["a"]["trained_on"] == ["b"] and run["corpora"]["b"]["trained_on"] == ["a"]
+    assert run["corpora"]["a"]["n"] == run["corpora"]["b"]["n"] == 36  # each corpus's speech clips
+    assert run["recipe"]["balance_by"] == "speakers" and run["recipe"]["select"] == "last"
+    assert run["mean_accuracy"] == round((run["corpora"]["a"]["accuracy"] + run["corpora"]["b"]["accuracy"]) / 2, 4)
+    assert run["mean_accuracy"] > 0.5  # 3 labels: chance 1/3; the channels differ, the labels' sounds do not
+    markdown = loco.table([str(out)])
+    assert markdown.splitlines()[0].startswith("| recipe | a | b | mean") and "loco" in markdown
+    with pytest.raises(SystemExit):  # neither a run nor a table asked for
+        loco.main([])

@@ -1,26 +1,27 @@
-"""Two corpora, one product: RAVDESS (English, 24 actors) and EmoDB (German, 10 actors) as manifests
-that train and score together under the product's eight labels.
+"""The corpora as data: each is one small adapter (where its files are under the data folder, the
+file-name layout that gives speaker and label, its language and licence line), and every tool reads
+a manifest built from any number of them under the product's eight labels.
 
-    python -m emotion.training.corpora --ravdess ../shared/data/ravdess --emodb ../shared/data/emodb --out runs/corpora
+    python -m emotion.training.corpora --data-dir ../shared/data --corpora ravdess emodb nemo korean --out runs/corpora
 
 writes, with paths relative to --out:
 
-    joint.csv           RAVDESS speech (cv) and song (train) + EmoDB without boredom (cv); a corpus column,
-                        so folds group speakers of both corpora (folds.corpus_folds): the shipped model's manifest
-    emodb.csv           EmoDB without boredom alone (cv): the "EmoDB -> RAVDESS" model's manifest
-    emodb-test.csv      the same clips as split=test: "corpus never heard" for a RAVDESS-only model
-    ravdess6-test.csv   RAVDESS speech of the six emotions EmoDB has, split=test: "corpus never heard"
-                        for the EmoDB-only model (it cannot say calm or surprised)
+    joint.csv        every named corpus (RAVDESS speech as cv, its song as train), with a corpus
+                     column, so folds group speakers of every corpus (folds.corpus_folds)
+    NAME.csv         one corpus alone (cv)
+    NAME-test.csv    its speech as split=test: "corpus never heard" for a model trained without it
 
-EmoDB's labels map onto RAVDESS's names (anger -> angry, fear -> fearful, ...). Boredom (Langeweile)
-has no RAVDESS twin and is left out; README "Two corpora" shows the measurement behind that choice.
-Speakers are named per corpus (RAVDESS "01".."20", EmoDB "emodb-03".."emodb-16"), so no two corpora
-share a speaker name.
+Labels map onto RAVDESS's names (anger -> angry, fear -> fearful, ...). EmoDB's boredom has no
+RAVDESS twin and is left out (README "Two corpora" shows the measurement behind that choice).
+Speakers are named per corpus (RAVDESS "01".."20", others "emodb-03", "nemo-EB0", "korean-ema"), so
+no two corpora share a speaker name. Adding a corpus is one Corpus(...) line below (and a layout in
+emotion.training.layouts when its file names are new).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -30,40 +31,97 @@ import pandas as pd
 from . import program
 from .manifest import ManifestError, layout_manifest
 
-EMODB_AS_RAVDESS = dict(
-    anger="angry", disgust="disgust", fear="fearful", happiness="happy", neutral="neutral", sadness="sad", boredom=""
+AS_RAVDESS = dict(
+    anger="angry",
+    disgust="disgust",
+    fear="fearful",
+    happiness="happy",
+    neutral="neutral",
+    sadness="sad",
+    surprised="surprised",
+    pleasant_surprise="surprised",
+    boredom="",
 )
-SHARED = ("neutral", "happy", "sad", "angry", "fearful", "disgust")  # the emotions both corpora act
+EMODB_AS_RAVDESS = {
+    k: AS_RAVDESS[k] for k in ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "boredom")
+}
 
 
-def corpus_manifests(ravdess_dir, emodb_dir, out_dir, boredom: str = "") -> Dict[str, pd.DataFrame]:
-    """The four manifests of the module docstring, paths relative to out_dir; boredom: the label
-    EmoDB's boredom becomes in joint.csv (default "": left out)."""
-    out_dir = Path(out_dir)
-    rav = layout_manifest(ravdess_dir, "ravdess", song=True, relative_to=out_dir)
-    rav["corpus"] = "ravdess"
-    emo = layout_manifest(emodb_dir, "emodb", dict(EMODB_AS_RAVDESS, boredom=boredom), relative_to=out_dir)
-    emo["speaker"] = "emodb-" + emo["speaker"]
-    emo["corpus"] = "emodb"
-    speech6 = rav[(rav["split"] == "cv") & rav["label"].isin(SHARED)]
-    if boredom:  # only the joint manifest takes boredom: the others are its measurements
-        return {f"joint-boredom-{boredom}.csv": pd.concat([rav, emo], ignore_index=True)}
-    return {
-        "joint.csv": pd.concat([rav, emo], ignore_index=True),
-        "emodb.csv": emo,
-        "emodb-test.csv": emo.assign(split="test"),
-        "ravdess6-test.csv": speech6.assign(split="test"),
-    }
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    folder: str  # under the data folder
+    layout: str  # emotion.training.layouts
+    language: str
+    licence: str
+    prefix: bool = True  # speakers named "name-SPEAKER" (RAVDESS keeps its actor numbers)
+    song: bool = False  # RAVDESS: its song clips train (split=train), never scored
 
 
-def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float = 0.5) -> np.ndarray:
+CORPORA: Dict[str, Corpus] = {
+    c.name: c
+    for c in (
+        Corpus(
+            "ravdess",
+            "ravdess",
+            "ravdess",
+            "English (North American), acted",
+            "RAVDESS, Livingstone & Russo 2018, CC BY-NC-SA 4.0",
+            prefix=False,
+            song=True,
+        ),
+        Corpus("emodb", "emodb", "emodb", "German, acted", "EmoDB, Burkhardt et al. 2005, free for research"),
+        Corpus("nemo", "nemo/samples", "nemo", "Polish, acted", "nEMO, Christop 2024, CC BY-NC-SA 4.0"),
+        Corpus("korean", "korean", "korean", "Korean, acted", "emotiontts open DB (public sample), CC BY-NC-SA 4.0"),
+    )
+}
+
+
+def corpus_rows(name: str, data_dir, relative_to=None, folder=None, boredom: str = "") -> pd.DataFrame:
+    """One corpus's manifest rows (path, label, speaker, split, corpus) under RAVDESS's label names.
+    folder: where its files are (default data_dir / the corpus's folder); boredom: the label EmoDB's
+    boredom becomes (default "": left out)."""
+    if name not in CORPORA:
+        raise ManifestError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}.")
+    corpus = CORPORA[name]
+    root = Path(folder) if folder else Path(data_dir) / corpus.folder
+    rows = layout_manifest(root, corpus.layout, dict(AS_RAVDESS, boredom=boredom), corpus.song, relative_to)
+    if corpus.prefix:
+        rows["speaker"] = f"{name}-" + rows["speaker"]
+    rows["corpus"] = name
+    return rows
+
+
+def corpus_manifests(
+    data_dir, names: Sequence[str], out_dir, boredom: str = "", folders=None
+) -> Dict[str, pd.DataFrame]:
+    """The manifests of the module docstring, paths relative to out_dir; folders: {name: folder}
+    where a corpus is not under data_dir. With boredom, only joint-boredom-LABEL.csv (an ablation)."""
+    parts = {n: corpus_rows(n, data_dir, out_dir, (folders or {}).get(n), boredom) for n in names}
+    joint = pd.concat(list(parts.values()), ignore_index=True)
+    if boredom:
+        return {f"joint-boredom-{boredom}.csv": joint}
+    tables = {"joint.csv": joint}
+    for name, rows in parts.items():
+        tables[f"{name}.csv"] = rows
+        tables[f"{name}-test.csv"] = rows[rows["split"] == "cv"].assign(split="test")
+    return tables
+
+
+def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float = 0.5, by: str = "clips") -> np.ndarray:
     """Probability of drawing each clip of idx in an epoch: corpora get shares proportional to
-    n_corpus ** corpus_power (0.5: a corpus 5x larger is drawn sqrt(5) = 2.2x as often, not 5x), and
-    within a corpus every label gets an equal share. Without a corpus column: labels balanced."""
+    n_corpus ** corpus_power, n_corpus its clips (by="clips"; 0.5: a corpus 5x larger is drawn
+    sqrt(5) = 2.2x as often, not 5x) or its speakers (by="speakers": nine actors reading 2,255 clips
+    weigh less than twenty reading 2,034), and within a corpus every label gets an equal share.
+    Without a corpus column: labels balanced."""
     part = frame.iloc[idx]
     corpus = part["corpus"].to_numpy() if "corpus" in part.columns else np.zeros(len(part), dtype=object)
     cells = pd.DataFrame(dict(corpus=corpus, label=part["label"].to_numpy()))
-    n_corpus = cells.groupby("corpus")["label"].transform("size").to_numpy(dtype=float)
+    if by == "speakers":
+        cells["speaker"] = part["actor"].astype(str).to_numpy()
+        n_corpus = cells.groupby("corpus")["speaker"].transform("nunique").to_numpy(dtype=float)
+    else:
+        n_corpus = cells.groupby("corpus")["label"].transform("size").to_numpy(dtype=float)
     n_cell = cells.groupby(["corpus", "label"])["label"].transform("size").to_numpy(dtype=float)
     n_labels = cells.groupby("corpus")["label"].transform("nunique").to_numpy(dtype=float)
     w = n_corpus**corpus_power / (n_labels * n_cell)  # each corpus n^p in all, split evenly over its labels
@@ -72,8 +130,9 @@ def sampling_weights(frame: pd.DataFrame, idx: np.ndarray, corpus_power: float =
 
 def main(argv: Sequence[str] = None) -> int:
     ap = program("corpora", __doc__)
-    ap.add_argument("--ravdess", required=True, help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
-    ap.add_argument("--emodb", required=True, help="EmoDB folder (03a01Fa.wav or .flac names)")
+    ap.add_argument("--data-dir", default="../shared/data", help="the folder that holds the corpora's folders")
+    ap.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA), help="which to join")
+    ap.add_argument("--folder", action="append", default=[], metavar="NAME=DIR", help="a corpus kept elsewhere")
     ap.add_argument("--out", default="runs/corpora", help="folder for the manifests")
     ap.add_argument(
         "--boredom",
@@ -83,8 +142,9 @@ def main(argv: Sequence[str] = None) -> int:
     )
     args = ap.parse_args(argv)
     try:
-        tables = corpus_manifests(args.ravdess, args.emodb, args.out, args.boredom)
-    except ManifestError as exc:
+        folders = dict(item.split("=", 1) for item in args.folder)
+        tables = corpus_manifests(args.data_dir, args.corpora, args.out, args.boredom, folders)
+    except (ManifestError, ValueError) as exc:
         print(f"Cannot write the manifests: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)

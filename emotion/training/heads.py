@@ -164,7 +164,7 @@ def train_head_folds(
     ensemble = np.full((len(frame), config.n_classes), np.nan, dtype=np.float32)
 
     def head(train_idx, val_idx, head_seed, desc, domains=None) -> tuple:
-        draw = sampling_weights(frame, train_idx, recipe.corpus_power) if recipe.balance else None
+        draw = sampling_weights(frame, train_idx, recipe.corpus_power, recipe.balance_by) if recipe.balance else None
         return train_head(bank, labels, train_idx, val_idx, config, recipe, head_seed, desc, draw, domains)
 
     def inner_logits(i: int, j: int, val_idx: np.ndarray) -> torch.Tensor:

@@ -5,9 +5,12 @@ split) by emotion.training.manifest.layout_manifest.
     emodb    03a01Fa.wav: speaker 03, emotion letter W/L/E/A/F/T/N
     cremad   1001_DFA_ANG_XX.wav
     tess     OAF_angry/OAF_back_angry.wav
+    nemo     EB0_anger_12.flac: speaker EB0, emotion anger|fear|happiness|neutral|sadness|surprised
+    korean   ema/ema00101.flac: speaker ema, take 1-100 neutral, 101-200 happiness, 201-300 anger, 301-400 sadness
 
-EmoDB, CREMA-D and TESS share one vocabulary (anger, boredom, disgust, fear, happiness, neutral,
-pleasant_surprise, sadness), so their manifests can be joined.
+EmoDB, CREMA-D, TESS, nEMO and the Korean set share one vocabulary (anger, boredom, disgust, fear,
+happiness, neutral, pleasant_surprise, sadness, surprised), so their manifests can be joined;
+emotion.training.corpora maps it onto RAVDESS's names.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ EMODB = dict(W="anger", L="boredom", E="disgust", A="fear", F="happiness", T="sa
 CREMAD = dict(ANG="anger", DIS="disgust", FEA="fear", HAP="happiness", NEU="neutral", SAD="sadness")
 TESS = dict(angry="anger", disgust="disgust", fear="fear", happy="happiness", neutral="neutral", sad="sadness")
 TESS.update(dict.fromkeys(("ps", "pleasant_surprise", "pleasant_surprised"), "pleasant_surprise"))  # three spellings
+NEMO = ("anger", "fear", "happiness", "neutral", "sadness", "surprised")
+KOREAN = ("neutral", "happiness", "anger", "sadness")  # takes 1-100, 101-200, 201-300, 301-400 of each speaker
 
 
 def audio_files(root: Path) -> List[Path]:
@@ -59,4 +64,15 @@ def _tess(path: Path) -> Optional[dict]:
     return dict(label=emotion, speaker=(speaker or path.stem.split("_")[0]).upper())
 
 
-LAYOUTS = dict(ravdess=_ravdess, emodb=_emodb, cremad=_cremad, tess=_tess)
+def _nemo(path: Path) -> Optional[dict]:
+    m = re.match(r"^([A-Z]{2}\d)_([a-z]+)_\d+$", path.stem)  # EB0_anger_12
+    return dict(label=m.group(2), speaker=m.group(1)) if m and m.group(2) in NEMO else None
+
+
+def _korean(path: Path) -> Optional[dict]:
+    m = re.match(r"^([a-z]{3})(\d{5})$", path.stem)  # ema00101: the take number says the emotion
+    take = int(m.group(2)) if m else 0
+    return dict(label=KOREAN[(take - 1) // 100], speaker=m.group(1)) if 1 <= take <= 400 else None
+
+
+LAYOUTS = dict(ravdess=_ravdess, emodb=_emodb, cremad=_cremad, tess=_tess, nemo=_nemo, korean=_korean)

@@ -50,6 +50,7 @@ class HeadRecipe:
     select: str = "last"
     balance: bool = False  # draw clips so corpora (share ~ n ** corpus_power) and labels are balanced
     corpus_power: float = 0.5
+    balance_by: str = "clips"  # a corpus's n in its share n ** corpus_power: its clips or its speakers
     adversary: float = 0.0  # weight of a corpus classifier behind gradient reversal (0 = off)
 
     def to_dict(self) -> dict:

@@ -48,9 +48,9 @@ PROG = "python -m emotion.training.train"
 def parser() -> argparse.ArgumentParser:
     ap = program("train", __doc__)
     _data_args(ap.add_argument_group("data and run"))
-    _recipe_args(ap.add_argument_group("recipe (both backbones)"))
+    recipe_args(ap.add_argument_group("recipe (both backbones)"))
     _cnn_args(ap.add_argument_group("cnn"))
-    _head_args(ap.add_argument_group("whisper-base"))
+    head_args(ap.add_argument_group("whisper-base"))
     return ap
 
 
@@ -88,7 +88,7 @@ def _data_args(ap) -> None:
     )
 
 
-def _recipe_args(ap) -> None:
+def recipe_args(ap) -> None:
     ap.add_argument(
         "--backbone",
         choices=list(backbones.BACKBONES),
@@ -123,7 +123,7 @@ def _cnn_args(ap) -> None:
     ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
 
 
-def _head_args(ap) -> None:
+def head_args(ap) -> None:
     ap.add_argument(
         "--layers",
         type=int,
@@ -150,6 +150,7 @@ def _head_args(ap) -> None:
     ap.add_argument(
         "--corpus-power", type=float, default=HeadRecipe.corpus_power, help="with --balance: share ~ n ** this"
     )
+    ap.add_argument("--balance-by", choices=["clips", "speakers"], default="clips", help="with --balance: n counts")
     ap.add_argument(
         "--adversary",
         type=float,
@@ -260,11 +261,9 @@ def _train_manifest(args, backbone_given: bool, command: str) -> int:
     return _train_heads(args, frame, command, labels, waves=waves, corpus=Path(args.manifest).name)
 
 
-def _train_heads(args, frame: pd.DataFrame, command: str, labels, waves=None, corpus: str = "") -> int:
-    """--backbone whisper-base: heads on the frozen encoder, for the given label list."""
-    from .heads import train_head_folds
-
-    own = dict(n_classes=len(labels), layers=tuple(args.layers), proj_dim=args.proj_dim, stats_pool=args.stats_pool)
+def head_setup(args, n_labels: int) -> tuple:
+    """(HeadConfig, HeadRecipe) of the parsed recipe and whisper-base flags, for n_labels labels."""
+    own = dict(n_classes=n_labels, layers=tuple(args.layers), proj_dim=args.proj_dim, stats_pool=args.stats_pool)
     config = _shared(HeadConfig, args, **own)
     recipe = _recipe(
         HeadRecipe,
@@ -273,8 +272,17 @@ def _train_heads(args, frame: pd.DataFrame, command: str, labels, waves=None, co
         corrupt=not args.no_corrupt,
         balance=args.balance,
         corpus_power=args.corpus_power,
+        balance_by=args.balance_by,
         adversary=args.adversary,
     )
+    return config, recipe
+
+
+def _train_heads(args, frame: pd.DataFrame, command: str, labels, waves=None, corpus: str = "") -> int:
+    """--backbone whisper-base: heads on the frozen encoder, for the given label list."""
+    from .heads import train_head_folds
+
+    config, recipe = head_setup(args, len(labels))
     t0 = time.time()
     nested = args.calibrate == "nested"
     result = train_head_folds(

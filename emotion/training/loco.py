@@ -1,0 +1,161 @@
+"""Leave one corpus out: the number every corpus and recipe choice is made by.
+
+    python -m emotion.training.loco --manifest runs/corpora/joint.csv --epochs 30 --variants 4 --stats-pool \
+        --balance --out docs/loco/shipped-recipe.json          # any flags of emotion.training.train's heads
+    python -m emotion.training.loco --table docs/loco/*.json    # the ablation table (Markdown)
+
+For each corpus of the manifest, one Whisper-base head trains on every other corpus (their cv and
+train rows, the recipe exactly as train runs it, kept at its last epoch: nothing is chosen on the
+held-out corpus) and scores the held-out corpus's speech clips. Scored over the labels both sides
+have: accuracy with the answer the argmax over those labels (the kept-back sets are scored so),
+unweighted average recall, and the product's own answer (argmax over all labels, raw softmax):
+the share of answers at >= 70% confidence and the share of those that are wrong. The headline is
+the mean over held-out corpora. One head per held-out corpus, not five fold heads: a recipe costs
+as many head trainings as there are corpora.
+
+--without NAME drops a corpus from every training pool (it is still scored: the corpus-choice
+ablation); --held-out NAME ... scores only these corpora.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence
+
+import numpy as np
+import torch
+from sklearn.metrics import recall_score
+
+from ..model import EncoderHead
+from . import program
+from .corpora import sampling_weights
+from .encoder_cache import corpus_states
+from .heads import head_logits, train_head
+from .manifest import ManifestError, read_manifest
+
+CONFIDENT = 0.7
+
+
+def held_out_scores(logits: np.ndarray, truth: np.ndarray, shared: Sequence[int]) -> dict:
+    """Scores of one held-out corpus: logits (n, n_labels) of its clips, truth their label indices,
+    shared the label indices both the corpus and the training pool have."""
+    shared = np.asarray(sorted(shared))
+    answer = shared[np.asarray(logits)[:, shared].argmax(1)]
+    probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), 1).numpy()
+    sure = probs.max(1) >= CONFIDENT
+    product = probs.argmax(1)
+    return dict(
+        n=int(len(truth)),
+        accuracy=round(float(np.mean(answer == truth)), 4),
+        uar=round(float(recall_score(truth, answer, labels=sorted(set(truth)), average="macro", zero_division=0)), 4),
+        confident_share=round(float(sure.mean()), 4),
+        confident_wrong=round(float(np.mean(product[sure] != truth[sure])) if sure.any() else 0.0, 4),
+        recall={int(k): round(float(np.mean(answer[truth == k] == k)), 4) for k in shared if (truth == k).any()},
+    )
+
+
+def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(), held_out=None) -> dict:
+    """{corpus: scores} of heads each trained without one corpus (module docstring)."""
+    frame = frame.reset_index(drop=True)
+    if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
+        raise ManifestError("leave-one-corpus-out needs a manifest with a corpus column and two or more corpora")
+    bank = [corpus_states(frame, waves, v, recipe, config, seed=seed) for v in range(recipe.variants + 1)]
+    y = frame["label"].to_numpy()
+    corpus = frame["corpus"].to_numpy()
+    usable = frame["channel"].eq("speech").to_numpy() | recipe.use_song
+    out = {}
+    for name in held_out or list(dict.fromkeys(corpus)):
+        t0 = time.time()
+        train_idx = np.flatnonzero((corpus != name) & ~np.isin(corpus, list(without)) & usable)
+        test_idx = np.flatnonzero((corpus == name) & frame["channel"].eq("speech").to_numpy())
+        shared = sorted(set(y[train_idx]) & set(y[test_idx]))
+        test_idx = test_idx[np.isin(y[test_idx], shared)]
+        draw = sampling_weights(frame, train_idx, recipe.corpus_power, recipe.balance_by) if recipe.balance else None
+        state = train_head(bank, y, train_idx, np.array([], dtype=int), config, recipe, seed, f"without {name}", draw)[
+            0
+        ]
+        model = EncoderHead(config)
+        model.load_state_dict(state)
+        scores = held_out_scores(head_logits(model, bank[0], test_idx).numpy(), y[test_idx], shared)
+        scores["recall"] = {labels[k]: v for k, v in scores["recall"].items()}
+        out[name] = dict(
+            scores,
+            trained_on=sorted(set(corpus[train_idx])),
+            train_clips=int(len(train_idx)),
+            minutes=round((time.time() - t0) / 60, 2),
+        )
+        print(f"held out {name}: accuracy {scores['accuracy']:.3f}, UAR {scores['uar']:.3f} ({len(test_idx)} clips)")
+    return out
+
+
+def table(paths: List[str]) -> str:
+    """The ablation table (Markdown) of loco JSON files: accuracy per held-out corpus and the mean."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    names = list(dict.fromkeys(c for run in runs for c in run["corpora"]))
+    head = "| recipe | " + " | ".join(names) + " | mean | confident wrong | minutes |"
+    lines = [head, "|" + "---|" * (len(names) + 4)]
+    for run in runs:
+        cells = [f"{run['corpora'][c]['accuracy']:.1%}" if c in run["corpora"] else "" for c in names]
+        wrong = np.mean([v["confident_wrong"] for v in run["corpora"].values()])
+        lines.append(
+            f"| {run['name']} | " + " | ".join(cells) + f" | **{run['mean_accuracy']:.1%}** | {wrong:.0%} "
+            f"| {run['minutes']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] = None) -> int:
+    from .train import head_args, head_setup, recipe_args
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = program("loco", __doc__)
+    ap.add_argument("--manifest", help="a manifest with a corpus column (emotion.training.corpora)")
+    ap.add_argument("--out", help="the JSON file of the run")
+    ap.add_argument("--name", help="the run's name in the table (default: the --out file's stem)")
+    ap.add_argument("--without", nargs="*", default=[], help="corpora never trained on (still scored)")
+    ap.add_argument("--held-out", nargs="*", help="score only these corpora")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--table", nargs="+", metavar="JSON", help="instead: print the ablation table of these runs")
+    recipe_args(ap.add_argument_group("recipe"))
+    head_args(ap.add_argument_group("whisper-base"))
+    args = ap.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return 0
+    if not (args.manifest and args.out):
+        ap.error("give --manifest and --out (or --table)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.select = "last"
+    try:
+        frame, labels, waves = read_manifest(args.manifest)
+        config, recipe = head_setup(args, len(labels))
+        t0 = time.time()
+        corpora = leave_one_corpus_out(frame, waves, labels, config, recipe, args.seed, args.without, args.held_out)
+    except ManifestError as exc:
+        print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
+        return 1
+    run = dict(
+        name=args.name or Path(args.out).stem,
+        command="python -m emotion.training.loco " + " ".join(argv),
+        labels=list(labels),
+        recipe=recipe.to_dict(),
+        config={k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},
+        seed=args.seed,
+        minutes=round((time.time() - t0) / 60, 1),
+        mean_accuracy=round(float(np.mean([c["accuracy"] for c in corpora.values()])), 4),
+        mean_uar=round(float(np.mean([c["uar"] for c in corpora.values()])), 4),
+        corpora=corpora,
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(run, indent=1) + "\n")
+    print(f"mean over {len(corpora)} held-out corpora: accuracy {run['mean_accuracy']:.3f}, UAR {run['mean_uar']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
