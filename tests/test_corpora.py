@@ -429,7 +429,9 @@ def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, 
     out = tmp_path / "loco.json"
     flags = ["--epochs", "20", "--variants", "1", "--no-corrupt", "--batch-size", "8", "--lr", "3e-3"]
     flags += ["--proj-dim", "32", "--lstm-hidden", "16", "--threads", "1", "--balance", "--balance-by", "speakers"]
-    assert loco.main(["--manifest", str(two_corpora / "joint.csv"), "--out", str(out)] + flags) == 0
+    tables = tmp_path / "tables"
+    args = ["--manifest", str(two_corpora / "joint.csv"), "--out", str(out), "--tables", str(tables)]
+    assert loco.main(args + flags) == 0
     run = json.loads(out.read_text())
     assert set(run["corpora"]) == {"a", "b"}
     assert run["corpora"]["a"]["trained_on"] == ["b"] and run["corpora"]["b"]["trained_on"] == ["a"]
@@ -441,3 +443,23 @@ def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, 
     assert markdown.splitlines()[0].startswith("| recipe | a | b | mean") and "loco" in markdown
     with pytest.raises(SystemExit):  # neither a run nor a table asked for
         loco.main([])
+    # each held-out corpus's clips with their raw logits and familiarity distance, in unfamiliar's format
+    for name in ("a", "b"):
+        table = pd.read_csv(tables / f"without-{name}.csv")
+        assert len(table) == 36 and (table["role"] == "foreign").all() and table["threshold"].nunique() == 1
+        assert set(table["speaker"].astype(str).str.startswith("b-")) == {name == "b"}
+        logits = table.filter(like="logit_").to_numpy()
+        right = logits.argmax(1) == table["label"].to_numpy()
+        shared = run["corpora"][name]
+        assert np.isclose(right.mean(), shared["accuracy"], atol=1e-4)  # the same head, the same clips
+    from emotion.training import unfamiliar
+
+    checked = tmp_path / "tempering.json"
+    argv = ["loco", "--tables", str(tables / "without-a.csv"), str(tables / "without-b.csv"), "--out", str(checked)]
+    assert unfamiliar.main(argv) == 0
+    result = json.loads(checked.read_text())
+    assert set(result) == {"without-a", "without-b"}
+    for name, r in result.items():
+        other = "without-b" if name == "without-a" else "without-a"
+        assert r["gamma"] == unfamiliar.fit_gamma([pd.read_csv(tables / f"{other}.csv")])  # fitted without it
+        assert r["n"] == 36 and r["confident_share_tempered"] <= r["confident_share_raw"]

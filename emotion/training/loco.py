@@ -14,7 +14,11 @@ the mean over held-out corpora. One head per held-out corpus, not five fold head
 as many head trainings as there are corpora.
 
 --without NAME drops a corpus from every training pool (it is still scored: the corpus-choice
-ablation); --held-out NAME ... scores only these corpora.
+ablation); --held-out NAME ... scores only these corpora. --tables DIR also writes, per held-out
+corpus, its clips' raw logits and familiarity distance (emotion.training.unfamiliar's table format:
+statistics fitted on the training pool's clean clips, threshold the 95th percentile of the pool's
+out-of-fold distances over 5 speaker folds), from which the tempering is fitted and checked
+leaving one corpus out (python -m emotion.training.unfamiliar loco --tables DIR/*.csv).
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ from pathlib import Path
 from typing import List, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.metrics import recall_score
 
+from ..familiarity import pooled
 from ..model import EncoderHead
 from . import program
 from .corpora import sampling_weights
 from .encoder_cache import corpus_states
+from .folds import clip_folds, corpus_folds
 from .heads import head_logits, train_head
 from .manifest import ManifestError, read_manifest
 
@@ -57,8 +64,33 @@ def held_out_scores(logits: np.ndarray, truth: np.ndarray, shared: Sequence[int]
     )
 
 
-def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(), held_out=None) -> dict:
-    """{corpus: scores} of heads each trained without one corpus (module docstring)."""
+def pooled_states(states: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Familiarity's pooled vector (emotion.familiarity.pooled) of every clip of a cached bank."""
+    return np.concatenate(
+        [pooled(torch.from_numpy(np.asarray(states[i : i + batch]))).numpy() for i in range(0, len(states), batch)]
+    )
+
+
+def familiarity_table(frame, features, train_idx, test_idx, logits, labels) -> pd.DataFrame:
+    """The held-out clips as emotion.training.unfamiliar tables them (role "foreign"): distances from
+    statistics fitted on the training pool, its threshold the 95th percentile of out-of-fold distances
+    (5 speaker folds of the pool, fewer for a corpus of fewer speakers; each measured against
+    statistics fitted without it)."""
+    from .unfamiliar import QUANTILE, _distance, _rows, fit
+
+    pool = frame.iloc[train_idx].reset_index(drop=True)
+    k = min(5, int(pool.groupby("corpus")["actor"].nunique().min()))
+    fold_of = clip_folds(pool, corpus_folds(pool, k))
+    speech = pool["channel"].eq("speech").to_numpy()
+    own = features[train_idx]
+    oof = [_distance(fit(own[fold_of != i]), own[(fold_of == i) & speech]) for i in range(k)]
+    fam = fit(own, float(np.quantile(np.concatenate(oof), QUANTILE)))
+    return _rows("foreign", frame.iloc[test_idx], list(labels), logits, _distance(fam, features[test_idx]), fam, 1.0)
+
+
+def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(), held_out=None, tables=None) -> dict:
+    """{corpus: scores} of heads each trained without one corpus (module docstring); tables: a folder
+    for the held-out corpora's familiarity tables."""
     frame = frame.reset_index(drop=True)
     if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
         raise ManifestError("leave-one-corpus-out needs a manifest with a corpus column and two or more corpora")
@@ -66,6 +98,7 @@ def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(
     y = frame["label"].to_numpy()
     corpus = frame["corpus"].to_numpy()
     usable = frame["channel"].eq("speech").to_numpy() | recipe.use_song
+    features = pooled_states(bank[0]) if tables else None
     out = {}
     for name in held_out or list(dict.fromkeys(corpus)):
         t0 = time.time()
@@ -79,7 +112,13 @@ def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(
         ]
         model = EncoderHead(config)
         model.load_state_dict(state)
-        scores = held_out_scores(head_logits(model, bank[0], test_idx).numpy(), y[test_idx], shared)
+        logits = head_logits(model, bank[0], test_idx).numpy()
+        scores = held_out_scores(logits, y[test_idx], shared)
+        if tables:
+            Path(tables).mkdir(parents=True, exist_ok=True)
+            familiarity_table(frame, features, train_idx, test_idx, logits, labels).to_csv(
+                Path(tables) / f"without-{name}.csv", index=False
+            )
         scores["recall"] = {labels[k]: v for k, v in scores["recall"].items()}
         out[name] = dict(
             scores,
@@ -117,6 +156,7 @@ def main(argv: Sequence[str] = None) -> int:
     ap.add_argument("--name", help="the run's name in the table (default: the --out file's stem)")
     ap.add_argument("--without", nargs="*", default=[], help="corpora never trained on (still scored)")
     ap.add_argument("--held-out", nargs="*", help="score only these corpora")
+    ap.add_argument("--tables", help="a folder for each held-out corpus's familiarity table")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--table", nargs="+", metavar="JSON", help="instead: print the ablation table of these runs")
@@ -135,7 +175,9 @@ def main(argv: Sequence[str] = None) -> int:
         frame, labels, waves = read_manifest(args.manifest)
         config, recipe = head_setup(args, len(labels))
         t0 = time.time()
-        corpora = leave_one_corpus_out(frame, waves, labels, config, recipe, args.seed, args.without, args.held_out)
+        corpora = leave_one_corpus_out(
+            frame, waves, labels, config, recipe, args.seed, args.without, args.held_out, args.tables
+        )
     except ManifestError as exc:
         print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,8 @@
     # 2. fit the tempering on such tables, report, and store it all in a checkpoint
     python -m emotion.training.unfamiliar store --checkpoint checkpoints/emotion.pt \
         --train runs/corpora/joint.csv --tables docs/unfamiliar/*-to-*.csv --out docs/unfamiliar/summary.json
+    # 3. the tempering checked leaving one corpus out: gamma fitted on the other tables, reported on each
+    python -m emotion.training.unfamiliar loco --tables docs/loco/tables/*.csv --out docs/loco/tempering.json
 
 The familiar region is fitted on the pooled encoder states of the clips the checkpoint trained on
 (clean, prepared as the predictor prepares them). The threshold is the 95th percentile of
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -180,11 +182,21 @@ def fit_gamma(tables: Sequence[pd.DataFrame]) -> float:
     return float(min(GAMMAS, key=nll))
 
 
+def leave_one_table_out(tables: Dict[str, pd.DataFrame]) -> dict:
+    """Each table's corpus as the one never heard: gamma fitted on the other tables (NLL), and the
+    held-out table's report under it (its foreign rows)."""
+    out = {}
+    for name, table in tables.items():
+        gamma = fit_gamma([t for k, t in tables.items() if k != name])
+        out[name] = dict(gamma=gamma, **report(table[table["role"] == "foreign"], gamma)["foreign"])
+    return out
+
+
 def main(argv: Sequence[str] = None) -> int:
     ap = program("unfamiliar", __doc__)
-    ap.add_argument("step", choices=["score", "store"])
-    ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--train", required=True, help="the manifest the checkpoint trained on")
+    ap.add_argument("step", choices=["score", "store", "loco"])
+    ap.add_argument("--checkpoint", help="score, store: the checkpoint")
+    ap.add_argument("--train", help="score, store: the manifest the checkpoint trained on")
     ap.add_argument("--corpus", help="only the rows of this corpus of --train (the checkpoint's own)")
     ap.add_argument("--foreign", help="score: a manifest of a corpus the checkpoint never heard (split=test rows)")
     ap.add_argument("--tables", nargs="*", default=[], help="store: tables written by score, to fit gamma on")
@@ -192,6 +204,13 @@ def main(argv: Sequence[str] = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.step == "loco":
+        result = leave_one_table_out({Path(t).stem: pd.read_csv(t) for t in args.tables})
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result, indent=1))
+        return 0
+    if not (args.checkpoint and args.train):
+        ap.error(f"{args.step} needs --checkpoint and --train")
     try:
         fam, table = score(args.checkpoint, args.train, args.corpus, args.foreign if args.step == "score" else None)
     except (ValueError, checkpoint_format.CheckpointError) as exc:  # ManifestError is a ValueError
