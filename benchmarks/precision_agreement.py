@@ -1,12 +1,17 @@
-"""Do bf16 answers equal fp32's? Out-of-fold scoring of the RAVDESS speech clips in both (issue 25).
+"""Do bf16 answers equal fp32's? Out-of-fold scoring of the RAVDESS speech clips in both (issue 25),
+or of every corpus of a manifest (issue 32: all four corpora).
 
     python benchmarks/precision_agreement.py [--checkpoint P] [--data-dir ../shared/data/ravdess]
         [--out docs/precision/agreement.json]
+    python benchmarks/precision_agreement.py --manifest runs/corpora/joint.csv --out docs/precision/agreement-4.json
 
 Scores every clip with emotion.scoring.out_of_fold_logits (a fold model that never heard its actor)
 in fp32 and in bf16, then prints accuracy, macro-F1 and ECE for each and the share of clips whose
 top label is the same. Issue 25's tolerance: accuracy and macro-F1 within 0.3 points, top label
-equal on at least 99% of clips, ECE unchanged.
+equal on at least 99% of clips, ECE unchanged. Issue 32's, over all four corpora, for making
+`auto` the default: top label equal on at least 98.5% of clips, accuracy within 0.5 points.
+A manifest's clips of labels the model lacks are left out; speakers the model heard are scored
+by the fold model that held them out, other corpora by the whole ensemble.
 """
 
 from __future__ import annotations
@@ -31,9 +36,18 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--data-dir", default="../shared/data/ravdess")
     ap.add_argument("--out", default="docs/precision/agreement.json")
+    ap.add_argument("--manifest", help="instead of --data-dir: a manifest with a corpus column")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N clips (a quick check)")
     args = ap.parse_args(argv)
-    frame = index_dataset(Path(args.data_dir), channels=("speech",))
+    if args.manifest:
+        from emotion.training.manifest import read_manifest
+
+        frame = read_manifest(args.manifest, check_audio=False)[0]
+        labels = list(Predictor.from_checkpoint(args.checkpoint).labels)
+        frame = frame[frame["channel"].eq("speech") & frame["emotion"].isin(labels)].reset_index(drop=True)
+        frame["label"] = [labels.index(e) for e in frame["emotion"]]
+    else:
+        frame = index_dataset(Path(args.data_dir), channels=("speech",))
     if args.limit:
         frame = frame.iloc[: args.limit]
     result = {"checkpoint": args.checkpoint or "checkpoints/emotion.pt", "clips": int(len(frame))}
@@ -54,12 +68,22 @@ def main(argv=None) -> int:
             "seconds": round(seconds, 1),
         }
         print(precision, json.dumps(result[precision]), flush=True)
+        if args.manifest:
+            corpus = kept["corpus"].to_numpy()
+            result[precision]["per_corpus"] = {
+                c: round(float(np.mean(probs.argmax(1)[corpus == c] == labels[corpus == c])), 4)
+                for c in dict.fromkeys(corpus)
+            }
+            result["corpora"] = sorted(set(corpus))
     result["top_label_agreement"] = float(np.mean(preds["fp32"] == preds["bf16"]))
     a, b = result["fp32"], result["bf16"]
     result["within_tolerance"] = bool(
         abs(a["accuracy"] - b["accuracy"]) <= 0.003
         and abs(a["macro_f1"] - b["macro_f1"]) <= 0.003
         and result["top_label_agreement"] >= 0.99
+    )
+    result["auto_default_ok"] = bool(  # issue 32's bar, over every clip scored
+        abs(a["accuracy"] - b["accuracy"]) <= 0.005 and result["top_label_agreement"] >= 0.985
     )
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,7 @@ class HeadConfig:
     n_classes: int = 8  # len(labels)
     label_smoothing: float = 0.1
     stats_pool: bool = False  # also feed the mean and std over time of the projected states to the FC layer
+    utterance_norm: bool = False  # remove each clip's mean over time from the mixed states (voice and channel)
 
     @property
     def n_layers(self) -> int:
@@ -179,6 +180,8 @@ class EncoderHead(nn.Module):
         """The pooled vector the FC layer reads: (batch, 2 * lstm_hidden [+ 2 * proj_dim])."""
         mix = torch.softmax(self.layer_weights, dim=0)
         h = torch.einsum("l,bltd->btd", mix, x.float())  # (B, T', D)
+        if self.config.utterance_norm:
+            h = h - h.mean(dim=1, keepdim=True)
         p = F.gelu(self.proj(self.in_drop(self.norm(h))))  # (B, T', P)
         h, _ = self.lstm(p)  # (B, T', 2H)
         weights = torch.softmax(self.attention(h), dim=1)  # (B, T', 1)
@@ -222,6 +225,8 @@ class HeadStack(nn.Module):
         Returns each head's logits, shape = (n_heads, batch, n_classes)."""
         n, (b, _, t, d) = len(self.lstms), x.shape
         h = torch.einsum("hl,bltd->hbtd", self.mix, x.float())  # (H, B, T', D)
+        if self.config.utterance_norm:
+            h = h - h.mean(dim=2, keepdim=True)
         h = F.layer_norm(h, (d,)) * self.norm_w + self.norm_b
         p = F.gelu(torch.baddbmm(self.proj_b, h.reshape(n, b * t, d), self.proj_w)).reshape(n, b, t, -1)
         out = torch.stack([lstm(p[i])[0] for i, lstm in enumerate(self.lstms)])  # (H, B, T', 2 * hidden)

@@ -55,13 +55,13 @@ def test_head_learns_from_cached_states(asset_states):
     assert sum(info["layer_weights"]) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("stats_pool", [False, True])
-def test_head_stack_gives_each_head_s_logits_and_gradients(stats_pool):
+@pytest.mark.parametrize("stats_pool, utterance_norm", [(False, False), (True, False), (True, True)])
+def test_head_stack_gives_each_head_s_logits_and_gradients(stats_pool, utterance_norm):
     """The heads run as one (model.HeadStack, what the Predictor uses) give what each head gives
     alone, for a batch, and the same gradient with respect to the encoder states (saliency)."""
     from emotion.model import HeadStack
 
-    config = HeadConfig(**TINY, stats_pool=stats_pool)
+    config = HeadConfig(**TINY, stats_pool=stats_pool, utterance_norm=utterance_norm)
     heads = []
     for seed in range(3):
         torch.manual_seed(seed)

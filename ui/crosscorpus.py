@@ -13,7 +13,9 @@ import pandas as pd
 
 from .settings import resources
 
-CORPUS_NAMES = dict(ravdess="RAVDESS (English)", emodb="EmoDB (German)")
+CORPUS_NAMES = dict(
+    ravdess="RAVDESS (English)", emodb="EmoDB (German)", nemo="nEMO (Polish)", korean="emotiontts-Korean (Korean)"
+)
 
 
 def short_name(corpus: str) -> str:

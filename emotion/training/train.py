@@ -56,18 +56,10 @@ def parser() -> argparse.ArgumentParser:
 
 def _data_args(ap) -> None:
     ap.add_argument("--data-dir", help="RAVDESS folder (speech/ and song/, or Actor_XX/)")
-    ap.add_argument(
-        "--manifest",
-        help="instead of --data-dir: a CSV of path,label,speaker[,split] "
-        "(any corpus and label set; Whisper-base heads)",
-    )
+    ap.add_argument("--manifest", help="instead of --data-dir: a CSV of path,label,speaker[,split] (any corpus)")
     ap.add_argument("--labels", help="with --manifest: the label order, comma-separated (default: sorted)")
     ap.add_argument("--out", default="checkpoints/emotion.pt")
-    ap.add_argument(
-        "--folds",
-        type=int,
-        help="speaker folds, one model each (default 5; with --manifest min(5, number of speakers))",
-    )
+    ap.add_argument("--folds", type=int, help="speaker folds, one model each (default 5; --manifest: min(5, speakers))")
     ap.add_argument(
         "--actors",
         type=int,
@@ -105,6 +97,9 @@ def recipe_args(ap) -> None:
     ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
     ap.add_argument(
+        "--utterance-norm", action="store_true", help="remove each clip's mean: of its mel bins (cnn) or states"
+    )
+    ap.add_argument(
         "--select",
         choices=["best", "last"],
         help="keep each fold's best epoch by held-out macro-F1, or its last epoch (no selection "
@@ -114,7 +109,6 @@ def recipe_args(ap) -> None:
 
 def _cnn_args(ap) -> None:
     ap.add_argument("--channels", type=int, nargs=4, default=list(ModelConfig.channels))
-    ap.add_argument("--utterance-norm", action="store_true", help="per-clip mean removal per mel bin")
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
     ap.add_argument("--ema", type=float, default=CnnRecipe.ema, help="weight EMA decay per step (0 = off)")
@@ -192,8 +186,9 @@ def main(argv=None) -> int:
 
 
 def _shared(config_class, args, **own):
-    """A model's dataclass: the flags both backbones share (--lstm-hidden, --dropout), and its own."""
-    return config_class(lstm_hidden=args.lstm_hidden or config_class.lstm_hidden, dropout=args.dropout, **own)
+    """A model's dataclass: the flags both backbones share (--lstm-hidden, --dropout, --utterance-norm), and its own."""
+    shared = dict(lstm_hidden=args.lstm_hidden or config_class.lstm_hidden, dropout=args.dropout)
+    return config_class(**shared, utterance_norm=args.utterance_norm, **own)
 
 
 def _recipe(recipe_class, args, **own):
@@ -223,7 +218,7 @@ def _merge(args, command: str) -> int:
 
 def _train_cnn(args, frame: pd.DataFrame, command: str) -> int:
     """--backbone cnn (the default) on a RAVDESS folder."""
-    own = dict(channels=tuple(args.channels), utterance_norm=args.utterance_norm, pool_first=args.pool_first)
+    own = dict(channels=tuple(args.channels), pool_first=args.pool_first)
     config = _shared(ModelConfig, args, **own)
     augment = Augment(mixup_alpha=args.mixup, speed_prob=args.speed_prob, noise_prob=args.noise_prob)
     recipe = _recipe(CnnRecipe, args, ema=args.ema, bf16=args.bf16, augment=augment)
