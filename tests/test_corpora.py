@@ -463,3 +463,23 @@ def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, 
         other = "without-b" if name == "without-a" else "without-a"
         assert r["gamma"] == unfamiliar.fit_gamma([pd.read_csv(tables / f"{other}.csv")])  # fitted without it
         assert r["n"] == 36 and r["confident_share_tempered"] <= r["confident_share_raw"]
+
+
+def test_cached_states_read_from_the_files_what_one_array_would_hold(tmp_path):
+    from emotion.training.encoder_cache import CachedStates
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(10, 3, 4, 5)).astype(np.float16)  # 10 clips, 3 cached layers
+    idx_a, idx_b = np.array([0, 2, 3, 7, 9]), np.array([1, 4, 5, 6, 8])  # two corpora, interleaved
+    parts = []
+    for name, idx in (("a", idx_a), ("b", idx_b)):
+        np.save(tmp_path / f"{name}.npy", dense[idx])
+        parts.append((idx, np.load(tmp_path / f"{name}.npy", mmap_mode="r")))
+    states = CachedStates(10, parts, layers=[1, 2])
+    want = dense[:, [1, 2]]
+    assert states.shape == want.shape and len(states) == 10 and states.dtype == np.float16
+    for i in range(10):
+        np.testing.assert_array_equal(states[i], want[i])
+    for idx in (np.array([9, 0, 4, 4, 1]), np.arange(10), np.array([], dtype=int)):  # unsorted, repeated, empty
+        np.testing.assert_array_equal(states[idx], want[idx])
+    np.testing.assert_array_equal(states[2:7], want[2:7])

@@ -105,6 +105,40 @@ def cached_states(
     return np.load(path, mmap_mode="r")
 
 
+class CachedStates:
+    """The cached states of a frame's clips, read from each corpus's cache file (memory-mapped) on
+    demand instead of copied into memory: indexing by a clip number, a slice or an array of clip
+    numbers gives what indexing one (n, len(layers), T', D) array would. Processes that train on the
+    same corpora share the files' pages."""
+
+    def __init__(self, n: int, parts: list, layers: list):
+        self.where = np.zeros((n, 2), dtype=np.int64)  # (part, row in the part's file) of each clip
+        self.parts = [mm for _, mm in parts]
+        for k, (idx, _) in enumerate(parts):
+            self.where[idx] = np.stack([np.full(len(idx), k), np.arange(len(idx))], axis=1)
+        self.layers = list(layers)
+        first = self.parts[0]
+        self.shape = (n, len(self.layers)) + tuple(first.shape[2:])
+        self.dtype = first.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, (int, np.integer)):
+            part, row = self.where[idx]
+            return np.asarray(self.parts[part][row, self.layers])
+        rows = np.arange(len(self))[idx]
+        out = np.empty((len(rows),) + self.shape[1:], dtype=self.dtype)
+        for k, mm in enumerate(self.parts):
+            mine = np.flatnonzero(self.where[rows, 0] == k)
+            if len(mine):
+                file_rows = self.where[rows[mine], 1]
+                order = np.argsort(file_rows)  # read the file in order, then put rows back where asked
+                out[mine[order]] = mm[file_rows[order]][:, self.layers]
+        return out
+
+
 def corpus_states(
     frame: pd.DataFrame,
     waves: List[np.ndarray],
@@ -114,21 +148,16 @@ def corpus_states(
     *,
     seed: int,
     n_layers: Optional[int] = None,
-) -> np.ndarray:
+) -> CachedStates:
     """cached_states of the head's layers (config.layers, pooled by config.time_pool), cached corpus by
     corpus when the frame has a corpus column, so a manifest of one corpus reuses what a joint
     manifest of two already encoded. n_layers: cache the blocks up to this one (default
     config.n_layers; deeper, so that runs with other layers reuse the cache)."""
     n_layers = n_layers or config.n_layers
     groups = frame.groupby("corpus", sort=False).indices if "corpus" in frame.columns else {"": np.arange(len(frame))}
-    out = None
+    parts = []
     for idx in groups.values():
         part = frame.iloc[idx].reset_index(drop=True)
         part_waves = [waves[i] for i in idx]
-        states = cached_states(part, part_waves, variant, recipe, n_layers, config.time_pool, seed)[
-            :, list(config.layers)
-        ]
-        if out is None:
-            out = np.empty((len(frame),) + states.shape[1:], dtype=states.dtype)
-        out[idx] = states
-    return out
+        parts.append((idx, cached_states(part, part_waves, variant, recipe, n_layers, config.time_pool, seed)))
+    return CachedStates(len(frame), parts, config.layers)
