@@ -439,6 +439,9 @@ def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, 
     assert run["recipe"]["balance_by"] == "speakers" and run["recipe"]["select"] == "last"
     assert run["mean_accuracy"] == round((run["corpora"]["a"]["accuracy"] + run["corpora"]["b"]["accuracy"]) / 2, 4)
     assert run["mean_accuracy"] > 0.5  # 3 labels: chance 1/3; the channels differ, the labels' sounds do not
+    for name in ("a", "b"):  # both corpora have the three labels: the common score is the score
+        common = run["corpora"][name]["common"]
+        assert common["labels"] == ["high", "low", "mid"] and common["accuracy"] == run["corpora"][name]["accuracy"]
     markdown = loco.table([str(out)])
     assert markdown.splitlines()[0].startswith("| recipe | a | b | mean") and "loco" in markdown
     with pytest.raises(SystemExit):  # neither a run nor a table asked for
