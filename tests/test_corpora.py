@@ -442,6 +442,11 @@ def test_leave_one_corpus_out_never_trains_on_the_corpus_it_scores(two_corpora, 
     for name in ("a", "b"):  # both corpora have the three labels: the common score is the score
         common = run["corpora"][name]["common"]
         assert common["labels"] == ["high", "low", "mid"] and common["accuracy"] == run["corpora"][name]["accuracy"]
+    from ui.crosscorpus import loco_table  # the Metrics tab's table of the run (loco.json beside a checkpoint)
+
+    shown = loco_table(run)
+    assert list(shown["never heard"]) == ["a", "b"] and list(shown["trained on"]) == ["b", "a"]
+    assert list(shown["accuracy"]) == [f"{run['corpora'][c]['accuracy']:.1%}" for c in ("a", "b")]
     markdown = loco.table([str(out)])
     assert markdown.splitlines()[0].startswith("| recipe | a | b | mean") and "loco" in markdown
     with pytest.raises(SystemExit):  # neither a run nor a table asked for

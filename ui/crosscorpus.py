@@ -103,6 +103,44 @@ def per_class_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=order).fillna("")
 
 
+def loco_table(run: dict) -> pd.DataFrame:
+    """One row per corpus held out of training (python -m emotion.training.loco): what trained the
+    model, n, accuracy over the labels both sides have, UAR, and how often an answer at >= 70% was wrong."""
+    rows = []
+    for corpus, r in run["corpora"].items():
+        rows.append(
+            {
+                "never heard": short_name(corpus),
+                "trained on": " + ".join(short_name(c) for c in r["trained_on"]),
+                "n": r["n"],
+                "accuracy": f"{r['accuracy']:.1%}",
+                "UAR": f"{r['uar']:.1%}",
+                "answers ≥ 70% wrong": f"{r['confident_wrong']:.0%}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def loco_section(run: Optional[dict]) -> None:
+    """The leave-one-corpus-out table and its mean, the number the corpora and recipe were chosen by."""
+    if not run:
+        return
+    gr.Markdown(
+        f"**Voices from elsewhere: {run['mean_accuracy']:.1%}**, the mean over the corpora below of a "
+        "model trained on the other corpora only (one head, the shipped recipe), scored over the emotions "
+        "both sides have. This number chose the training corpora and the recipe.",
+        elem_id="loco-summary",
+    )
+    gr.Dataframe(
+        loco_table(run),
+        interactive=False,
+        wrap=True,
+        label="Leave one corpus out",
+        elem_id="loco-table",
+        elem_classes=["compact-table"],
+    )
+
+
 def familiarity_text(summary: Optional[dict]) -> str:
     if not summary:
         return ""
@@ -167,4 +205,5 @@ def section() -> None:
             elem_classes=["compact-table"],
             column_widths=["36%"] + [f"{64 // (len(classes.columns) - 1)}%"] * (len(classes.columns) - 1),
         )
+        loco_section(_load("loco.json"))
         gr.Markdown(familiarity_text(_load("familiarity.json")), elem_id="familiarity-summary")
