@@ -91,13 +91,18 @@ def familiarity_table(frame, features, train_idx, test_idx, logits, labels) -> p
     return _rows("foreign", frame.iloc[test_idx], list(labels), logits, _distance(fam, features[test_idx]), fam, 1.0)
 
 
-def leave_one_corpus_out(frame, waves, labels, config, recipe, seed=0, without=(), held_out=None, tables=None) -> dict:
+def leave_one_corpus_out(
+    frame, waves, labels, config, recipe, seed=0, without=(), held_out=None, tables=None, cache_layers=None
+) -> dict:
     """{corpus: scores} of heads each trained without one corpus (module docstring); tables: a folder
     for the held-out corpora's familiarity tables."""
     frame = frame.reset_index(drop=True)
     if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
         raise ManifestError("leave-one-corpus-out needs a manifest with a corpus column and two or more corpora")
-    bank = [corpus_states(frame, waves, v, recipe, config, seed=seed) for v in range(recipe.variants + 1)]
+    bank = [
+        corpus_states(frame, waves, v, recipe, config, seed=seed, n_layers=cache_layers)
+        for v in range(recipe.variants + 1)
+    ]
     y = frame["label"].to_numpy()
     corpus = frame["corpus"].to_numpy()
     usable = frame["channel"].eq("speech").to_numpy() | recipe.use_song
@@ -185,7 +190,7 @@ def main(argv: Sequence[str] = None) -> int:
         config, recipe = head_setup(args, len(labels))
         t0 = time.time()
         corpora = leave_one_corpus_out(
-            frame, waves, labels, config, recipe, args.seed, args.without, args.held_out, args.tables
+            frame, waves, labels, config, recipe, args.seed, args.without, args.held_out, args.tables, args.cache_layers
         )
     except ManifestError as exc:
         print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
