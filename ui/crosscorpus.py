@@ -161,8 +161,13 @@ def familiarity_text(summary: Optional[dict]) -> str:
     for name, r in cross.items():
         f = r.get("foreign", {})
         if f:
+            who = (  # "without-korean": loco's table of a model trained without that corpus
+                f"a model trained without {short_name(name[8:])}, on {short_name(name[8:])}"
+                if name.startswith("without-")
+                else name.replace("-to-", " model on ")
+            )
             lines.append(
-                f"- {name.replace('-to-', ' model on ')} (a corpus it never heard): "
+                f"- {who} (a corpus it never heard): "
                 f"{f['unfamiliar_share']:.0%} flagged; "
                 f"answers at ≥ 70%: {f['confident_share_raw']:.0%} → {f['confident_share_tempered']:.0%} "
                 f"after toning down, right {f['confident_accuracy_raw']:.0%} → {f['confident_accuracy_tempered']:.0%}"
