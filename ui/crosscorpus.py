@@ -184,8 +184,10 @@ def section() -> None:
         gr.Markdown(
             "Every clip is scored by a model that never heard its speaker: a fold model that held "
             "the speaker out (*speakers never heard*), or, for a corpus a model never trained on, the "
-            "whole model (*corpus never heard*). EmoDB has no *calm* or *surprised*: those RAVDESS clips "
-            "are left out when an EmoDB-only model scores RAVDESS. " + speakers_text(result) + "."
+            "whole model (*corpus never heard*). Each corpus is scored over the emotions it has (EmoDB has no "
+            "*calm* or *surprised*, nEMO no *calm* or *disgust*, the Korean set four emotions). "
+            + speakers_text(result)
+            + "."
         )
         gr.Markdown(  # shown on narrow screens only (ui/common.py PAGE_CSS), where this table scrolls
             "↔ Swipe the accuracy table sideways for every column.", elem_id="cross-corpus-scroll-hint"

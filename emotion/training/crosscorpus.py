@@ -1,8 +1,8 @@
 """Speakers never heard and corpora never heard, side by side, in one command.
 
     python -m emotion.training.crosscorpus --manifest runs/corpora/joint.csv \
-        --model "RAVDESS only=checkpoints/ravdess-only/emotion.pt" --model "EmoDB only=runs/emodb/emotion.pt" \
-        --model "RAVDESS + EmoDB (shipped)=checkpoints/emotion.pt" --out checkpoints/crosscorpus.json
+        --model "RAVDESS only=checkpoints/ravdess-only/emotion.pt" \
+        --model "RAVDESS + EmoDB + nEMO (shipped)=checkpoints/emotion.pt" --out checkpoints/crosscorpus.json
 
 Every model scores the cross-validated (speech) clips of every corpus of the manifest by the one
 out-of-fold rule (emotion.scoring.out_of_fold_logits): a clip whose speaker a fold held out is
