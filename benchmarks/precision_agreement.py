@@ -4,6 +4,7 @@ or of every corpus of a manifest (issue 32: all four corpora).
     python benchmarks/precision_agreement.py [--checkpoint P] [--data-dir ../shared/data/ravdess]
         [--out docs/precision/agreement.json]
     python benchmarks/precision_agreement.py --manifest runs/corpora/joint.csv --out docs/precision/agreement-4.json
+        [--per-corpus N]      # a seeded sample of N clips of each corpus (bf16 is slow without native support)
 
 Scores every clip with emotion.scoring.out_of_fold_logits (a fold model that never heard its actor)
 in fp32 and in bf16, then prints accuracy, macro-F1 and ECE for each and the share of clips whose
@@ -37,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default="../shared/data/ravdess")
     ap.add_argument("--out", default="docs/precision/agreement.json")
     ap.add_argument("--manifest", help="instead of --data-dir: a manifest with a corpus column")
+    ap.add_argument("--per-corpus", type=int, default=0, help="--manifest: a seeded sample of N clips of each corpus")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N clips (a quick check)")
     args = ap.parse_args(argv)
     if args.manifest:
@@ -46,11 +48,17 @@ def main(argv=None) -> int:
         labels = list(Predictor.from_checkpoint(args.checkpoint).labels)
         frame = frame[frame["channel"].eq("speech") & frame["emotion"].isin(labels)].reset_index(drop=True)
         frame["label"] = [labels.index(e) for e in frame["emotion"]]
+        if args.per_corpus:
+            n = min(args.per_corpus, int(frame.groupby("corpus").size().min()))
+            frame = frame.loc[frame.groupby("corpus").sample(n=n, random_state=0).index]
+            frame = frame.sort_index().reset_index(drop=True)
     else:
         frame = index_dataset(Path(args.data_dir), channels=("speech",))
     if args.limit:
         frame = frame.iloc[: args.limit]
     result = {"checkpoint": args.checkpoint or "checkpoints/emotion.pt", "clips": int(len(frame))}
+    if args.manifest:
+        result.update(manifest=args.manifest, per_corpus_sample=args.per_corpus or None)
     preds = {}
     for precision in ("fp32", "bf16"):
         predictor = Predictor.from_checkpoint(args.checkpoint, precision=precision)
