@@ -151,7 +151,7 @@ def main(argv=None) -> int:
         "--precision",
         choices=["fp32", "bf16", "auto"],
         default=None,
-        help="encoder precision (default EMOTION_PRECISION, else fp32; auto: bf16 on CPUs with native bf16)",
+        help="encoder precision (default EMOTION_PRECISION, else auto: bf16 on CPUs with native bf16, else fp32)",
     )
     ap.add_argument(
         "--format",

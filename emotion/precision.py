@@ -1,8 +1,10 @@
 """Which float precision the Whisper encoder runs in (issue 25).
 
-"fp32" (default) keeps answers bit-for-bit; "bf16" runs the encoder under CPU autocast, which is
-only faster where the CPU has native bf16 (AVX-512 BF16 or AMX); "auto" picks bf16 there and fp32
-elsewhere. Chosen by the Predictor argument, else the EMOTION_PRECISION environment variable.
+"fp32" keeps answers bit-for-bit; "bf16" runs the encoder under CPU autocast, which is only faster
+where the CPU has native bf16 (AVX-512 BF16 or AMX); "auto" (the default since issue 32) picks bf16
+there and fp32 elsewhere. Chosen by the Predictor argument, else the EMOTION_PRECISION environment
+variable. bf16 agreed with fp32 on 99.5% of top labels over a seeded 300-clip sample of each of the
+four corpora, accuracy 69.42% -> 69.25% (benchmarks/precision_agreement.py --manifest ... --per-corpus 300).
 """
 
 import contextlib
@@ -31,8 +33,8 @@ def native_bf16() -> bool:
 
 
 def resolve(precision: Optional[str] = None) -> str:
-    """'fp32' or 'bf16' for an argument, else EMOTION_PRECISION, else fp32."""
-    choice = (precision or os.environ.get("EMOTION_PRECISION") or "fp32").strip().lower()
+    """'fp32' or 'bf16' for an argument, else EMOTION_PRECISION, else auto (bf16 where native)."""
+    choice = (precision or os.environ.get("EMOTION_PRECISION") or "auto").strip().lower()
     if choice not in CHOICES:
         raise ValueError(f"precision must be one of {', '.join(CHOICES)}, not {choice!r}")
     if choice == "auto":

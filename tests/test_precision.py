@@ -1,4 +1,4 @@
-"""Issue 25: the precision switch (fp32 default, bf16 by argument or EMOTION_PRECISION)."""
+"""Issue 25: the precision switch (auto default since issue 32, bf16 by argument or EMOTION_PRECISION)."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from emotion import precision
 
 def test_resolve_default_and_env(monkeypatch):
     monkeypatch.delenv("EMOTION_PRECISION", raising=False)
-    assert precision.resolve() == "fp32"
+    assert precision.resolve() == ("bf16" if precision.native_bf16() else "fp32")  # auto
     monkeypatch.setenv("EMOTION_PRECISION", "bf16")
     assert precision.resolve() == "bf16"
     assert precision.resolve("fp32") == "fp32"
