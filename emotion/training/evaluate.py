@@ -156,7 +156,7 @@ def write_oof(predictor, frame: pd.DataFrame, logits, fold_ids: np.ndarray, path
     probs = torch.softmax(torch.as_tensor(logits) / predictor.temperature, dim=1).numpy()
     table = frame[["id", "actor"]].assign(fold=fold_ids, emotion=frame["emotion"].to_numpy())
     table = pd.concat(
-        [table.reset_index(drop=True), pd.DataFrame(probs.round(4), columns=list(predictor.labels))], axis=1
+        [table.reset_index(drop=True), pd.DataFrame(probs.round(6), columns=list(predictor.labels))], axis=1
     )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.sort_values("id").to_csv(path, index=False)
