@@ -121,6 +121,13 @@ def loco_table(run: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _table(frame: pd.DataFrame, label: str, elem_id: str, **options) -> gr.Dataframe:
+    """A read-only figures table of this section, 12-px type on a phone (.compact-table, ui/common.py)."""
+    return gr.Dataframe(
+        frame, interactive=False, wrap=True, label=label, elem_id=elem_id, elem_classes=["compact-table"], **options
+    )
+
+
 def loco_section(run: Optional[dict]) -> None:
     """The leave-one-corpus-out table and its mean, the number the corpora and recipe were chosen by."""
     if not run:
@@ -131,14 +138,7 @@ def loco_section(run: Optional[dict]) -> None:
         "both sides have. This number chose the training corpora and the recipe.",
         elem_id="loco-summary",
     )
-    gr.Dataframe(
-        loco_table(run),
-        interactive=False,
-        wrap=True,
-        label="Leave one corpus out",
-        elem_id="loco-table",
-        elem_classes=["compact-table"],
-    )
+    _table(loco_table(run), "Leave one corpus out", "loco-table")
 
 
 def familiarity_text(summary: Optional[dict]) -> str:
@@ -193,23 +193,17 @@ def section() -> None:
             "↔ Swipe the accuracy table sideways for every column.", elem_id="cross-corpus-scroll-hint"
         )
         # .compact-table (ui/common.py): 12-px type on a phone; the per-emotion table keeps every column on screen
-        gr.Dataframe(
+        _table(
             summary_table(result),
-            interactive=False,
-            wrap=True,
-            label="Accuracy across corpora",
-            elem_id="cross-corpus-table",
-            elem_classes=["compact-table"],
+            "Accuracy across corpora",
+            "cross-corpus-table",
             column_widths=["17%", "17%", "19%", "10%", "12%", "12%", "13%"],
         )
         classes = per_class_table(result)
-        gr.Dataframe(
+        _table(
             classes,
-            interactive=False,
-            wrap=True,
-            label="F1 × 100 per emotion, model → corpus",
-            elem_id="cross-corpus-classes",
-            elem_classes=["compact-table"],
+            "F1 × 100 per emotion, model → corpus",
+            "cross-corpus-classes",
             column_widths=["36%"] + [f"{64 // (len(classes.columns) - 1)}%"] * (len(classes.columns) - 1),
         )
         loco_section(_load("loco.json"))

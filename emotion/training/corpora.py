@@ -42,9 +42,6 @@ AS_RAVDESS = dict(
     pleasant_surprise="surprised",
     boredom="",
 )
-EMODB_AS_RAVDESS = {
-    k: AS_RAVDESS[k] for k in ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "boredom")
-}
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,9 @@ def head_args(ap) -> None:
     ap.add_argument(
         "--corpus-power", type=float, default=HeadRecipe.corpus_power, help="with --balance: share ~ n ** this"
     )
-    ap.add_argument("--balance-by", choices=["clips", "speakers"], default="clips", help="with --balance: n counts")
+    ap.add_argument(
+        "--balance-by", choices=["clips", "speakers"], default=HeadRecipe.balance_by, help="with --balance: n counts"
+    )
     ap.add_argument(
         "--adversary",
         type=float,
