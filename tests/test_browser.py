@@ -209,7 +209,8 @@ def live_stream_answers(page) -> None:
     live = page.locator("#live-input")
     live.get_by_role("button", name="Record", exact=True).click()
     answers, seen = live_headings(), []
-    deadline = time.monotonic() + 90  # a content check, not a speed one: CI's 2 cores are busy
+    start = time.monotonic()
+    deadline, restarted = start + 90, False  # a content check, not a speed one: CI's 2 cores are busy
     while time.monotonic() < deadline:
         shown = page.evaluate(
             "() => { const el = document.querySelector('#live-label [data-testid=label-output-value]');"
@@ -219,8 +220,17 @@ def live_stream_answers(page) -> None:
             seen.append(shown)
         if shown in answers:
             break
+        if not restarted and time.monotonic() - start > 45:
+            # In about one full parallel run in three, headless Chromium's fake-microphone stream sends
+            # its first chunk and then nothing while the server sits idle (never when this test runs
+            # alone; not root-caused). Recording again once is what a user would do; the verdict must
+            # still come from the stream.
+            live.get_by_role("button", name="Stop", exact=True).first.click()
+            live.get_by_role("button", name="Record", exact=True).click()
+            deadline, restarted = time.monotonic() + 60, True
+            seen.append("(recording restarted)")
         page.wait_for_timeout(250)
-    assert seen[-1] in answers, f"no verdict within 90 s; the label showed {seen}"
+    assert seen[-1] in answers, f"no verdict within 90 s (restarted: {restarted}); the label showed {seen}"
     expect(page.locator("#live-plot .vega-embed canvas")).to_have_count(1)  # the rolling timeline (Vega-Lite)
     live.get_by_role("button", name="Stop", exact=True).first.click()
     assert error_toasts(page).count() == 0
