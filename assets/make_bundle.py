@@ -96,8 +96,8 @@ def verify(folder: Path, ids: list) -> float:
 
     sys.path.insert(0, str(HERE.parent))
     from emotion import Predictor
-    from emotion.ravdess import index_dataset
-    from emotion.scoring import out_of_fold_logits
+    from emotion.data.ravdess import index_dataset
+    from emotion.evaluation.scoring import out_of_fold_logits
 
     torch.set_num_threads(1)
     checkpoint = HERE.parent / "checkpoints" / "emotion.pt"

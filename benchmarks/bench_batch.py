@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from emotion import batch
-    from emotion.batch_io import expand_paths
+    from emotion.batch.batch_io import expand_paths
     from emotion.labels import EMOTIONS
 
     files = expand_paths([args.data_dir])[: args.limit]

@@ -3,9 +3,9 @@
     python benchmarks/bench_eval.py [--data-dir ../shared/data/ravdess/speech] [--limit 240]
                                     [--batch-size 32] [--checkpoint P] [--threads 1]
 
-The same path as the metrics recompute (emotion.scoring.recompute_metrics): index the folder
-with emotion.ravdess.index_dataset, take --limit clips spread evenly over the index, decode,
-resample and trim them with emotion.ravdess.load_waves, centre-pad/crop (audio.pad_or_trim), and
+The same path as the metrics recompute (emotion.evaluation.scoring.recompute_metrics): index the folder
+with emotion.data.ravdess.index_dataset, take --limit clips spread evenly over the index, decode,
+resample and trim them with emotion.data.ravdess.load_waves, centre-pad/crop (audio.pad_or_trim), and
 score them in batches with Predictor.logits (every model of the checkpoint). Prints each stage's
 time and clips per second, and the whole.
 """
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     from emotion import Predictor, audio
-    from emotion.ravdess import index_dataset, load_waves
+    from emotion.data.ravdess import index_dataset, load_waves
 
     checkpoint = args.checkpoint or os.environ.get("EMOTION_CHECKPOINT") or None
     predictor = Predictor.from_checkpoint(checkpoint)

@@ -6,7 +6,7 @@ Streams an example clip (48 kHz) with pauses into a LiveSession as a browser doe
 --chunk seconds (Gradio 6.31 sends 0.1 s) as (sample rate, int16) tuples. Prints the time to
 buffer one chunk (what the app's stream handler does for every chunk), the work of one update
 (once per second of audio: speech detection and the model), and the rolling timeline chart
-(emotion.plots: a Vega-Lite spec, as JSON) the app sends after an update. --models N repeats
+(emotion.charts.plots: a Vega-Lite spec, as JSON) the app sends after an update. --models N repeats
 the checkpoint's models to N, to time an ensemble of that size. Then times emotion.explain.saliency on an asset clip.
 """
 
@@ -24,7 +24,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from emotion.checkpoint import default_path
+from emotion.model.checkpoint import default_path
 
 
 def stats(times) -> str:
@@ -43,7 +43,9 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from emotion import Predictor, speech, timeline_plots
+    from emotion import Predictor
+    from emotion.audio import speech
+    from emotion.charts import timeline_plots
     from emotion.explain import saliency
     from emotion.live import HISTORY_SECONDS, LiveSession
 

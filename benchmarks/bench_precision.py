@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emotion.predict import Predictor  # noqa: E402
+from emotion.predictor import Predictor  # noqa: E402
 
 CLIP = "../shared/data/ravdess/original-48k/03-01-01-01-01-01-01.wav"
 

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emotion import Predictor, audio
-from emotion.speech import speech_bounds, trim_silence
+from emotion.audio.speech import speech_bounds, trim_silence
 
 SOURCE = Path(__file__).resolve().parent.parent / "assets" / "examples" / "03-01-05-02-01-01-05.wav"
 

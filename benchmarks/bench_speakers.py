@@ -9,7 +9,7 @@ emotion.training.conversations, joined with a second of silence), then,
 in one process with --threads torch threads, times the plain timeline and the one with speakers
 alternately (--runs each, after one warm-up of both on the first minute) and prints the medians,
 their ratio (issue 36's bar: speakers add at most 50%), the extra seconds per minute of audio, and
-the time of the speaker turns alone (emotion.timeline.speaker_turns on the decoded wave), and how
+the time of the speaker turns alone (emotion.longform.timeline.speaker_turns on the decoded wave), and how
 well the timeline's turns attribute this conversation (emotion.training.conversations.score).
 """
 
@@ -76,7 +76,8 @@ def main(argv=None) -> int:
 
     import torch
 
-    from emotion import Predictor, audio, timeline
+    from emotion import Predictor, audio
+    from emotion.longform import timeline
     from emotion.training.conversations import score
 
     torch.set_num_threads(args.threads)

@@ -74,11 +74,12 @@ def main(argv=None) -> int:
 
     import torch
 
-    from emotion import Predictor, timeline_plots
-    from emotion.batch_engines import score_file
-    from emotion.batch_io import expand_paths
+    from emotion import Predictor
+    from emotion.batch.batch_engines import score_file
+    from emotion.batch.batch_io import expand_paths
+    from emotion.charts import timeline_plots
     from emotion.live import HISTORY_SECONDS, LiveSession
-    from emotion.precision import native_bf16
+    from emotion.model.precision import native_bf16
 
     if args.no_app:
         predictor = Predictor.from_checkpoint()

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import machine  # noqa: E402
 
 from emotion import audio  # noqa: E402
-from emotion.features import log_mel_spectrogram  # noqa: E402
 from emotion.model import EmotionNet, ModelConfig  # noqa: E402
+from emotion.model.features import log_mel_spectrogram  # noqa: E402
 from emotion.training.step import train_step  # noqa: E402
 
 STEPS_PER_EPOCH = 50  # about 1,600 training clips per fold / batch 32

@@ -1,4 +1,4 @@
-"""The transcript (emotion.transcript): word error rate, speed, memory.
+"""The transcript (emotion.longform.transcript): word error rate, speed, memory.
 
     python benchmarks/bench_transcript.py wer --corpus ravdess   # the 1,200 shared RAVDESS speech clips
     python benchmarks/bench_transcript.py wer --corpus emodb     # the 535 shared EmoDB clips (German)
@@ -75,7 +75,7 @@ def wer(args) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from emotion import transcript as T
+    from emotion.longform import transcript as T
 
     items = corpus(args.corpus)[: args.limit]
     if not items:

@@ -22,8 +22,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emotion.predict import Predictor  # noqa: E402
-from emotion.scoring import out_of_fold_logits  # noqa: E402
+from emotion.evaluation.scoring import out_of_fold_logits  # noqa: E402
+from emotion.predictor import Predictor  # noqa: E402
 from emotion.training.manifest import layout_manifest  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/cut_changes.py [--before 9f9ba99] [--data ../shared/data/ravdess]
 
-Runs speech_bounds of `before` (its self-contained emotion/audio.py, read with git show) and of
+Runs speech_bounds of `before` (its self-contained emotion/audio/io.py, read with git show) and of
 the working tree on every speech clip of actors 01-20 and counts the clips whose (start, end)
 or refusal changed, and by how much. Where any changed, both cuts of those clips are scored by
 the shipped checkpoint's fold head that never heard the clip's actor, and the out-of-fold
@@ -31,9 +31,9 @@ from emotion import audio
 
 
 def old_audio(rev: str):
-    """emotion/audio.py as it was at `rev`, imported as a module of its own."""
+    """emotion/audio/io.py as it was at `rev`, imported as a module of its own."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:emotion/audio.py"], cwd=ROOT, check=True, capture_output=True, text=True
+        ["git", "show", f"{rev}:emotion/audio/io.py"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
 
 def accuracy_before_after(paths, waves, before, changed) -> dict:
     """Out-of-fold accuracy over all clips with the old and the new cut (a refused clip counts wrong)."""
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     predictor = Predictor.from_checkpoint()
     labels = np.array([int(p.stem.split("-")[2]) - 1 for p in paths])

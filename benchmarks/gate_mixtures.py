@@ -1,4 +1,4 @@
-"""Speech over instrument music is still a voice: the shipped voice gate (emotion.gate) on clips of
+"""Speech over instrument music is still a voice: the shipped voice gate (emotion.model.gate) on clips of
 the four shared corpora mixed with FluidR3-rendered music at several speech-to-music ratios.
 
     python benchmarks/gate_mixtures.py [--data-dir ../shared/data] [--clips 24]
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from emotion import audio
-from emotion.predict import Predictor
+from emotion.predictor import Predictor
 from emotion.training import nonspeech
 
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from emotion.ravdess import index_dataset, load_waves
+from emotion.data.ravdess import index_dataset, load_waves
 from emotion.training.encoder_cache import cached_states
 from emotion.training.folds import speaker_folds
 from emotion.training.recipes import HeadRecipe

@@ -6,7 +6,7 @@ or of every corpus of a manifest (issue 32: all four corpora).
     python benchmarks/precision_agreement.py --manifest runs/corpora/joint.csv --out docs/precision/agreement-4.json
         [--per-corpus N]      # a seeded sample of N clips of each corpus (bf16 is slow without native support)
 
-Scores every clip with emotion.scoring.out_of_fold_logits (a fold model that never heard its actor)
+Scores every clip with emotion.evaluation.scoring.out_of_fold_logits (a fold model that never heard its actor)
 in fp32 and in bf16, then prints accuracy, macro-F1 and ECE for each and the share of clips whose
 top label is the same. Issue 25's tolerance: accuracy and macro-F1 within 0.3 points, top label
 equal on at least 99% of clips, ECE unchanged. Issue 32's, over all four corpora, for making
@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from emotion.predict import Predictor  # noqa: E402
-from emotion.ravdess import index_dataset  # noqa: E402
-from emotion.scoring import expected_calibration_error, metrics_report, out_of_fold_logits  # noqa: E402
+from emotion.data.ravdess import index_dataset  # noqa: E402
+from emotion.evaluation.scoring import expected_calibration_error, metrics_report, out_of_fold_logits  # noqa: E402
+from emotion.predictor import Predictor  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -3,11 +3,11 @@
     python benchmarks/snr_curve.py [--data ../shared/data/ravdess] [--every 1] [--checkpoint P]
 
 Every speech clip of actors 01-20 (1,200; --every N keeps every Nth) gets white and pink noise
-(emotion.corruptions.make_noise, one seeded noise per clip and colour, scaled for each SNR) over
+(emotion.audio.corruptions.make_noise, one seeded noise per clip and colour, scaled for each SNR) over
 its whole length, at an SNR relative to the RMS of the sentence itself: the frames within 30 dB
 of its loudest, without the silence around them. Each clip is cut as Predictor.predict cuts it
-(emotion.speech.speech_span: energy only, never refused here) and scored by the shipped
-checkpoint's fold head that never heard its actor. The detector (emotion.speech.check_speech) is
+(emotion.audio.speech.speech_span: energy only, never refused here) and scored by the shipped
+checkpoint's fold head that never heard its actor. The detector (emotion.audio.speech.check_speech) is
 run on the same noisy clip, and its verdict counted apart: accuracy is over all clips.
 
 Prints the table and writes docs/snr/snr_curve.json (+ snr_curve.png). Model outputs are cached
@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from common import machine
 
-from emotion import audio, speech
-from emotion.corruptions import NOISE_COLORS, make_noise
+from emotion import audio
+from emotion.audio import speech
+from emotion.audio.corruptions import NOISE_COLORS, make_noise
 from emotion.labels import EMOTIONS
 
 SNRS = (30, 20, 15, 10, 5, 0, -5, -10, -15)
@@ -94,7 +95,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--fresh", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(args.checkpoint) if args.checkpoint else Predictor.from_checkpoint()
 

@@ -19,10 +19,9 @@ __all__ = ["EMOTIONS", "Predictor", "AudioError", "CheckpointError", "Analysis",
 
 
 def __getattr__(name):
-    # Imported on first use, so that `python -m emotion.predict` does not import the module
-    # twice (runpy warns when a package pre-imports the module it is asked to run).
+    # Imported on first use: `import emotion` stays light (the Predictor brings torch and the model).
     if name in ("Predictor", "CheckpointError", "Analysis"):
-        from . import predict
+        from . import predictor
 
-        return getattr(predict, name)
+        return getattr(predictor, name)
     raise AttributeError(f"module 'emotion' has no attribute {name!r}")

@@ -24,7 +24,7 @@ class Command(NamedTuple):
 
 
 def _predict(argv):
-    from .cli import main
+    from .predict import main
 
     return main(argv)
 

@@ -14,7 +14,7 @@ Rerun it after retraining; tests/test_clarity.py checks that the JSON matches th
 One verdict, one rule, everywhere a stretch of audio gets an answer: the headline (Analysis.verdict),
 each window of the timeline, each transcript utterance, each live update, each batch row and the
 API: the top emotion unless the top two are within the margin ("no clear emotion"), and whether
-the recording is unfamiliar (emotion.familiarity). Verdict.text is how every one of them writes it.
+the recording is unfamiliar (emotion.model.familiarity). Verdict.text is how every one of them writes it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ NEAR_TIE_FILE = "near_tie.json"
 def load_margin(checkpoint: Optional[Path] = None) -> float:
     """The near-tie margin stored beside a checkpoint file (default: the shipped one)."""
     if checkpoint is None:
-        from .checkpoint import SHIPPED as checkpoint
+        from .model.checkpoint import SHIPPED as checkpoint
     try:
         return float(json.loads(Path(checkpoint).with_name(NEAR_TIE_FILE).read_text())["margin"])
     except (OSError, ValueError, KeyError, TypeError):

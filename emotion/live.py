@@ -36,9 +36,9 @@ import pandas as pd
 
 from . import audio
 from .audio import CLIP_SECONDS, SAMPLE_RATE, AudioError, Envelope
+from .audio.resampling import StreamResampler
+from .audio.speech import TooNoisyError
 from .clarity import Verdict
-from .resample import StreamResampler
-from .speech import TooNoisyError
 
 UPDATE_SECONDS = 1.0  # add() judges the window once per this much audio, whatever the chunk size
 WINDOW_SECONDS = CLIP_SECONDS  # each update judges this much of the most recent audio

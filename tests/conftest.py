@@ -2,7 +2,7 @@
 
 The tiny predictor is two small CNN-BiLSTMs (ModelConfig(channels=(4, 4, 8, 8), lstm_hidden=8),
 about 4k parameters each) fitted for a few dozen Adam steps on the log-mels of the 18 asset
-clips, packed with emotion.checkpoint.build (the trainer's own checkpoint format) and
+clips, packed with emotion.model.checkpoint.build (the trainer's own checkpoint format) and
 loaded back with Predictor.from_checkpoint. It is small enough to build in a few seconds yet
 gives input-dependent, non-uniform probabilities, so invariance tests can fail.
 """
@@ -20,8 +20,8 @@ import torch
 # otherwise. tests/test_precision.py checks the default itself.
 os.environ.setdefault("EMOTION_PRECISION", "fp32")
 
-from emotion.checkpoint import default_path  # noqa: E402
 from emotion.labels import EMOTIONS
+from emotion.model.checkpoint import default_path  # noqa: E402
 
 # Tests share two CPU cores with a training run: one thread keeps them polite and deterministic.
 torch.set_num_threads(1)
@@ -60,9 +60,9 @@ def shared_ravdess() -> Path:
 @pytest.fixture(scope="session")
 def asset_batch(asset_flacs):
     """(paths, prepared waves (18, N_SAMPLES), log-mels (18, 64, 301), labels (18,))."""
-    from emotion.features import log_mel_spectrogram
-    from emotion.ravdess import parse_name
-    from emotion.speech import prepare
+    from emotion.audio.speech import prepare
+    from emotion.data.ravdess import parse_name
+    from emotion.model.features import log_mel_spectrogram
 
     waves = torch.stack([torch.from_numpy(prepare(p)) for p in asset_flacs])
     labels = torch.tensor([parse_name(p.name).label for p in asset_flacs])
@@ -97,8 +97,8 @@ def fit_tiny(
 @pytest.fixture(scope="session")
 def tiny_checkpoint_path(tmp_path_factory, asset_batch) -> Path:
     """A two-model checkpoint in the trainer's format, saved with torch.save."""
-    from emotion.checkpoint import build as build_checkpoint
     from emotion.model import ModelConfig
+    from emotion.model.checkpoint import build as build_checkpoint
 
     paths, _, mel, labels = asset_batch
     # two ensemble members: snapshots of one run after 35 and 50 full-batch steps
@@ -129,7 +129,7 @@ def tiny_checkpoint(tiny_checkpoint_path) -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_predictor(tiny_checkpoint_path):
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     return Predictor.from_checkpoint(tiny_checkpoint_path)
 
@@ -138,7 +138,7 @@ def tiny_predictor(tiny_checkpoint_path):
 def shipped_predictor():
     if not SHIPPED_CHECKPOINT.is_file():
         pytest.skip(f"no trained checkpoint at {SHIPPED_CHECKPOINT} yet")
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     return Predictor.from_checkpoint(SHIPPED_CHECKPOINT)
 

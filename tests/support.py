@@ -10,7 +10,7 @@ from typing import Optional
 
 import pytest
 
-from emotion.checkpoint import default_path
+from emotion.model.checkpoint import default_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = default_path()

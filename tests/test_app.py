@@ -31,11 +31,12 @@ CHECKPOINT = require_checkpoint()
 from gradio.components.label import LabelData  # noqa: E402
 
 import app  # noqa: E402
-from emotion import EMOTIONS, Predictor, metric_plots, plots, timeline_plots  # noqa: E402
-from emotion.clip_catalogue import ANY, ClipError  # noqa: E402
-from emotion.clips import FOLD_LIVE, OOF, SEEN, UNSEEN, ExampleLibrary  # noqa: E402
-from emotion.predict import PREDICT_MAX_SECONDS  # noqa: E402
-from emotion.scoring import recompute_metrics  # noqa: E402
+from emotion import EMOTIONS, Predictor
+from emotion.charts import metric_plots, plots, timeline_plots  # noqa: E402
+from emotion.data.clip_catalogue import ANY, ClipError  # noqa: E402
+from emotion.evaluation.clips import FOLD_LIVE, OOF, SEEN, UNSEEN, ExampleLibrary  # noqa: E402
+from emotion.evaluation.scoring import recompute_metrics  # noqa: E402
+from emotion.predictor import PREDICT_MAX_SECONDS  # noqa: E402
 from ui import analyze as analyze_tab  # noqa: E402,F401
 from ui import (
     caveats,
@@ -123,7 +124,7 @@ def test_analyze_agrees_with_predictor(clip, predictor):
     assert set(label) == set(EMOTIONS)
     assert top(label) == top(expected)
     np.testing.assert_allclose([label[e] for e in EMOTIONS], [expected[e] for e in EMOTIONS], atol=1e-6)
-    for chart in (wave_fig, spec_fig, bars_fig):  # Vega-Lite specs (emotion.plots), drawn by the browser
+    for chart in (wave_fig, spec_fig, bars_fig):  # Vega-Lite specs (emotion.charts.plots), drawn by the browser
         assert chart["$schema"] == plots.SCHEMA and json.loads(json.dumps(chart)) == chart
     bars = bars_fig["data"]["values"]  # the bar chart shows the label's probabilities, in the labels' order
     assert [b["emotion"] for b in bars] == list(EMOTIONS) and sum(b["top"] for b in bars) == 1
@@ -390,7 +391,7 @@ def test_recompute_handler_refreshes_tab():
 def test_metric_charts_carry_the_metrics():
     """The Metrics tab's charts (Vega-Lite, issue 33 item 12) hold the numbers of metrics.json: every
     cell of the row-normalised matrix (rows summing to 1), every reliability bin, every actor."""
-    from emotion.report import per_actor_table
+    from emotion.evaluation.report import per_actor_table
 
     m = json.loads(app.RESOURCES.metrics_path.read_text()) if app.RESOURCES.metrics_path.exists() else None
     if m is None:
@@ -424,7 +425,7 @@ def test_end_to_end_predict_via_gradio_client(served_app, predictor):
     result = client.predict(handle_file(clip), api_name="/predict")
     assert result[0]["label"] == top(predictor.predict(clip))
     assert [c["label"] for c in result[0]["confidences"]][0] == result[0]["label"]
-    charts = [json.loads(r["plot"]) for r in result[1:4]]  # Vega-Lite specs (emotion.plots) the browser draws
+    charts = [json.loads(r["plot"]) for r in result[1:4]]  # Vega-Lite specs (emotion.charts.plots) the browser draws
     assert all(r["type"] == "altair" for r in result[1:4]) and charts[0]["title"]["text"] == "Waveform"
     assert [b["emotion"] for b in charts[2]["data"]["values"]] == list(EMOTIONS)
     explained = client.predict(handle_file(clip), api_name="/explain")
@@ -694,7 +695,7 @@ def test_timeline_charts_take_every_case_and_overlapping_windows_share_their_ove
     assert shown(timeline_plots.timeline(rows)) == [0.5, 6.5]  # default: the rows' span ...
     assert shown(timeline_plots.timeline(rows, wave)) == pytest.approx([0.0, 7.0])  # ... or the whole recording
     # overlapping windows share their overlap at the midpoint between their centres
-    from emotion.long_input import window_spans
+    from emotion.longform.long_input import window_spans
 
     left, right = window_spans(np.array([0.0, 1.5, 10.0]), np.array([3.0, 4.5, 12.0]))
     np.testing.assert_allclose(left, [0.0, 2.25, 10.0])
@@ -759,8 +760,9 @@ def test_a_click_on_a_window_shows_what_the_model_heard_there(long_recording, pr
     saliency the page shows (issue 33, item 15), read from the file's own seconds."""
     import torch
 
-    from emotion import audio, long_input
+    from emotion import audio
     from emotion.explain import saliency
+    from emotion.longform import long_input
 
     _, table, csv = timeline_panel.timeline(str(long_recording))
     assert len(table) >= 2

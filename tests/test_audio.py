@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotion import audio, speech
-from emotion.audio import N_SAMPLES, SAMPLE_RATE, AudioError, load_audio, pad_or_trim
-from emotion.features import log_mel_spectrogram
-from emotion.speech import HOP, frame_db, prepare, speech_bounds
+from emotion import audio
+from emotion.audio import N_SAMPLES, SAMPLE_RATE, AudioError, load_audio, pad_or_trim, speech
+from emotion.audio.speech import HOP, frame_db, prepare, speech_bounds
+from emotion.model.features import log_mel_spectrogram
 
 # The loud 48 kHz original used for the format variants (peak-normalised first, as a recorder
 # or editor exporting 8-bit audio would; see test_format_variant_predicts_like_original).
@@ -223,7 +223,7 @@ def test_speech_span_finds_a_synthetic_utterance():
     """The level locator alone: a tone with syllable-rate swells between -75 dBFS room noise.
     (speech_bounds, which judges levels only, finds the same span; the Predictor's voice gate
     refuses it as no voice: tests/test_nonspeech.py.)"""
-    from emotion.speech import frame_levels, speech_span
+    from emotion.audio.speech import frame_levels, speech_span
 
     rng = np.random.default_rng(7)
     sr = SAMPLE_RATE
@@ -492,12 +492,12 @@ def test_48k_originals_predict_like_their_flac_twins_tiny(shared_ravdess, tiny_p
 
 @pytest.mark.parametrize("rate", [48000, 44100, 32000, 22050, 8000, 96000, 11025])
 def test_resampler_gives_torchaudio_s_samples(rate):
-    """emotion.resample lays torchaudio's Kaiser-sinc filter out for a faster conv1d (48 kHz: one
+    """emotion.audio.resampling lays torchaudio's Kaiser-sinc filter out for a faster conv1d (48 kHz: one
     409-tap phase becomes 16); the samples must be torchaudio's own at every length, to float32
     rounding (conv1d may sum in another order for another layout)."""
     import torchaudio
 
-    from emotion.resample import _resampler, resample
+    from emotion.audio.resampling import _resampler, resample
 
     # the transform the front end used before (its kernel differs from functional.resample's in the last bits)
     reference = torchaudio.transforms.Resample(

@@ -96,7 +96,7 @@ def test_upload_predicts_like_predictor(page, predictor):
     page.get_by_role("button", name="Analyze", exact=True).click()
     assert shown_top_label(page) == top(predictor.predict(str(UPLOAD_CLIP)))
     expect(page.locator("[data-testid=label] button.confidence-set")).to_have_count(3)
-    # the three charts are drawn (Vega-Lite specs, emotion.plots: the browser draws them on canvases)
+    # the three charts are drawn (Vega-Lite specs, emotion.charts.plots: the browser draws them on canvases)
     expect(page.locator(".vega-chart .vega-embed canvas")).to_have_count(3)
     assert error_toasts(page).count() == 0
     # then the spectrogram again, with the saliency of the top emotion over it

@@ -116,7 +116,7 @@ def test_phone_width_plots_fit_and_text_is_readable(browser, url):
         for canvas in charts.all():
             box = canvas.bounding_box()
             assert 250 <= box["width"] <= 390, box  # as wide as its panel, no wider than the phone
-        # the charts' text is set in CSS pixels (emotion.plots.FONT), not scaled down with the image as a PNG's was
+        # chart text is in CSS pixels (emotion.charts.plots.FONT), not scaled down with the image as a PNG's was
         sizes = page.locator(".vega-chart .vega-embed").evaluate_all(
             "els => els.map(e => e.querySelector('canvas')).map(c => c.width / c.getBoundingClientRect().width)"
         )

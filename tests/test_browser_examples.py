@@ -18,7 +18,7 @@ require_checkpoint()
 from playwright.sync_api import expect  # noqa: E402
 
 import app  # noqa: E402
-from emotion.clip_catalogue import SCORED  # noqa: E402
+from emotion.data.clip_catalogue import SCORED  # noqa: E402
 
 TIMEOUT_MS = 30_000
 # true once a media element of the Examples player (in the page or in a shadow root) has played

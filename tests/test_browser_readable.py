@@ -133,7 +133,7 @@ def long_recording(tmp_path_factory) -> Path:
 
 
 def test_time_axes_of_a_long_recording_read_plain_seconds(page, long_recording):
-    """Item 7: the tick labels Vega draws (emotion.plots.TIME_AXIS's labelExpr, evaluated by the page's
+    """Item 7: the tick labels Vega draws (emotion.charts.plots.TIME_AXIS's labelExpr, evaluated by the page's
     own Vega) on the waveform and the timeline of a 95-s recording are 0, 20, 40, 60, 80."""
     page.get_by_label("Transcribe the words").uncheck()  # the words are not the question: spare the CPU
     page.get_by_label("Upload file").click()

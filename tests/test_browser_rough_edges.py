@@ -99,7 +99,7 @@ def analyze_file(page, path):
 
 
 def test_the_timeline_plot_fills_its_panel_and_stays_readable(page, long_recording):
-    from emotion.timeline_plots import TIMELINE_MIN_PX
+    from emotion.charts.timeline_plots import TIMELINE_MIN_PX
 
     analyze_file(page, long_recording)
     canvas = page.locator("#timeline-plot .vega-embed canvas")  # a Vega-Lite chart: text at CSS pixels

@@ -23,7 +23,7 @@ require_checkpoint()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from emotion import speakers  # noqa: E402
+from emotion.longform import speakers  # noqa: E402
 
 if not speakers.available():
     pytest.skip(

@@ -24,8 +24,8 @@ from support import CHECKPOINT, ROOT  # noqa: E402
 
 from emotion import audio  # noqa: E402
 from emotion.clarity import clarity, load_margin  # noqa: E402
-from emotion.long_input import covered_seconds  # noqa: E402
-from emotion.predict import Predictor  # noqa: E402
+from emotion.longform.long_input import covered_seconds  # noqa: E402
+from emotion.predictor import Predictor  # noqa: E402
 
 TIMEOUT_MS = 60_000
 WIDTHS = [pytest.param(390, id="phone"), pytest.param(1366, id="laptop")]

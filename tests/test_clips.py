@@ -1,4 +1,4 @@
-"""The clip library (emotion.clips on emotion.clip_catalogue) as error analysis, without Gradio:
+"""The clip library (emotion.evaluation.clips on emotion.data.clip_catalogue) as error analysis, without Gradio:
 every clip of the out-of-fold table is in the catalogue with its prediction, filters (predicted emotion, mistakes
 only, audio here) select exactly what pandas selects from the table, every confusion-matrix cell
 lists as many clips as metrics.json counts, and the bundled set (assets/ravdess160) is the
@@ -21,11 +21,11 @@ import torch
 from support import require_checkpoint
 
 from emotion import EMOTIONS, Predictor
-from emotion.clip_catalogue import NO_AUDIO, SCORED, TABLE_COLUMNS
-from emotion.clips import DEFAULT_EXAMPLES_DIR, OOF, ExampleLibrary
-from emotion.ravdess import parse_name
-from emotion.report import confusion_frame, per_actor_table
-from emotion.scoring import out_of_fold_logits
+from emotion.data.clip_catalogue import NO_AUDIO, SCORED, TABLE_COLUMNS
+from emotion.data.ravdess import parse_name
+from emotion.evaluation.clips import DEFAULT_EXAMPLES_DIR, OOF, ExampleLibrary
+from emotion.evaluation.report import confusion_frame, per_actor_table
+from emotion.evaluation.scoring import out_of_fold_logits
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = require_checkpoint()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from emotion.familiarity import Familiarity, pooled
 from emotion.labels import EMOTIONS
+from emotion.model.familiarity import Familiarity, pooled
 from emotion.training.corpora import AS_RAVDESS, CORPORA, corpus_manifests, sampling_weights
 from emotion.training.folds import corpus_folds, speaker_folds
 from emotion.training.manifest import ManifestError
@@ -160,7 +160,7 @@ def test_gamma_tempers_confident_mistakes_on_a_foreign_corpus():
 def test_predictor_reports_and_tempers_unfamiliar_audio(shipped_predictor, tmp_path):
     """The same checkpoint with a familiarity whose threshold everything exceeds: same top label,
     lower confidence, the analysis says "unfamiliar"; with a huge threshold nothing changes."""
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     clip = next(Path(__file__).resolve().parents[1].glob("assets/ravdess160/**/*.flac"))
     ckpt = dict(shipped_predictor.checkpoint_info, models=[m.state_dict() for m in shipped_predictor.models])
@@ -290,7 +290,7 @@ def test_crosscorpus_scores_speakers_and_corpora_never_heard(two_corpora):
 
 
 def test_unfamiliar_flags_the_corpus_a_model_never_heard_and_stores_it(two_corpora):
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
     from emotion.training import unfamiliar
 
     table_path = two_corpora / "a-to-b.csv"

@@ -1,11 +1,11 @@
-"""Value checks of emotion.corruptions and of the robustness table's out-of-fold scoring."""
+"""Value checks of emotion.audio.corruptions and of the robustness table's out-of-fold scoring."""
 
 import numpy as np
 import pytest
 import torch
 
-from emotion import corruptions as C
 from emotion.audio import N_SAMPLES, SAMPLE_RATE
+from emotion.audio import corruptions as C
 from emotion.labels import EMOTIONS
 from emotion.training import robustness as R
 
@@ -200,7 +200,7 @@ def test_robustness_scores_each_clip_by_its_fold_model_through_the_one_scorer():
     import pandas as pd
     from sklearn.metrics import f1_score
 
-    from emotion.scoring import out_of_fold_logits
+    from emotion.evaluation.scoring import out_of_fold_logits
 
     actors = np.array([1, 2, 3, 4, 1, 3, 4, 4, 2, 9])
     n = len(actors)

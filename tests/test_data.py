@@ -1,4 +1,4 @@
-"""emotion.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds
+"""emotion.data.ravdess and emotion.training.data: RAVDESS names, the dataset index, actor folds
 (emotion.training.folds), the Dataset and SpecAugment."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import torch
 import torchaudio
 
 from emotion.audio import N_SAMPLES, load_audio, pad_or_trim
+from emotion.audio.speech import trim_silence
+from emotion.data.ravdess import index_dataset, parse_name
 from emotion.labels import EMOTIONS
-from emotion.ravdess import index_dataset, parse_name
-from emotion.speech import trim_silence
 from emotion.training.data import Augment, ClipDataset, spec_augment
 from emotion.training.folds import speaker_folds
 
@@ -272,7 +272,7 @@ def test_actor_folds_rejects_bad_k(k):
 
 @pytest.fixture(scope="module")
 def small_frame(asset_flacs):
-    from emotion.ravdess import parse_name
+    from emotion.data.ravdess import parse_name
 
     rows = []
     for p in asset_flacs[:4]:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from emotion import encoder as E
-from emotion import whisper_weights as W
-from emotion.speech import prepare
+from emotion.audio.speech import prepare
+from emotion.model import encoder as E
+from emotion.model import whisper_weights as W
 
 STATEMENTS = {1: "kids are talking by the door", 2: "dogs are sitting by the door"}
 
@@ -116,7 +116,7 @@ def whisper_model(tmp_path_factory):
 
 def test_weights_transcribe_ravdess_statements(whisper_model, asset_flacs):
     """The same model.bin, run by faster-whisper/CTranslate2, hears the RAVDESS sentences."""
-    from emotion.ravdess import parse_name
+    from emotion.data.ravdess import parse_name
 
     for path in asset_flacs[:3]:
         segments, _ = whisper_model.transcribe(str(path), language="en", beam_size=1)

@@ -16,9 +16,10 @@ import pytest
 import torch
 from conftest import SHIPPED_CHECKPOINT
 
-from emotion import audio, speech
+from emotion import audio
+from emotion.audio import speech
 from emotion.explain import log_probabilities, saliency
-from emotion.features import N_FRAMES, N_MELS, log_mel_spectrogram
+from emotion.model.features import N_FRAMES, N_MELS, log_mel_spectrogram
 
 FRACTION = 0.1  # share of the spectrogram's bins silenced
 RANDOM_DRAWS = 3

@@ -1,4 +1,4 @@
-"""emotion.features: the one log-mel function of training and inference."""
+"""emotion.model.features: the one log-mel function of training and inference."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 import torch
 import torchaudio
 
-from emotion import features
 from emotion.audio import N_SAMPLES, SAMPLE_RATE, load_audio
-from emotion.features import N_FRAMES, N_MELS, TOP_DB, log_mel_spectrogram
-from emotion.speech import prepare
+from emotion.audio.speech import prepare
+from emotion.model import features
+from emotion.model.features import N_FRAMES, N_MELS, TOP_DB, log_mel_spectrogram
 
 
 @pytest.fixture(scope="module")

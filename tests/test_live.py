@@ -12,7 +12,8 @@ import soundfile as sf
 import torch
 
 from emotion import EMOTIONS, AudioError, audio
-from emotion.corruptions import make_noise
+from emotion.audio.corruptions import make_noise
+from emotion.audio.speech import frame_db, speech_span
 from emotion.live import (
     FIRST_SECONDS,
     HISTORY_SECONDS,
@@ -23,7 +24,6 @@ from emotion.live import (
     RingBuffer,
     StreamResampler,
 )
-from emotion.speech import frame_db, speech_span
 
 CHUNK_SECONDS = 0.5
 

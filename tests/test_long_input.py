@@ -1,4 +1,4 @@
-"""The headline of any length of input (emotion.long_input, Predictor.analyze/predict).
+"""The headline of any length of input (emotion.longform.long_input, Predictor.analyze/predict).
 
 Speech up to one window is one clip, exactly as before (the shipped metrics rest on it); longer
 speech gets the speech-weighted mean of the timeline's windows, never a window of pause; input
@@ -12,10 +12,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from emotion import audio, speech
-from emotion.long_input import judged_span, speech_weights, summarise
-from emotion.predict import PREDICT_MAX_SECONDS
-from emotion.timeline import SINGLE_WINDOW_SECONDS
+from emotion import audio
+from emotion.audio import speech
+from emotion.longform.long_input import judged_span, speech_weights, summarise
+from emotion.longform.timeline import SINGLE_WINDOW_SECONDS
+from emotion.predictor import PREDICT_MAX_SECONDS
 
 SR = audio.SAMPLE_RATE
 

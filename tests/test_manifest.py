@@ -252,10 +252,10 @@ def test_a_tiny_manifest_model_learns_more_than_chance(trained):
 
 
 def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
-    from emotion import plot_base, timeline_plots
-    from emotion.predict import Predictor
-    from emotion.report import split_text, summary_text
-    from emotion.scoring import out_of_fold_logits, recompute_metrics, scoring_models
+    from emotion.charts import plot_base, timeline_plots
+    from emotion.evaluation.report import split_text, summary_text
+    from emotion.evaluation.scoring import out_of_fold_logits, recompute_metrics, scoring_models
+    from emotion.predictor import Predictor
 
     p = Predictor.from_checkpoint(trained)
     assert p.labels == ("high", "low", "mid") and sorted(p.train_actors) == ["ann", "bob", "cy", "dee"]
@@ -287,7 +287,8 @@ def test_the_product_follows_the_checkpoints_labels(trained, tmp_path):
 
 def test_batch_columns_come_from_the_checkpoint(trained, tmp_path):
     pytest.importorskip("pyarrow")
-    from emotion import batch, batch_io
+    from emotion import batch
+    from emotion.batch import batch_io
 
     assert batch_io.schema(False, ("high", "low", "mid")).names == [
         "path",
@@ -349,7 +350,7 @@ def test_the_app_with_a_three_label_checkpoint_renders_every_tab_in_chromium(tra
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     clip = tmp_path / "low.wav"
     sf.write(clip, _voice(125.0, 77), SR)
@@ -383,7 +384,7 @@ def test_evaluate_scores_a_manifests_blind_test_split(trained, tmp_path, capsys)
     """evaluate --manifest: split=test rows of new speakers are scored by the whole ensemble (as
     Predictor.predict does), cv rows by the fold head that held their speaker out (as training's
     out-of-fold table says); labels the checkpoint does not know are refused."""
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
     from emotion.training.evaluate import main as evaluate
 
     corpus = trained.parent.parent

@@ -1,6 +1,6 @@
 """Non-speech gets no emotion, speech is never turned away (issue 31).
 
-The shipped checkpoint's voice gate (emotion.gate) refuses beeps like Chromium's fake microphone,
+The shipped checkpoint's voice gate (emotion.model.gate) refuses beeps like Chromium's fake microphone,
 melodies, chords, an arpeggio, drums, hum and noise bursts, made from seeds the gate was not fitted
 on (odd seeds), and instrument music rendered with a soundfont it never heard (TimGM6mb), in
 predict, the timeline and live; and it lets through the expressive speech of every shared corpus.
@@ -17,7 +17,7 @@ import torch
 
 from emotion import audio
 from emotion.audio import AudioError
-from emotion.gate import MUSIC, VoiceGate, gate_features
+from emotion.model.gate import MUSIC, VoiceGate, gate_features
 from emotion.training import nonspeech
 from emotion.training.nonspeech import SYNTHETIC, beeps, melody
 
@@ -93,7 +93,7 @@ def test_the_timeline_and_live_refuse_what_predict_refuses(shipped_predictor):
 def test_the_timeline_drops_only_the_music_between_sentences(shipped_predictor, asset_flacs):
     """A sentence, 6 s of a melody, a sentence: the timeline keeps windows over the sentences
     and none inside the melody."""
-    from emotion.speech import trim_silence
+    from emotion.audio.speech import trim_silence
 
     a, b = (trim_silence(audio.load_audio(p)) for p in asset_flacs[:2])
     gap = np.zeros(SR // 2, np.float32)
@@ -136,7 +136,7 @@ def test_the_gate_survives_the_checkpoint_round_trip(tmp_path):
 def test_the_cnn_runs_the_encoder_for_its_gate(tiny_checkpoint, shipped_predictor, asset_flacs):
     """A CNN computes no encoder states: with the gate in its checkpoint it runs the four encoder
     blocks for it (the same verdicts as the Whisper heads' gate); without one nothing is refused as music."""
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     bare = Predictor(dict(tiny_checkpoint))
     gated = Predictor({**tiny_checkpoint, "voice_gate": shipped_predictor.gate.to_checkpoint()})
@@ -151,7 +151,7 @@ def test_the_cnn_runs_the_encoder_for_its_gate(tiny_checkpoint, shipped_predicto
 
 
 def test_the_shipped_cnn_carries_the_gate():
-    from emotion.checkpoint import SHIPPED, load
+    from emotion.model.checkpoint import SHIPPED, load
 
     cnn = load(SHIPPED.parent / "cnn" / "emotion.pt")
     assert VoiceGate.from_checkpoint(cnn) is not None
@@ -162,8 +162,8 @@ def test_the_cnn_still_answers_without_the_whisper_weights(
 ):
     """The CNN's gate runs the Whisper encoder; without its weights the CNN answers as it would
     without a gate (and says so in the log) instead of failing every prediction."""
-    from emotion.predict import Predictor
-    from emotion.whisper_weights import EncoderWeightsError
+    from emotion.model.whisper_weights import EncoderWeightsError
+    from emotion.predictor import Predictor
 
     gated = Predictor({**tiny_checkpoint, "voice_gate": shipped_predictor.gate.to_checkpoint()})
 

@@ -12,7 +12,7 @@ import pytest
 
 from emotion import audio
 from emotion.audio import SAMPLE_RATE
-from emotion.batch_engines import score_file
+from emotion.batch.batch_engines import score_file
 from emotion.clarity import verdict
 from emotion.live import LiveSession
 
@@ -104,8 +104,8 @@ def test_music_gets_no_transcript(shipped_predictor, tmp_path, monkeypatch):
     printed beside the refusal (issue 33, item 3). Whisper is made to hear a sentence in a melody."""
     import soundfile as sf
 
-    from emotion import transcript as T
     from emotion.audio import AudioError
+    from emotion.longform import transcript as T
     from emotion.training.nonspeech import SYNTHETIC
 
     path = tmp_path / "tune.wav"

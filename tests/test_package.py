@@ -85,7 +85,8 @@ def test_installed_elsewhere_it_predicts_and_finds_its_model(wheel, tmp_path, as
     (row,) = json.loads(out.stdout)
     assert row["file"].endswith("clip.flac") and abs(sum(row[k] for k in _labels()) - 1) < 1e-6
     code = (
-        "import emotion, emotion.checkpoint as c; from emotion import Predictor; p = Predictor.from_checkpoint(); "
+        "import emotion, emotion.model.checkpoint as c; from emotion import Predictor; "
+        "p = Predictor.from_checkpoint(); "
         "print(emotion.__file__); print(c.SHIPPED); print(len(p.models), p.gate is not None)"
     )
     out = subprocess.run([sys.executable, "-c", code], **run)

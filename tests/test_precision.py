@@ -2,7 +2,7 @@
 
 import pytest
 
-from emotion import precision
+from emotion.model import precision
 
 
 def test_resolve_default_and_env(monkeypatch):
@@ -22,7 +22,7 @@ def test_bf16_encoder_weights_give_the_autocast_encoders_states():
     rounds the same weights on every call), and leave the cached fp32 encoder untouched."""
     import torch
 
-    from emotion import encoder
+    from emotion.model import encoder
 
     fp32, bf16 = encoder.load_encoder(), encoder.load_encoder(bf16=True)
     assert bf16 is not fp32 and encoder.load_encoder(bf16=True) is bf16  # built once

@@ -1,4 +1,4 @@
-"""emotion.predict: the Predictor contract, checkpoint checks, and the command line."""
+"""emotion.predictor and emotion.predict: the Predictor contract, checkpoint checks, and the command line."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import torch
 
 import emotion
 from emotion.audio import AudioError, load_audio
-from emotion.checkpoint import sha256
+from emotion.audio.speech import prepare, speech_bounds
 from emotion.clarity import top_k
-from emotion.features import log_mel_spectrogram
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
-from emotion.predict import CheckpointError, Predictor, main
-from emotion.speech import prepare, speech_bounds
+from emotion.model.checkpoint import sha256
+from emotion.model.features import log_mel_spectrogram
+from emotion.predict import main
+from emotion.predictor import CheckpointError, Predictor
 
 
 def test_package_exports():

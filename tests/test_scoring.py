@@ -1,4 +1,4 @@
-"""emotion.scoring without Gradio: the one out-of-fold rule (which model may score which clip),
+"""emotion.evaluation.scoring without Gradio: the one out-of-fold rule (which model may score which clip),
 the scorer that applies it, and the metrics recompute built on it. Uses the tiny two-fold
 predictor of conftest (fold 0 held out actors 11-20, fold 1 actors 1-10)."""
 
@@ -11,10 +11,11 @@ import pytest
 import torch
 from conftest import ASSETS
 
-from emotion import audio, speech
-from emotion.predict import Predictor
-from emotion.ravdess import index_dataset
-from emotion.scoring import ENSEMBLE, out_of_fold_logits, recompute_metrics, scoring_models
+from emotion import audio
+from emotion.audio import speech
+from emotion.data.ravdess import index_dataset
+from emotion.evaluation.scoring import ENSEMBLE, out_of_fold_logits, recompute_metrics, scoring_models
+from emotion.predictor import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Security: checkpoint integrity, what the served app can be made to read, and its temporary files.
 
 * Checkpoints: Predictor.from_checkpoint checks the SHA256SUMS manifest beside the file
-  (emotion.checkpoint.verify_checksum) and loads with weights_only=True (no code in a pickle runs).
+  (emotion.model.checkpoint.verify_checksum) and loads with weights_only=True (no code in a pickle runs).
   The shipped checkpoints/emotion.pt must match checkpoints/SHA256SUMS (skipped while absent).
 * Files: `python app.py` runs in a subprocess on a free loopback port with GRADIO_TEMP_DIR set to
   a temporary folder. Every event handler of the app (each dependency in /config, by fn_index,
@@ -43,8 +43,8 @@ import soundfile as sf
 import torch
 from support import free_port
 
-from emotion.checkpoint import MANIFEST, default_path, sha256
-from emotion.predict import CheckpointError, Predictor
+from emotion.model.checkpoint import MANIFEST, default_path, sha256
+from emotion.predictor import CheckpointError, Predictor
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = default_path()
@@ -236,7 +236,7 @@ def client(server):
 
 
 def _data_dir():
-    from emotion.clips import configured_data_dir
+    from emotion.evaluation.clips import configured_data_dir
 
     return configured_data_dir()
 
@@ -358,7 +358,7 @@ def test_leak_checks_can_fail(server, secrets):
         with pytest.raises(AssertionError):
             assert_no_leak(Path(path).read_bytes().decode("latin-1"), secrets, name)
     example = next(d["id"] for d in server.config["dependencies"] if d.get("api_name") == "example")
-    from emotion.clips import DEFAULT_EXAMPLES_DIR
+    from emotion.evaluation.clips import DEFAULT_EXAMPLES_DIR
 
     clip = sorted(DEFAULT_EXAMPLES_DIR.glob("*.flac"))[0]
     text = queue_call(server, example, [clip.stem])
@@ -546,7 +546,7 @@ def after_batch(quiet_server):
         sf.write(path, x + np.random.default_rng(i).normal(0, 1e-4, len(x)).astype(np.float32), sr)
         assert succeeded(queue_call(server, predict, [file_data(upload(server, path), path.name)]))
     if _data_dir() is None:
-        from emotion.clips import DEFAULT_EXAMPLES_DIR
+        from emotion.evaluation.clips import DEFAULT_EXAMPLES_DIR
 
         for clip in sorted(DEFAULT_EXAMPLES_DIR.glob("*.flac"))[:3]:
             assert succeeded(queue_call(server, _fn(server, "example"), [clip.stem]))

@@ -1,4 +1,4 @@
-"""Who spoke when (emotion.speakers, emotion.voice_encoder): the turns' rules on values, the voice
+"""Who spoke when (emotion.longform.speakers, emotion.longform.voice_encoder): the turns' rules on values, the voice
 encoder on real voices (RAVDESS actors from assets/ravdess160, in CI too), and the timeline and
 transcript carrying the speaker. Attribution across corpora is measured by emotion.training.speakers."""
 
@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 from support import require_checkpoint
 
-from emotion import speakers, subtitles, voice_encoder
 from emotion.errors import InputError
-from emotion.speakers import Turn
+from emotion.longform import speakers, subtitles, voice_encoder
+from emotion.longform.speakers import Turn
 from emotion.training.conversations import conversation, score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_two_voices_are_told_apart(two_voices):
 
 
 def speakers_of(wave, n):
-    from emotion.timeline import speaker_turns
+    from emotion.longform.timeline import speaker_turns
 
     return speaker_turns(wave, n)
 
@@ -168,7 +168,8 @@ def test_timeline_windows_lie_inside_their_speakers_turns(two_voices):
 
 
 def test_summary_per_speaker_weighs_its_windows(two_voices):
-    from emotion import Predictor, long_input
+    from emotion import Predictor
+    from emotion.longform import long_input
 
     require_checkpoint()
     predictor = Predictor.from_checkpoint()
@@ -202,7 +203,7 @@ def test_batch_rows_carry_the_speaker(two_voices, tmp_path):
     import pandas as pd
 
     from emotion import batch
-    from emotion.batch_io import BatchError
+    from emotion.batch.batch_io import BatchError
 
     require_checkpoint()
     batch.run([str(two_voices[1])], tmp_path / "out", timeline=True, speakers=2, progress=False)

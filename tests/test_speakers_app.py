@@ -19,8 +19,10 @@ from support import require_checkpoint, two_voice_conversation
 CHECKPOINT = require_checkpoint()
 
 import app  # noqa: E402,F401  (builds the Blocks: the API's signature)
-from emotion import EMOTIONS, speakers, timeline_plots  # noqa: E402
-from emotion.speakers import Turn  # noqa: E402
+from emotion import EMOTIONS
+from emotion.charts import timeline_plots  # noqa: E402
+from emotion.longform import speakers
+from emotion.longform.speakers import Turn  # noqa: E402
 from ui import analyze as analyze_tab  # noqa: E402
 from ui import speakers as switch  # noqa: E402
 from ui import timeline_panel  # noqa: E402
@@ -151,7 +153,7 @@ def transcript_frame(with_speakers: bool) -> pd.DataFrame:
 
 
 def test_the_transcript_names_each_speaker_and_colours_by_emotion(monkeypatch):
-    from emotion.plot_base import label_colors
+    from emotion.charts.plot_base import label_colors
 
     colors = label_colors(list(EMOTIONS))
     html = transcript_box.render(transcript_frame(True))

@@ -13,10 +13,10 @@ import re
 import numpy as np
 import pytest
 
-from emotion import audio, speech
-from emotion.audio import AudioError
-from emotion.corruptions import make_noise
-from emotion.speech import speech_bounds
+from emotion import audio
+from emotion.audio import AudioError, speech
+from emotion.audio.corruptions import make_noise
+from emotion.audio.speech import speech_bounds
 
 TIGHT_DB = 30.0  # a tight cut: first to last frame within this of the loudest, no silence around
 

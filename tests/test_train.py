@@ -1,5 +1,5 @@
-"""emotion.training (train, evaluate) and emotion.scoring: fold training end to end on the asset clips, and metrics
-checked against known answers and scikit-learn."""
+"""emotion.training (train, evaluate) and emotion.evaluation.scoring: fold training end to end on the asset
+clips, and metrics checked against known answers and scikit-learn."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from emotion import audio
-from emotion.checkpoint import build as build_checkpoint
+from emotion.data.ravdess import index_dataset, load_waves
+from emotion.evaluation.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
 from emotion.labels import EMOTIONS
 from emotion.model import EmotionNet, ModelConfig
-from emotion.predict import Predictor
-from emotion.ravdess import index_dataset, load_waves
-from emotion.scoring import expected_calibration_error, fit_temperature, metrics_report, reliability
+from emotion.model.checkpoint import build as build_checkpoint
+from emotion.predictor import Predictor
 from emotion.training.cnn import batch_logits, train_cnn_folds
 from emotion.training.folds import speaker_folds
 from emotion.training.recipes import CnnRecipe
@@ -398,8 +398,8 @@ def test_cnn_recipe_is_what_train_records_and_evaluate_retrains():
 def test_evaluate_says_why_other_folds_of_heads_cannot_be_scored():
     from types import SimpleNamespace
 
-    from emotion.backbone import by_name
     from emotion.errors import InputError
+    from emotion.model.backbone import by_name
     from emotion.training.evaluate import EvaluateError, out_of_fold
 
     heads = SimpleNamespace(folds=[{}, {}], backbone=by_name("whisper-base"))
@@ -623,7 +623,7 @@ def test_merge_of_fold_parts_equals_the_whole_run(asset_flacs, tmp_path, capsys)
     assert "another recipe" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(tmp_path / "none.pt")]) == 1
     assert "is not a checkpoint written by emotion.training.train" in capsys.readouterr().err
-    # parts are read as checkpoints are (emotion.checkpoint.load): an altered part is refused
+    # parts are read as checkpoints are (emotion.model.checkpoint.load): an altered part is refused
     (parts[0].parent / "SHA256SUMS").write_text(f"{'0' * 64}  emotion.pt\n")
     assert train(["--data-dir", data, "--out", str(tmp_path / "x.pt"), "--merge", str(parts[0]), str(parts[1])]) == 1
     assert "does not match its SHA-256" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()

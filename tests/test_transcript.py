@@ -1,4 +1,4 @@
-"""The transcript (emotion.transcript, emotion.subtitles, `python -m emotion.predict --transcript`):
+"""The transcript (emotion.longform.transcript, emotion.longform.subtitles, `python -m emotion.predict --transcript`):
 the model folder laid out from the packages and re-checked, the words of RAVDESS sentences, each
 utterance's emotion equal to Predictor.predict on exactly its span, SRT/WebVTT/JSON that parse,
 clear errors, and emotions that work without faster-whisper."""
@@ -16,11 +16,12 @@ import pytest
 import soundfile as sf
 
 from benchmarks.bench_transcript import EMODB_TEXT, RAVDESS_TEXT, edit_distance, words
-from emotion import audio, subtitles
-from emotion import transcript as T
-from emotion import whisper_weights as W
+from emotion import audio
 from emotion.audio import SAMPLE_RATE
-from emotion.cli import main as cli_main
+from emotion.longform import subtitles
+from emotion.longform import transcript as T
+from emotion.model import whisper_weights as W
+from emotion.predict import main as cli_main
 
 fw = pytest.importorskip("faster_whisper", reason=f"the transcript needs faster-whisper ({T.PIP_FIX})")
 SRT_TIME = r"(\d\d):(\d\d):(\d\d),(\d{3})"

@@ -85,7 +85,7 @@ def test_head_stack_gives_each_head_s_logits_and_gradients(stats_pool, utterance
 
 @pytest.fixture(scope="module")
 def whisper_checkpoint(tmp_path_factory):
-    from emotion.checkpoint import build as build_checkpoint
+    from emotion.model.checkpoint import build as build_checkpoint
 
     config = HeadConfig(**TINY)
     states = []
@@ -106,8 +106,8 @@ def whisper_checkpoint(tmp_path_factory):
 
 
 def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
-    from emotion import encoder as E
-    from emotion.predict import Predictor
+    from emotion.model import encoder as E
+    from emotion.predictor import Predictor
 
     p = Predictor.from_checkpoint(whisper_checkpoint)
     assert p.backbone.name == "whisper-base" and "Whisper-base" in p.description
@@ -129,7 +129,7 @@ def test_predictor_reads_a_whisper_checkpoint(whisper_checkpoint, asset_flacs):
 
 
 def test_checkpoint_on_another_encoder_is_refused(whisper_checkpoint):
-    from emotion.predict import CheckpointError, Predictor
+    from emotion.predictor import CheckpointError, Predictor
 
     ckpt = torch.load(whisper_checkpoint, weights_only=True)
     ckpt["encoder"]["sha256"] = "0" * 64
@@ -139,7 +139,7 @@ def test_checkpoint_on_another_encoder_is_refused(whisper_checkpoint):
 
 def test_saliency_reaches_the_spectrogram_the_encoder_reads(whisper_checkpoint, asset_flacs):
     from emotion.explain import saliency
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     p = Predictor.from_checkpoint(whisper_checkpoint)
     a = p.analyze(asset_flacs[3])
@@ -154,7 +154,7 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
     import json
 
     import emotion.training.encoder_cache as TH
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
     from emotion.training.train import main
 
     monkeypatch.setattr(TH, "CACHE_DIR", tmp_path / "cache")
@@ -207,7 +207,7 @@ def test_train_cli_trains_heads_with_nested_calibration(asset_flacs, tmp_path, m
 def test_whisper_predictor_ignores_gain(whisper_checkpoint, asset_flacs):
     """The level is normalised before Whisper's (absolute) log-mel: a quiet copy gets the same answer."""
     from emotion.audio import load_audio
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     p = Predictor.from_checkpoint(whisper_checkpoint)
     wave = load_audio(asset_flacs[5])
@@ -220,7 +220,7 @@ def test_cnn_fallback_ships_beside_the_whisper_model():
     import json
     from pathlib import Path
 
-    from emotion.predict import Predictor
+    from emotion.predictor import Predictor
 
     folder = Path(__file__).resolve().parent.parent / "checkpoints" / "cnn"
     p = Predictor.from_checkpoint(folder / "emotion.pt")

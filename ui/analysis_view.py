@@ -1,12 +1,13 @@
 """What one analysis looks like in the Analyze tab: the note that says how the model judged the
-recording, and its charts (emotion.plots: Vega-Lite, drawn by the browser) on one time axis."""
+recording, and its charts (emotion.charts.plots: Vega-Lite, drawn by the browser) on one time axis."""
 
 from __future__ import annotations
 
 from typing import Optional
 
-from emotion import long_input, plots
 from emotion.audio import CLIP_SECONDS, SAMPLE_RATE
+from emotion.charts import plots
+from emotion.longform import long_input
 
 
 def note(result) -> str:
@@ -48,7 +49,7 @@ def note(result) -> str:
 
 
 def unfamiliar_note(familiarity: Optional[dict]) -> str:
-    """The caveat for audio unlike anything the model trained on (emotion.familiarity), with the
+    """The caveat for audio unlike anything the model trained on (emotion.model.familiarity), with the
     accuracy measured on such audio; empty for familiar audio."""
     if not familiarity or not familiarity.get("unfamiliar"):
         return ""
@@ -81,7 +82,7 @@ def spectrogram(result, saliency=None) -> dict:
 
 def figures(result):
     """Waveform (shaded: what the model heard) and the spectrogram on the same time axis (Vega-Lite
-    charts, emotion.plots: the browser draws them)."""
+    charts, emotion.charts.plots: the browser draws them)."""
     # input too long to hold whole: the envelope the timeline kept while decoding it
     wave = result.wave if result.wave is not None else result.timeline.attrs["envelope"]
     _, xlim, highlight = placement(result)

@@ -1,7 +1,7 @@
 """The Analyze tab: one recording in, the emotions, the waveform (shaded: what the model heard),
 the spectrogram of what it heard (on the waveform's time axis), all probabilities, then the
 saliency over the spectrogram; for recordings longer than one window of speech, the headline is the
-speech-weighted mean of the windows (emotion.long_input) and the emotion timeline opens below;
+speech-weighted mean of the windows (emotion.longform.long_input) and the emotion timeline opens below;
 with the Speakers switch on (ui/speakers.py) the timeline and the transcript say who spoke when.
 A problem is written in the result area and stays there until the next input.
 API: /predict (label, charts, note), /explain (the saliency chart), /probabilities (JSON), /timeline."""
@@ -16,8 +16,9 @@ import gradio as gr
 import numpy as np
 import torch
 
-from emotion import AudioError, plots
-from emotion.ravdess import parse_name
+from emotion import AudioError
+from emotion.charts import plots
+from emotion.data.ravdess import parse_name
 
 from . import analysis_view as view
 from . import caveats, timeline_panel
@@ -68,7 +69,7 @@ def analyze(audio_path: Optional[str]):
     """/predict: top-3 label, waveform, the spectrogram of what the model heard, all
     probabilities, a note. Any length: speech longer than one window gets the
     speech-weighted mean of the timeline's windows. Raises gr.Error with the reason.
-    The charts are Vega-Lite specs (emotion.plots); /explain adds the saliency."""
+    The charts are Vega-Lite specs (emotion.charts.plots); /explain adds the saliency."""
     return _analysis(audio_path)[1]
 
 

@@ -10,8 +10,8 @@ from typing import Literal
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from emotion.report import summary_text
-from emotion.timeline_plots import TIMELINE_MIN_PX
+from emotion.charts.timeline_plots import TIMELINE_MIN_PX
+from emotion.evaluation.report import summary_text
 
 from .settings import MAX_FILE_SIZE, ravdess_labels
 
@@ -35,7 +35,7 @@ PAGE_CSS = f"""
 /* ... and says so there (a phone-only hint under it) */
 #timeline-scroll-hint {{ display: none; }}
 @media (max-width: 700px) {{ #timeline-scroll-hint {{ display: block; }} }}
-/* Vega-Lite charts (emotion.plots, width "container") fill their panel: Gradio centres the chart's box, which
+/* Vega-Lite charts (emotion.charts.plots, width "container") fill their panel: Gradio centres the chart's box, which
    would shrink it to nothing */
 .vega-chart .altair > div:first-child {{ width: 100%; align-self: stretch; }}
 /* phones: tables of many columns (.compact-table) show them all: small type, tight cells, headers
@@ -85,14 +85,14 @@ class DescribedPlot(gr.Plot):
     """gr.Plot (the same page component) whose matplotlib image has alt text saying what it
     shows: Gradio 6.31 writes "{value.chart} plot visualising provided data" and leaves `chart`
     undefined for matplotlib ("undefined plot visualising provided data"). It also takes a
-    Vega-Lite spec as a dict (emotion.plots; its "description" is the chart's aria-label). Build it
+    Vega-Lite spec as a dict (emotion.charts.plots; its "description" is the chart's aria-label). Build it
     with described_plot (no __init__ of its own: Gradio reads the component's props from gr.Plot's)."""
 
     is_template = True
     description = "Figure"
 
     def postprocess(self, value):
-        if isinstance(value, dict):  # a Vega-Lite spec (emotion.plots): drawn by the browser, described by its own
+        if isinstance(value, dict):  # a Vega-Lite spec (emotion.charts): drawn by the browser, described by its own
             return PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
         data = super().postprocess(value)
         if data is None or data.type != "matplotlib":

@@ -12,8 +12,8 @@ from typing import Optional
 import gradio as gr
 
 from emotion import AudioError
-from emotion.clip_catalogue import ANY, NO_AUDIO, SCORED, ClipError
-from emotion.ravdess import STATEMENTS
+from emotion.data.clip_catalogue import ANY, NO_AUDIO, SCORED, ClipError
+from emotion.data.ravdess import STATEMENTS
 
 from .common import error, failure_panel
 from .settings import resources
@@ -88,7 +88,7 @@ def filter_examples(
 
 def cell_of(index, labels) -> tuple:
     """(true, predicted or SCORED) of a click at [row, column] of the confusion table over `labels`
-    (emotion.report.confusion_frame: column 0 the true emotion, 1..n predicted, then the total;
+    (emotion.evaluation.report.confusion_frame: column 0 the true emotion, 1..n predicted, then the total;
     the first and last stand for every clip of that true emotion that has a prediction)."""
     row, col = (int(i) for i in index)
     if not 0 <= row < len(labels):

@@ -8,8 +8,9 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, timeline_plots
+from emotion import AudioError
 from emotion.audio import CLIP_SECONDS
+from emotion.charts import timeline_plots
 from emotion.live import HISTORY_SECONDS, LISTENING, LiveSession
 
 from . import caveats

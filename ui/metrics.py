@@ -11,9 +11,9 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import metric_plots
-from emotion.report import confusion_frame, per_actor_table, per_class_table, split_text
-from emotion.scoring import recompute_metrics
+from emotion.charts import metric_plots
+from emotion.evaluation.report import confusion_frame, per_actor_table, per_class_table, split_text
+from emotion.evaluation.scoring import recompute_metrics
 
 from . import crosscorpus
 from .common import described_plot, error
@@ -184,7 +184,7 @@ def show_shipped():
 
 
 def wide_plot(spec, label: str, **kwargs):
-    """A Vega-Lite chart (emotion.metric_plots) as wide as its panel, labelled for screen readers
+    """A Vega-Lite chart (emotion.charts.metric_plots) as wide as its panel, labelled for screen readers
     only: on a phone it fits the screen, titles and labels whole (issue 33, item 12)."""
     return described_plot(spec, label=label, show_label=False, elem_classes=["vega-chart"], **kwargs)
 

@@ -22,9 +22,9 @@ from typing import Optional
 
 from emotion import EMOTIONS, Predictor
 from emotion import audio as audio_io
-from emotion.checkpoint import default_path
-from emotion.clips import DEFAULT_EXAMPLES_DIR, ExampleLibrary, configured_data_dir
-from emotion.report import load_metrics
+from emotion.evaluation.clips import DEFAULT_EXAMPLES_DIR, ExampleLibrary, configured_data_dir
+from emotion.evaluation.report import load_metrics
+from emotion.model.checkpoint import default_path
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"

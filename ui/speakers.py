@@ -1,5 +1,5 @@
 """Who said it (issue 36): the Analyze tab's "Speakers" switch, read by the timeline and the
-transcript, and the small per-speaker table under the timeline (emotion.long_input.speaker_summary).
+transcript, and the small per-speaker table under the timeline (emotion.longform.long_input.speaker_summary).
 
     control()            the switch: off (as before), auto (voices counted), 2, 3 or 4
     count(value)         the switch's value as Predictor.timeline / .transcript take it
@@ -15,9 +15,9 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import speakers as speakers_
 from emotion.errors import InputError
-from emotion.voice_encoder import PIP_FIX
+from emotion.longform import speakers as speakers_
+from emotion.longform.voice_encoder import PIP_FIX
 
 OFF = "off"
 CHOICES = [OFF, "auto", "2", "3", "4"]
@@ -60,7 +60,7 @@ def count(value: Optional[str]):
 def summary(table):
     """The per-speaker table (speaker, seconds of speech, emotion, its most intense moments) of a
     windows' table (the timeline panel's, rounded as shown), shown only when it has a speaker column."""
-    from emotion.long_input import speaker_summary
+    from emotion.longform.long_input import speaker_summary
 
     if table is None or "speaker" not in getattr(table, "columns", ()) or not len(table):
         return gr.update(value=None, visible=False)

@@ -1,5 +1,5 @@
 """The Analyze tab's timeline panel: emotion over time for a whole recording, window by window of
-speech (emotion.timeline), drawn under the waveform, as a table and as a CSV file. It opens by
+speech (emotion.longform.timeline), drawn under the waveform, as a table and as a CSV file. It opens by
 itself for a recording longer than one sentence, and its button serves /timeline. With the Speakers
 switch on (ui/speakers.py, issue 36) each window carries its speaker: one lane per speaker in the
 chart, a speaker column in the table, and a per-speaker table under the chart."""
@@ -16,7 +16,8 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, SetupError, timeline_plots
+from emotion import AudioError, SetupError
+from emotion.charts import timeline_plots
 
 from . import speakers as speakers_switch
 from .common import described_plot, error
@@ -88,8 +89,10 @@ def show_window(audio_path: Optional[str], table, evt: gr.SelectData):
     import numpy as np
     import torch
 
-    from emotion import audio, long_input, plots
+    from emotion import audio
+    from emotion.charts import plots
     from emotion.explain import explain_features
+    from emotion.longform import long_input
 
     if not audio_path or table is None or not len(table):
         return gr.skip()

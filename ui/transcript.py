@@ -1,4 +1,4 @@
-"""The transcript on the Analyze tab: what was said, and how (emotion.transcript).
+"""The transcript on the Analyze tab: what was said, and how (emotion.longform.transcript).
 
 Under the timeline: each utterance coloured by its emotion with its probability, and with the
 Speakers switch on (ui/speakers.py, issue 36) who said it ("Speaker 2"); a click plays the recording
@@ -19,9 +19,10 @@ from typing import Optional
 
 import gradio as gr
 
-from emotion import AudioError, SetupError, subtitles
-from emotion.plot_base import label_colors
-from emotion.transcript import TranscriptError
+from emotion import AudioError, SetupError
+from emotion.charts.plot_base import label_colors
+from emotion.longform import subtitles
+from emotion.longform.transcript import TranscriptError
 
 from . import speakers as speakers_switch
 from .common import error

@@ -18,9 +18,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from .. import audio
-from ..features import log_mel_spectrogram
+from ..data.ravdess import load_waves
 from ..model import EmotionNet, ModelConfig
-from ..ravdess import load_waves
+from ..model.features import log_mel_spectrogram
 from .data import ClipDataset, spec_augment
 from .folds import corpus_folds, train_folds
 from .recipes import CnnRecipe

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..scoring import cv_summary, metrics_report, print_report, write_metrics
+from ..evaluation.scoring import cv_summary, metrics_report, print_report, write_metrics
 
 NOT_LABELS = ("id", "actor", "fold", "emotion")
 

@@ -1,5 +1,5 @@
 """Synthetic conversations of known speakers, to choose and check the speaker attribution
-(emotion.speakers) on voices it never met.
+(emotion.longform.speakers) on voices it never met.
 
 A conversation joins single-speaker clips of 2-4 speakers of one corpus, one clip a turn (the speech
 of each, cut from its silence; some turns cut shorter than 2 s), with pauses of PAUSES seconds;
@@ -23,8 +23,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from ..audio import SAMPLE_RATE, load_audio
-from ..speakers import Turn
-from ..speech import speech_bounds
+from ..audio.speech import speech_bounds
+from ..longform.speakers import Turn
 
 CORPORA = ("ravdess", "emodb", "nemo", "korean")
 PAUSES = (0.2, 0.8)  # s between turns, uniform

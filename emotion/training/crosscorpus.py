@@ -5,7 +5,7 @@
         --model "RAVDESS + EmoDB + nEMO (shipped)=checkpoints/emotion.pt" --out checkpoints/crosscorpus.json
 
 Every model scores the cross-validated (speech) clips of every corpus of the manifest by the one
-out-of-fold rule (emotion.scoring.out_of_fold_logits): a clip whose speaker a fold held out is
+out-of-fold rule (emotion.evaluation.scoring.out_of_fold_logits): a clip whose speaker a fold held out is
 scored by that fold's model ("speakers never heard"); a clip of a corpus the model never trained
 on is scored by the whole ensemble ("corpus never heard"). Clips whose emotion the model cannot
 name (EmoDB has no calm or surprised) are left out and counted. Accuracy is given as the product
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from ..predict import Predictor
-from ..scoring import metrics_report, out_of_fold_logits
+from ..evaluation.scoring import metrics_report, out_of_fold_logits
+from ..predictor import Predictor
 from . import program
 from .manifest import ManifestError, read_manifest
 

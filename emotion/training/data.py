@@ -1,8 +1,8 @@
 """Training data: augmentation settings, the torch Dataset of fixed-length clips (of any corpus),
 SpecAugment.
 
-Inference uses none of this: emotion.speech.prepare is the whole inference path. RAVDESS's file
-names and index are the library's (emotion.ravdess); speaker folds are emotion.training.folds.
+Inference uses none of this: emotion.audio.speech.prepare is the whole inference path. RAVDESS's file
+names and index are the library's (emotion.data.ravdess); speaker folds are emotion.training.folds.
 
     python -m emotion.training.data download --dest DIR   # fetch and unpack the Zenodo zips
     python -m emotion.training.data index --data-dir DIR  # print a summary of a local copy
@@ -22,8 +22,8 @@ import torchaudio
 from torch.utils.data import Dataset
 
 from ..audio import N_SAMPLES, pad_or_trim
+from ..data.ravdess import index_dataset, load_waves
 from ..labels import EMOTIONS
-from ..ravdess import index_dataset, load_waves
 
 
 @dataclass

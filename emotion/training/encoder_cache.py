@@ -4,7 +4,7 @@ deepest one used, pooled in time as the head pools them); training a head then r
 
 Variant 0 is the clip exactly as the predictor prepares it (trimmed, centred in 3 s); variants 1..
 are random copies: speed perturbation, a random place in the 3-s window, and
-emotion.corruptions.random_corruption (noise at 5-30 dB SNR, reverberation, a telephone band).
+emotion.audio.corruptions.random_corruption (noise at 5-30 dB SNR, reverberation, a telephone band).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .. import audio, encoder, whisper_weights
-from ..model import EncoderHead, HeadConfig
+from .. import audio
+from ..model import EncoderHead, HeadConfig, encoder, whisper_weights
 from .data import Augment, ClipDataset
 from .recipes import HeadRecipe
 
@@ -47,7 +47,7 @@ def variant_clips(
     """The fixed-length clips of one variant: 0 clean and centred, others augmented (seeded)."""
     if variant == 0:
         return audio.clip_batch(waves)
-    from ..corruptions import random_corruption
+    from ..audio.corruptions import random_corruption
 
     data = ClipDataset(
         frame,

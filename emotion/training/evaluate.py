@@ -35,19 +35,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..checkpoint import default_path
+from ..data.ravdess import index_dataset
 from ..errors import InputError
-from ..labels import natural_key
-from ..predict import Predictor
-from ..ravdess import index_dataset
-from ..scoring import cv_summary, metrics_report, out_of_fold_logits, print_report, split_record, write_metrics
-from . import program
-from .compare import (  # noqa: F401 (the CLI's --combine/--compare)
-    _combine_main,
-    _compare_main,
-    combine_oof,
-    compare_oof,
+from ..evaluation.scoring import (
+    cv_summary,
+    metrics_report,
+    out_of_fold_logits,
+    print_report,
+    split_record,
+    write_metrics,
 )
+from ..labels import natural_key
+from ..model.checkpoint import default_path
+from ..predictor import Predictor
+from . import program
+from .compare import _combine_main, _compare_main, combine_oof, compare_oof  # noqa: F401 (--combine, --compare)
 
 PROG = "python -m emotion.training.evaluate"
 

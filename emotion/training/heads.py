@@ -21,8 +21,8 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
+from ..data.ravdess import load_waves
 from ..model import EncoderHead, HeadConfig
-from ..ravdess import load_waves
 from .corpora import sampling_weights
 from .encoder_cache import corpus_states
 from .folds import clip_folds, corpus_folds, train_folds, train_rows

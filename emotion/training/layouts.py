@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import List, Optional
 
-from ..ravdess import parse_name
+from ..data.ravdess import parse_name
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 EMODB = dict(W="anger", L="boredom", E="disgust", A="fear", F="happiness", T="sadness", N="neutral")

@@ -37,8 +37,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import recall_score
 
-from ..familiarity import pooled
 from ..model import EncoderHead
+from ..model.familiarity import pooled
 from . import program
 from .corpora import sampling_weights
 from .encoder_cache import corpus_states
@@ -68,7 +68,7 @@ def held_out_scores(logits: np.ndarray, truth: np.ndarray, shared: Sequence[int]
 
 
 def pooled_states(states: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Familiarity's pooled vector (emotion.familiarity.pooled) of every clip of a cached bank."""
+    """Familiarity's pooled vector (emotion.model.familiarity.pooled) of every clip of a cached bank."""
     return np.concatenate(
         [pooled(torch.from_numpy(np.asarray(states[i : i + batch]))).numpy() for i in range(0, len(states), batch)]
     )

@@ -159,7 +159,7 @@ def read_audio(frame: pd.DataFrame) -> List[np.ndarray]:
     from tqdm import tqdm
 
     from ..audio import AudioError, load_audio
-    from ..speech import trim_silence
+    from ..audio.speech import trim_silence
 
     waves, bad = [], []
     for rel, path in tqdm(

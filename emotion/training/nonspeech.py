@@ -1,4 +1,4 @@
-"""Sounds that are not a voice, made from seeds: what the voice gate (emotion.gate) learns to refuse
+"""Sounds that are not a voice, made from seeds: what the voice gate (emotion.model.gate) learns to refuse
 and is checked on. Nothing here is committed audio; every clip is rebuilt from its seed.
 
 * Instrument music: random MIDI (mido) played by Debian's fluidsynth through a General MIDI
@@ -233,7 +233,7 @@ def hum(seconds: float, seed: int) -> np.ndarray:
 
 def bursts(seconds: float, seed: int) -> np.ndarray:
     """Noise in bursts of 0.1-0.6 s (rustling, traffic, a fan switched on and off), white or pink."""
-    from ..corruptions import make_noise
+    from ..audio.corruptions import make_noise
 
     rng = np.random.default_rng(seed)
     n = int(seconds * SR)

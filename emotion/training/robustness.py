@@ -1,11 +1,11 @@
 """Robustness table: out-of-fold accuracy and macro-F1 of a checkpoint's fold models on the
-RAVDESS speech clips under signal corruptions (emotion.corruptions.CONDITIONS).
+RAVDESS speech clips under signal corruptions (emotion.audio.corruptions.CONDITIONS).
 
     python -m emotion.training.robustness --data-dir DIR [--checkpoint P] [--conditions NAME ...]
                                  [--out FILE.json] [--seed 0] [--threads N]
 
 Each clip's trimmed speech is corrupted first (so noise levels are relative to the speech),
-then scored by the library's one out-of-fold scorer (emotion.scoring.out_of_fold_logits, its
+then scored by the library's one out-of-fold scorer (emotion.evaluation.scoring.out_of_fold_logits, its
 `waves` hook): centre-padded or cropped to the model's 3 s, by the fold model that held its actor
 out. Clip i under every condition uses the random generator seeded with (seed, i).
 """
@@ -23,9 +23,9 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from ..corruptions import CONDITIONS
+from ..audio.corruptions import CONDITIONS
+from ..evaluation.scoring import out_of_fold_logits
 from ..labels import speaker_key
-from ..scoring import out_of_fold_logits
 from . import program
 
 BATCH = 64
@@ -84,9 +84,9 @@ def format_table(results: Dict[str, dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from ..checkpoint import default_path
-    from ..predict import Predictor
-    from ..ravdess import index_dataset, load_waves
+    from ..data.ravdess import index_dataset, load_waves
+    from ..model.checkpoint import default_path
+    from ..predictor import Predictor
 
     ap = program("robustness", __doc__)
     ap.add_argument("--data-dir", required=True, help="RAVDESS folder")

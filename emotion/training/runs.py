@@ -14,13 +14,13 @@ import pandas as pd
 import torch
 from sklearn.metrics import f1_score
 
-from .. import backbone as backbones
-from .. import checkpoint as checkpoint_format
+from ..data.ravdess import index_dataset
+from ..evaluation.scoring import cv_summary, fit_temperature, metrics_report, out_of_fold_logits, write_metrics
 from ..labels import natural_key, stored_speaker
 from ..model import ModelConfig
-from ..predict import Predictor
-from ..ravdess import index_dataset
-from ..scoring import cv_summary, fit_temperature, metrics_report, out_of_fold_logits, write_metrics
+from ..model import backbone as backbones
+from ..model import checkpoint as checkpoint_format
+from ..predictor import Predictor
 
 
 def fold_outputs(

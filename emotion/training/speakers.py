@@ -1,18 +1,18 @@
-"""Choose and check how speakers are counted (emotion.speakers.AUTO_DISTANCE) on synthetic conversations.
+"""Choose and check how speakers are counted (emotion.longform.speakers.AUTO_DISTANCE) on synthetic conversations.
 
     python -m emotion.training.speakers --data-dir ../shared/data --out docs/speakers [--quick]
 
 Conversations (emotion.training.conversations): per corpus, seeded, SIZES of 1-4 voices of one corpus,
-a clip a turn, short pauses. Each is embedded once (emotion.speakers.pieces, emotion.voice_encoder);
+a clip a turn, short pauses. Each is embedded once (emotion.longform.speakers.pieces, emotion.longform.voice_encoder);
 the GRID of thresholds then only clusters those embeddings again.
 
 Leave one corpus out: for each of the four corpora, the threshold that finds the right number of
 speakers most often on the other three's conversations (ties broken by the mean share of speech time
 given the right speaker, "auto") is checked on the held-out corpus: "auto" through the library's own
-path (emotion.timeline.speaker_turns, as Predictor.timeline(..., speakers=) runs it), the number of
+path (emotion.longform.timeline.speaker_turns, as Predictor.timeline(..., speakers=) runs it), the number of
 speakers given from the same embeddings; the share of speech time given the right speaker
 (emotion.training.conversations.score; min and mean) and how often the count is right. What ships
-(emotion.speakers.AUTO_DISTANCE) is the same rule's choice on all four corpora.
+(emotion.longform.speakers.AUTO_DISTANCE) is the same rule's choice on all four corpora.
 
 Writes OUT/attribution.json (the grid, every fold, every conversation) and OUT/attribution.md
 (the tables); a "## Cost" section already in OUT/attribution.md (benchmarks/bench_speakers.py's
@@ -30,8 +30,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .. import speakers, speech, timeline, voice_encoder
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, speech
+from ..longform import speakers, timeline, voice_encoder
 from . import program
 from .conversations import CORPORA, conversation, corpus_speakers, score, true_turns_share
 

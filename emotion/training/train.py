@@ -32,10 +32,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .. import backbone as backbones
+from ..data.ravdess import index_dataset
 from ..labels import EMOTIONS
 from ..model import HeadConfig, ModelConfig
-from ..ravdess import index_dataset
+from ..model import backbone as backbones
 from . import program
 from .cnn import train_cnn_folds
 from .data import Augment

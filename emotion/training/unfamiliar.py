@@ -1,4 +1,4 @@
-"""Fit, measure and store how familiar a recording sounds to a checkpoint (emotion.familiarity).
+"""Fit, measure and store how familiar a recording sounds to a checkpoint (emotion.model.familiarity).
 
     # 1. a checkpoint's own clips, out of fold, and a corpus it never heard (rows written to --out)
     python -m emotion.training.unfamiliar score --checkpoint checkpoints/ravdess-only/emotion.pt \
@@ -33,11 +33,11 @@ from sklearn.decomposition import PCA
 from tqdm import tqdm
 
 from .. import audio
-from .. import checkpoint as checkpoint_format
-from ..familiarity import Familiarity, pooled
+from ..evaluation.scoring import scoring_models
 from ..labels import speaker_key
-from ..predict import Predictor
-from ..scoring import scoring_models
+from ..model import checkpoint as checkpoint_format
+from ..model.familiarity import Familiarity, pooled
+from ..predictor import Predictor
 from . import program
 from .manifest import read_audio, read_manifest
 

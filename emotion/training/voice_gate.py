@@ -1,4 +1,4 @@
-"""Fit and check the voice gate (emotion.gate) by leave-one-corpus-out, and store it in a checkpoint.
+"""Fit and check the voice gate (emotion.model.gate) by leave-one-corpus-out, and store it in a checkpoint.
 
     python -m emotion.training.voice_gate --data-dir ../shared/data --out runs/gate [--write-to C...]
 
@@ -7,7 +7,7 @@ nEMO, the Korean set), clean and one degraded copy each (noise, a room, a teleph
 microphone). Not a voice: instrument music rendered from random MIDI by fluidsynth
 (emotion.training.nonspeech; FluidR3 for fitting, TimGM6mb only for checking) and synthetic beeps,
 melodies, chords, arpeggios, drums, hum and noise bursts (even seeds fit, odd seeds check). Every
-item goes the way predict sends it: the level checks (emotion.speech), the speech span, one
+item goes the way predict sends it: the level checks (emotion.audio.speech), the speech span, one
 centred 3-s clip or the timeline's windows.
 
 Leave one corpus out: fold k fits on the other three corpora and three of four groups of
@@ -30,11 +30,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .. import audio, checkpoint, speech, timeline
-from ..audio import AudioError
-from ..corruptions import degrade
-from ..gate import VoiceGate, gate_features
-from ..predict import Predictor
+from .. import audio
+from ..audio import AudioError, speech
+from ..audio.corruptions import degrade
+from ..longform import timeline
+from ..model import checkpoint
+from ..model.gate import VoiceGate, gate_features
+from ..predictor import Predictor
 from . import program
 from .layouts import audio_files
 from .nonspeech import FAMILIES, SYNTHETIC, render_music, synthetic

@@ -6,7 +6,8 @@ import patch  # noqa: F401
 import numpy as np
 import torch
 
-from emotion import Predictor, encoder, precision, vad
+from emotion import Predictor, vad
+from emotion.model import encoder, precision
 
 print("silero VAD loaded:", vad._silero() is not None)
 

@@ -3,7 +3,8 @@ import copy, json, sys, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, "/work/main")
-from emotion import Predictor, encoder
+from emotion import Predictor
+from emotion.model import encoder
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 60
 clips = sorted(Path("/work/main/.dev/clips").glob("*.flac"))[:N]
 p = Predictor.from_checkpoint(precision="fp32")

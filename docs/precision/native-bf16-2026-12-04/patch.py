@@ -8,7 +8,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "benchmarks"))
-from emotion import encoder  # noqa: E402
+from emotion.model import encoder  # noqa: E402
 
 
 def parse(_data, prefix="encoder/"):
