@@ -55,6 +55,38 @@ def test_head_learns_from_cached_states(asset_states):
     assert sum(info["layer_weights"]) == pytest.approx(1.0)
 
 
+def test_mixup_mixes_states_and_labels_by_the_same_weight():
+    from emotion.training.heads import _mixup
+
+    x, y = torch.randn(6, 2, 5, 3), torch.tensor([0, 1, 2, 3, 4, 5])
+    mixed, soft = _mixup(x.clone(), y, 8, 0.4, np.random.default_rng(0))
+    assert soft.shape == (6, 8) and torch.allclose(soft.sum(1), torch.ones(6))
+    assert torch.all(soft.argmax(1) == y)  # each clip keeps the larger share of itself
+    draw = np.random.default_rng(0)  # the same draws: one weight, one pairing for the whole batch
+    b = draw.beta(0.4, 0.4)
+    lam, partner = max(b, 1 - b), torch.from_numpy(draw.permutation(6))
+    onehot = torch.nn.functional.one_hot(y, 8).float()
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[partner], atol=1e-6)
+    assert torch.allclose(soft, lam * onehot + (1 - lam) * onehot[partner], atol=1e-6)
+
+
+def test_head_learns_with_mixup(asset_states):
+    from emotion.training.heads import head_logits, train_head
+    from emotion.training.recipes import HeadRecipe
+
+    states, labels = asset_states
+    idx = np.arange(len(labels))
+    config = HeadConfig(**TINY)
+    states = np.ascontiguousarray(states[:, list(config.layers)])
+    recipe = HeadRecipe(epochs=40, lr=1e-2, batch_size=6, time_mask=0, mixup=0.4)
+    state, info, *_ = train_head([states], labels, idx, np.array([], dtype=int), config, recipe, seed=0)
+    model = EncoderHead(config)
+    model.load_state_dict(state)
+    logits = head_logits(model, states, idx)
+    assert info["history"][-1]["loss"] < info["history"][0]["loss"]
+    assert (logits.argmax(1).numpy() == labels).mean() >= 0.8  # chance is 1/8
+
+
 @pytest.mark.parametrize("stats_pool, utterance_norm", [(False, False), (True, False), (True, True)])
 def test_head_stack_gives_each_head_s_logits_and_gradients(stats_pool, utterance_norm):
     """The heads run as one (model.HeadStack, what the Predictor uses) give what each head gives

@@ -96,7 +96,8 @@ def train_head(
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
             if critic is None:
-                loss = train_step(model, opt, x, y[idx])  # the CNN recipe's step too
+                x, targets = _mixup(x, y[idx], config.n_classes, recipe.mixup, rng) if recipe.mixup else (x, y[idx])
+                loss = train_step(model, opt, x, targets)  # the CNN recipe's step too
             else:  # the reversal's weight ramps up over training (DANN's 2 / (1 + exp(-10 p)) - 1)
                 ramp = 2.0 / (1.0 + np.exp(-10.0 * (epoch - 1 + i / len(order)) / recipe.epochs)) - 1.0
                 loss = adversarial_step(model, critic, opt, x, y[idx], d[idx], recipe.adversary * ramp)
@@ -121,6 +122,16 @@ def train_head(
         layer_weights=torch.softmax(model.layer_weights.detach(), 0).tolist(),
     )
     return {k: v.detach().clone() for k, v in state.items()}, info, logits, last_logits
+
+
+def _mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float, rng: np.random.Generator):
+    """Each clip of the batch mixed with another one (states and one-hot labels) by one Beta(alpha,
+    alpha) weight lam >= 0.5 (Zhang et al. 2018); the batch is drawn across corpora, so are the pairs.
+    Returns (states, soft targets (B, n_classes))."""
+    lam = float(rng.beta(alpha, alpha))
+    lam, other = max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(len(x)))
+    onehot = torch.nn.functional.one_hot(y, n_classes).float()
+    return lam * x + (1.0 - lam) * x[other], lam * onehot + (1.0 - lam) * onehot[other]
 
 
 def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.Tensor:

@@ -108,6 +108,7 @@ def leave_one_corpus_out(
     usable = frame["channel"].eq("speech").to_numpy() | recipe.use_song
     features = pooled_states(bank[0]) if tables else None
     common = sorted(set.intersection(*(set(y[corpus == c]) for c in set(corpus))))
+    domains = pd.factorize(corpus)[0]  # for --adversary: which corpus each clip is from
     out = {}
     for name in held_out or list(dict.fromkeys(corpus)):
         t0 = time.time()
@@ -116,9 +117,8 @@ def leave_one_corpus_out(
         shared = sorted(set(y[train_idx]) & set(y[test_idx]))
         test_idx = test_idx[np.isin(y[test_idx], shared)]
         draw = sampling_weights(frame, train_idx, recipe.corpus_power, recipe.balance_by) if recipe.balance else None
-        state = train_head(bank, y, train_idx, np.array([], dtype=int), config, recipe, seed, f"without {name}", draw)[
-            0
-        ]
+        empty = np.array([], dtype=int)
+        state = train_head(bank, y, train_idx, empty, config, recipe, seed, f"without {name}", draw, domains)[0]
         model = EncoderHead(config)
         model.load_state_dict(state)
         logits = head_logits(model, bank[0], test_idx).numpy()

@@ -52,6 +52,7 @@ class HeadRecipe:
     corpus_power: float = 0.5
     balance_by: str = "clips"  # a corpus's n in its share n ** corpus_power: its clips or its speakers
     adversary: float = 0.0  # weight of a corpus classifier behind gradient reversal (0 = off)
+    mixup: float = 0.0  # mix pairs of a batch's clips (states and labels) by Beta(mixup, mixup) weights (0 = off)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -153,6 +153,7 @@ def head_args(ap) -> None:
         default=HeadRecipe.adversary,
         help="a manifest with a corpus column: weight of a corpus classifier behind gradient reversal",
     )
+    ap.add_argument("--mixup", type=float, default=HeadRecipe.mixup, help="Beta(a, a) mixup of a batch's states")
     ap.add_argument(
         "--calibrate",
         choices=["oof", "nested"],
@@ -271,6 +272,7 @@ def head_setup(args, n_labels: int) -> tuple:
         corpus_power=args.corpus_power,
         balance_by=args.balance_by,
         adversary=args.adversary,
+        mixup=args.mixup,
     )
     return config, recipe
 
