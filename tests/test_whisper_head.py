@@ -261,3 +261,16 @@ def test_cnn_fallback_ships_beside_the_whisper_model():
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["n"] == 1200 and 0.6 < metrics["accuracy"] < 0.7
     assert {a for f in p.folds for a in f["val_actors"]} == set(range(1, 21))
+
+
+def test_one_mixup_flag_sets_both_recipes():
+    """--mixup is one flag of the recipe group: the heads' HeadRecipe.mixup and the CNN's Augment read it
+    (two flags of the same name once made the trainer's parser fail to build)."""
+    from emotion.training import train
+    from emotion.training.data import Augment
+    from emotion.training.recipes import HeadRecipe
+
+    assert HeadRecipe.mixup == Augment.mixup_alpha == 0.0  # one default for both
+    args = train.parser().parse_args(["--data-dir", "x", "--mixup", "0.3"])
+    assert train.head_setup(args, 8)[1].mixup == 0.3
+    assert train.head_setup(train.parser().parse_args(["--data-dir", "x"]), 8)[1].mixup == 0.0

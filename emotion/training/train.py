@@ -93,6 +93,7 @@ def recipe_args(ap) -> None:
     )
     ap.add_argument("--lr", type=float, help=f"default {CnnRecipe.lr:g} (cnn) or {HeadRecipe.lr:g} (whisper-base)")
     ap.add_argument("--batch-size", type=int, help=f"default {CnnRecipe.batch_size}")
+    ap.add_argument("--mixup", type=float, default=HeadRecipe.mixup, help="Beta(a, a) mixup (log-mels, states)")
     ap.add_argument("--no-song", action="store_true", help="train on speech only")
     ap.add_argument("--lstm-hidden", type=int, help="LSTM units per direction (default 64)")
     ap.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout before the FC layer")
@@ -112,7 +113,6 @@ def _cnn_args(ap) -> None:
     ap.add_argument("--pool-first", action="store_true", help="Conv -> MaxPool -> BN -> GELU in each block (faster)")
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the training forward pass (faster)")
     ap.add_argument("--ema", type=float, default=CnnRecipe.ema, help="weight EMA decay per step (0 = off)")
-    ap.add_argument("--mixup", type=float, default=Augment.mixup_alpha, help="mixup alpha (0 = off)")
     ap.add_argument("--speed-prob", type=float, default=Augment.speed_prob, help="speed perturbation probability")
     ap.add_argument("--noise-prob", type=float, default=Augment.noise_prob, help="added-noise probability")
 
@@ -153,7 +153,6 @@ def head_args(ap) -> None:
         default=HeadRecipe.adversary,
         help="a manifest with a corpus column: weight of a corpus classifier behind gradient reversal",
     )
-    ap.add_argument("--mixup", type=float, default=HeadRecipe.mixup, help="Beta(a, a) mixup of a batch's states")
     ap.add_argument(
         "--calibrate",
         choices=["oof", "nested"],
