@@ -49,7 +49,7 @@ from ui import settings
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 
 SOURCE = ROOT / "assets" / "examples" / "03-01-05-02-01-01-05.wav"  # 48 kHz 16-bit mono, 3.4 s
-GOOD = ROOT / "assets" / "ravdess" / "03-01-03-02-01-01-05.flac"  # the "next good request"
+GOOD = ROOT / "assets" / "ravdess" / "03-01-03-02-01-01-08.flac"  # the "next good request": a clear answer
 ATOL = 0.05
 U8_ATOL = 0.15
 NO_SPEECH = r"No speech"
