@@ -274,3 +274,15 @@ def test_one_mixup_flag_sets_both_recipes():
     args = train.parser().parse_args(["--data-dir", "x", "--mixup", "0.3"])
     assert train.head_setup(args, 8)[1].mixup == 0.3
     assert train.head_setup(train.parser().parse_args(["--data-dir", "x"]), 8)[1].mixup == 0.0
+
+
+@pytest.mark.parametrize("program", ["train", "loco"])
+def test_mixup_and_the_adversary_are_refused_together(program, capsys):
+    """The adversarial step trains on hard labels and each clip's own corpus: a run asking for both
+    would silently drop the mixup, so the command line refuses it and says why."""
+    import importlib
+
+    main = importlib.import_module(f"emotion.training.{program}").main
+    with pytest.raises(SystemExit) as stop:
+        main(["--manifest", "m.csv", "--out", "o", "--mixup", "0.2", "--adversary", "0.1"])
+    assert stop.value.code == 2 and "--mixup and --adversary do not combine" in capsys.readouterr().err
