@@ -264,8 +264,8 @@ def test_cnn_fallback_ships_beside_the_whisper_model():
 
 
 def test_one_mixup_flag_sets_both_recipes():
-    """--mixup is one flag of the recipe group: the heads' HeadRecipe.mixup and the CNN's Augment read it
-    (two flags of the same name once made the trainer's parser fail to build)."""
+    """--mixup is one flag of the recipe group with one default for both backbones, and the heads'
+    recipe reads it (two flags of the same name once made the trainer's parser fail to build)."""
     from emotion.training import train
     from emotion.training.data import Augment
     from emotion.training.recipes import HeadRecipe

@@ -21,7 +21,7 @@ from emotion.training.loco import held_out_scores  # noqa: E402
 def main(runs):
     """runs: TABLES_DIR=RUN.json, one per recipe; each corpus scored over the labels its run scored."""
     scores = []
-    for corpus in ["ravdess", "emodb", "nemo", "korean"]:
+    for corpus in json.loads(Path(runs[0].split("=")[1]).read_text())["corpora"]:
         tables = [pd.read_csv(f"{run.split('=')[0]}/without-{corpus}.csv") for run in runs]
         assert all((t["id"].to_numpy() == tables[0]["id"].to_numpy()).all() for t in tables)  # the same clips
         labels = [c.removeprefix("logit_") for c in tables[0].columns if c.startswith("logit_")]

@@ -24,7 +24,7 @@ from ..model.features import log_mel_spectrogram
 from .data import ClipDataset, spec_augment
 from .folds import corpus_folds, train_folds
 from .recipes import CnnRecipe
-from .step import train_step
+from .step import mixup, train_step
 
 
 def seed_everything(seed: int) -> None:
@@ -104,9 +104,7 @@ def train_model(
             if aug is not None and aug.mixup_alpha > 0:
                 lam = float(np.random.beta(aug.mixup_alpha, aug.mixup_alpha))
                 perm = torch.randperm(len(mel), generator=gen)
-                mel = lam * mel + (1 - lam) * mel[perm]
-                onehot = torch.nn.functional.one_hot(labels, config.n_classes).float()
-                targets = lam * onehot + (1 - lam) * onehot[perm]
+                mel, targets = mixup(mel, labels, config.n_classes, lam, perm)
             loss = train_step(model, opt, mel, targets, device, recipe.bf16)
             sched.step()
             if averaged is not None:

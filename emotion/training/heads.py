@@ -27,7 +27,7 @@ from .corpora import sampling_weights
 from .encoder_cache import corpus_states
 from .folds import clip_folds, corpus_folds, train_folds, train_rows
 from .recipes import HeadRecipe
-from .step import adversarial_step, train_step
+from .step import adversarial_step, mixup, train_step
 
 
 def _batch(bank: List[np.ndarray], idx: np.ndarray, variant: Optional[np.ndarray] = None) -> torch.Tensor:
@@ -125,13 +125,10 @@ def train_head(
 
 
 def _mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float, rng: np.random.Generator):
-    """Each clip of the batch mixed with another one (states and one-hot labels) by one Beta(alpha,
-    alpha) weight lam >= 0.5 (Zhang et al. 2018); the batch is drawn across corpora, so are the pairs.
-    Returns (states, soft targets (B, n_classes))."""
+    """step.mixup with one Beta(alpha, alpha) weight lam >= 0.5 per batch, drawn from the head's rng;
+    the batch is drawn across corpora, so are the pairs."""
     lam = float(rng.beta(alpha, alpha))
-    lam, other = max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(len(x)))
-    onehot = torch.nn.functional.one_hot(y, n_classes).float()
-    return lam * x + (1.0 - lam) * x[other], lam * onehot + (1.0 - lam) * onehot[other]
+    return mixup(x, y, n_classes, max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(len(x))))
 
 
 def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """One optimizer step, shared by both recipes: the CNN's (log-mels) and the Whisper heads' (cached
-encoder states), and the heads' corpus-adversarial variant (gradient reversal)."""
+encoder states), their mixup, and the heads' corpus-adversarial variant (gradient reversal)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def train_step(
         _, loss = model(x.to(device), targets.to(device))
     _update(opt, loss, model.parameters())
     return loss
+
+
+def mixup(x: torch.Tensor, labels: torch.Tensor, n_classes: int, lam: float, other: torch.Tensor):
+    """Mixup (Zhang et al. 2018), both recipes: each example mixed with example other[i] of the batch
+    by weight lam, its one-hot label alike (log-mels for the CNN, cached states for a head).
+    Returns (mixed x, soft targets (B, n_classes)); the caller draws lam and other."""
+    onehot = torch.nn.functional.one_hot(labels, n_classes).float()
+    return lam * x + (1 - lam) * x[other], lam * onehot + (1 - lam) * onehot[other]
 
 
 class _Reverse(torch.autograd.Function):
