@@ -493,3 +493,28 @@ def test_cached_states_read_from_the_files_what_one_array_would_hold(tmp_path):
     for idx in (np.array([9, 0, 4, 4, 1]), np.arange(10), np.array([], dtype=int)):  # unsorted, repeated, empty
         np.testing.assert_array_equal(states[idx], want[idx])
     np.testing.assert_array_equal(states[2:7], want[2:7])
+
+
+def test_warp_keys_the_augmented_copies_only(tmp_path, monkeypatch):
+    """--warp re-encodes the augmented copies under their own names; the clean clips (variant 0), and
+    every cache written before the knob existed, keep theirs."""
+    from emotion.training import encoder_cache
+    from emotion.training.recipes import HeadRecipe
+
+    encoded = []
+
+    def fake_encode(clips, n_layers, time_pool, desc):
+        encoded.append((desc, clips.clone()))
+        return np.zeros((len(clips), 1, 1, 1), dtype=np.float16)
+
+    monkeypatch.setattr(encoder_cache, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(encoder_cache, "encode_clips", fake_encode)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(dict(id=["a", "b"], path=["a", "b"], label=[0, 1]))
+    waves = [rng.normal(0, 0.1, 40000).astype(np.float32) for _ in range(2)]
+    for warp in (0.0, 0.1):
+        for variant in (0, 1):
+            encoder_cache.cached_states(frame, waves, variant, HeadRecipe(warp=warp), 4, 2, seed=0)
+    assert [d for d, _ in encoded] == ["encoding variant 0", "encoding variant 1", "encoding variant 1"]
+    assert len(list(tmp_path.glob("*-v0-*.npy"))) == 1 and len(list(tmp_path.glob("*-v1-*.npy"))) == 2
+    assert not torch.equal(encoded[1][1], encoded[2][1])  # the warped copies differ from the speed-perturbed

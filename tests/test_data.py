@@ -378,3 +378,46 @@ def test_spec_augment_masks_rows_and_columns(asset_batch):
     assert changed_any
     again = spec_augment(mel, aug, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)  # reproducible for a seeded generator
+
+
+def test_pitch_and_tempo_perturbed_apart():
+    """pitch_tempo(wave, p, t) moves a 200 Hz tone to 200 * p Hz and its length to length / t, with
+    its energy (so its level within 1 dB); without a tempo it is the speed resampler itself (pitch and
+    tempo together)."""
+    from emotion.training.data import _speed_resampler, pitch_tempo
+
+    sr = 16000
+    tone = (0.5 * np.sin(2 * np.pi * 200 * np.arange(sr) / sr)).astype(np.float32)
+    np.testing.assert_array_equal(pitch_tempo(tone, 1.07), _speed_resampler(107)(torch.from_numpy(tone)).numpy())
+
+    def rms(x):
+        return float(np.sqrt(np.mean(x[1000:-1000] ** 2)))
+
+    for pitch, tempo in ((1.1, 1.0), (0.9, 1.0), (1.0, 1.1), (1.1, 0.9), (0.9, 1.1)):  # --warp 0.1 spans
+        out = pitch_tempo(tone, pitch, tempo)
+        assert out.dtype == np.float32 and abs(len(out) - sr / tempo) <= 2, (pitch, tempo, len(out))
+        spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out))))
+        assert abs(np.argmax(spectrum) * sr / len(out) - 200 * pitch) < 4, (pitch, tempo)
+        assert abs(20 * np.log10(rms(out) / rms(tone))) < 1.0, (pitch, tempo)
+        assert abs(np.sum(out**2) / np.sum(pitch_tempo(tone, pitch) ** 2) - 1) < 1e-3, (pitch, tempo)
+
+
+def test_augment_warp_draws_pitch_and_tempo_apart(small_frame):
+    """warp > 0 replaces the speed perturbation (seeded like every draw); warp 0 leaves it as it was."""
+    from emotion.training.data import _speed_resampler
+
+    def items(warp, seed):
+        ds = ClipDataset(small_frame, Augment(speed_prob=1.0, gain_db=0.0, noise_prob=0.0, warp=warp), seed=seed)
+        return [ds[i][0].numpy() for i in range(len(ds))]
+
+    warped = items(0.1, 3)
+    for a, b in zip(warped, items(0.1, 3)):
+        np.testing.assert_array_equal(a, b)
+    assert all(not np.array_equal(a, b) for a, b in zip(warped, items(0.0, 3)))
+    # warp 0: the first item is the speed resampler's output at the drawn factor and offset
+    ds = ClipDataset(small_frame, Augment(speed_prob=1.0, gain_db=0.0, noise_prob=0.0), seed=3)
+    r = np.random.default_rng(3)
+    r.random()
+    fast = _speed_resampler(int(round(r.uniform(*Augment.speed) * 100)))(torch.from_numpy(ds.waves[0])).numpy()
+    expected = pad_or_trim(fast, offset=int(r.integers(0, abs(N_SAMPLES - len(fast)) + 1)))
+    np.testing.assert_array_equal(ds[0][0].numpy(), np.clip(expected, -1, 1))

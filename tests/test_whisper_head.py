@@ -274,6 +274,8 @@ def test_one_mixup_flag_sets_both_recipes():
     args = train.parser().parse_args(["--data-dir", "x", "--mixup", "0.3"])
     assert train.head_setup(args, 8)[1].mixup == 0.3
     assert train.head_setup(train.parser().parse_args(["--data-dir", "x"]), 8)[1].mixup == 0.0
+    warped = train.head_setup(train.parser().parse_args(["--data-dir", "x", "--warp", "0.1"]), 8)[1]
+    assert warped.warp == 0.1 and HeadRecipe.warp == Augment.warp == 0.0  # off unless asked for
 
 
 @pytest.mark.parametrize("program", ["train", "loco"])

@@ -32,6 +32,7 @@ class Augment:
 
     speed: tuple = (0.9, 1.1)  # speed perturbation range (changes tempo and pitch)
     speed_prob: float = 0.3
+    warp: float = 0.0  # > 0: pitch and tempo perturbed apart, each by a factor in 1 +- warp (0: together)
     gain_db: float = 6.0  # +-dB on the speech before noise is added (sets the noise's SNR)
     noise_prob: float = 0.1
     noise_dbfs: tuple = (-60.0, -35.0)  # level of added white noise
@@ -71,10 +72,10 @@ class ClipDataset(Dataset):
             return torch.from_numpy(pad_or_trim(wave)), self.labels[i]
         r = self.rng
         if r.random() < a.speed_prob:
-            speed = r.uniform(*a.speed)
-            # resampling from speed*100 to 100 plays the clip `speed` times faster
-            with torch.no_grad():
-                wave = _speed_resampler(int(round(speed * 100)))(torch.from_numpy(wave)).numpy()
+            if a.warp:
+                wave = pitch_tempo(wave, r.uniform(1 - a.warp, 1 + a.warp), r.uniform(1 - a.warp, 1 + a.warp))
+            else:
+                wave = pitch_tempo(wave, r.uniform(*a.speed))
         slack = abs(N_SAMPLES - len(wave))
         wave = pad_or_trim(wave, offset=int(r.integers(0, slack + 1)))
         wave = wave * np.float32(10 ** (r.uniform(-a.gain_db, a.gain_db) / 20))
@@ -82,6 +83,29 @@ class ClipDataset(Dataset):
             level = 10 ** (r.uniform(*a.noise_dbfs) / 20)
             wave = wave + r.normal(0.0, level, size=wave.shape).astype(np.float32)
         return torch.from_numpy(np.clip(wave, -1, 1).astype(np.float32)), self.labels[i]
+
+
+def pitch_tempo(wave: np.ndarray, pitch: float, tempo: Optional[float] = None) -> np.ndarray:
+    """The wave played `pitch` times faster (resampled: pitch, formants and tempo all scaled by it,
+    the factor rounded to a hundredth), then, when a tempo is given, stretched by a phase vocoder so
+    that its tempo is `tempo` times the original's while the pitch stays scaled: pitch (and the vocal
+    tract's formants with it, as vocal-tract-length perturbation does) and speaking rate drawn apart."""
+    rate = int(round(pitch * 100))
+    with torch.no_grad():
+        x = _speed_resampler(rate)(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))
+        if tempo is None or len(x) < _STFT:
+            return x.numpy()
+        stretch = tempo * 100 / rate  # the stretch still needed after the resampling
+        window = torch.hann_window(_STFT)
+        spec = torch.stft(x, _STFT, _STFT // 4, window=window, return_complex=True)
+        advance = torch.linspace(0, np.pi * (_STFT // 4), spec.shape[-2])[:, None]
+        spec = torchaudio.functional.phase_vocoder(spec, stretch, advance)
+        out = torch.istft(spec, _STFT, _STFT // 4, window=window, length=int(round(len(x) / stretch)))
+        out = out * (x.norm() / out.norm().clamp_min(1e-8))  # the vocoder's phases cost ~3 dB: keep the energy
+    return out.numpy().astype(np.float32)
+
+
+_STFT = 512  # the phase vocoder's frame (32 ms at 16 kHz)
 
 
 @lru_cache(maxsize=64)

@@ -3,8 +3,9 @@ clip and per augmentation variant and kept on disk (runs/cache/, float16, every 
 deepest one used, pooled in time as the head pools them); training a head then reads only the cache.
 
 Variant 0 is the clip exactly as the predictor prepares it (trimmed, centred in 3 s); variants 1..
-are random copies: speed perturbation, a random place in the 3-s window, and
-emotion.audio.corruptions.random_corruption (noise at 5-30 dB SNR, reverberation, a telephone band).
+are random copies: speed perturbation (or pitch and tempo perturbed apart, recipe.warp), a random
+place in the 3-s window, and emotion.audio.corruptions.random_corruption (noise at 5-30 dB SNR,
+reverberation, a telephone band).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def variant_clips(
 
     data = ClipDataset(
         frame,
-        Augment(speed_prob=recipe.speed_prob, gain_db=0.0, noise_prob=0.0),
+        Augment(speed_prob=recipe.speed_prob, warp=recipe.warp, gain_db=0.0, noise_prob=0.0),
         seed=seed * 1000 + variant,
         waves=waves,
     )
@@ -90,6 +91,7 @@ def cached_states(
                 whisper_weights.MODEL_SHA256,
                 encoder.FEATURE_CONFIG,
             )
+            + ((recipe.warp,) if recipe.warp and variant else ())  # the clean clips, and caches made before, keep names
         ).encode()
     ).hexdigest()[:16]
     path = CACHE_DIR / f"{encoder.NAME}-v{variant}-{key}.npy"

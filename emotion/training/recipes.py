@@ -44,6 +44,7 @@ class HeadRecipe:
     batch_size: int = 32
     variants: int = 4  # augmented copies per clip, besides the clean one
     speed_prob: float = 0.5
+    warp: float = 0.0  # > 0: the copies' pitch and tempo perturbed apart, each by 1 +- warp (0: speed, together)
     corrupt: bool = True  # noise, reverb, telephone on the augmented copies
     time_mask: int = 8  # mask up to this many LSTM steps (40 ms each), twice per clip
     use_song: bool = True

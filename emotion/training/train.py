@@ -127,6 +127,7 @@ def head_args(ap) -> None:
     )
     ap.add_argument("--variants", type=int, default=HeadRecipe.variants, help="augmented copies per clip (cached)")
     ap.add_argument("--no-corrupt", action="store_true", help="no noise/reverb/telephone on the copies")
+    ap.add_argument("--warp", type=float, default=HeadRecipe.warp, help="copies' pitch, tempo apart: 1 +- this")
     ap.add_argument(
         "--cache-layers",
         type=int,
@@ -274,6 +275,7 @@ def head_setup(args, n_labels: int) -> tuple:
         balance_by=args.balance_by,
         adversary=args.adversary,
         mixup=args.mixup,
+        warp=args.warp,
     )
     return config, recipe
 
