@@ -3,6 +3,7 @@
 
     python -m emotion.training.near_tie   # checkpoints/oof_predictions.csv -> checkpoints/near_tie.json
     python -m emotion.training.near_tie runs/x/oof_predictions.csv --out runs/x/near_tie.json
+    python -m emotion.training.near_tie --loco docs/loco/tables/three-mixup/*.csv --out docs/loco/near-tie.json
 
 Reads the out-of-fold probabilities of a checkpoint (every clip scored by the fold model that
 never heard its speaker), prints for candidate margins (steps of BAND) the top-1 accuracy of the
@@ -12,6 +13,12 @@ emotion is right at most MAX_FIRED_ACCURACY of the time: where the top word is n
 coin toss, the app says so. The choice, its table and the CSV's SHA-256 go to near_tie.json beside
 the checkpoint, which emotion.clarity reads (rerun this after retraining: a test checks that
 the JSON's SHA-256 matches the CSV's).
+
+--loco checks the chosen margin where it was not chosen: on leave-one-corpus-out tables (each
+corpus scored by a head that never heard it; emotion.training.loco --tables), per held-out corpus,
+how often it fires and how often the top emotion is right when it fires and when it does not, with
+the raw probabilities and with the familiarity tempering the app applies (gamma of familiarity.json),
+and the margin the same rule would have chosen on that corpus alone.
 """
 
 from __future__ import annotations
@@ -44,6 +51,11 @@ def gaps(frame: pd.DataFrame, labels):
     return order[:, -1] - order[:, -2], right
 
 
+def _share(right: np.ndarray) -> float:
+    """The share right, NaN (no evidence, no warning) where there are no clips."""
+    return float(right.mean()) if right.size else float("nan")
+
+
 def margin_table(frame: pd.DataFrame, labels) -> pd.DataFrame:
     """One row per candidate margin m (multiples of BAND): the top-1 accuracy of the clips whose
     gap lies in [m - BAND, m), the share fired (gap < m), the accuracy of the fired and of the rest."""
@@ -56,11 +68,11 @@ def margin_table(frame: pd.DataFrame, labels) -> pd.DataFrame:
             dict(
                 margin=float(m),
                 n_band=int(band.sum()),
-                accuracy_band=float(right[band].mean()),
-                accuracy_window=float(right[window].mean()),
+                accuracy_band=_share(right[band]),
+                accuracy_window=_share(right[window]),
                 fires=float(fired.mean()),
-                accuracy_fired=float(right[fired].mean()),
-                accuracy_rest=float(right[~fired].mean()),
+                accuracy_fired=_share(right[fired]),
+                accuracy_rest=_share(right[~fired]),
                 accuracy_all=float(right.mean()),
             )
         )
@@ -80,11 +92,55 @@ def choose(table: pd.DataFrame) -> float:
     return margin
 
 
+def loco_check(tables: dict, margin: float, gamma: float) -> dict:
+    """{held-out corpus: {raw, tempered: the margin's scores}} of leave-one-corpus-out tables."""
+    from .unfamiliar import probabilities
+
+    out = {}
+    for name, table in tables.items():
+        labels = [c.removeprefix("logit_") for c in table.columns if c.startswith("logit_")]
+        out[name] = dict(n=len(table))
+        for kind, g in (("raw", 0.0), ("tempered", gamma)):
+            frame = pd.DataFrame(probabilities(table, g), columns=labels).assign(emotion=table["emotion"].to_numpy())
+            gap, right = gaps(frame, labels)
+            fired = gap < margin
+            out[name][kind] = dict(
+                fires=round(float(fired.mean()), 4),
+                accuracy_fired=round(_share(right[fired]), 4) if fired.any() else None,
+                accuracy_rest=round(_share(right[~fired]), 4) if (~fired).any() else None,
+                margin_chosen_here=choose(margin_table(frame, labels)),
+            )
+    return out
+
+
+def _check(args) -> int:
+    margin = float(json.loads(Path(args.near_tie).read_text())["margin"])
+    gamma = float(json.loads(Path(args.familiarity).read_text())["gamma"])
+    tables = {Path(t).stem.removeprefix("without-"): pd.read_csv(t) for t in args.loco}
+    result = dict(margin=margin, gamma=gamma, tables=list(args.loco), corpora=loco_check(tables, margin, gamma))
+    for name, r in result["corpora"].items():
+        for kind in ("raw", "tempered"):
+            x = r[kind]
+            print(
+                f"{name:>8} {kind:>8}: fires on {x['fires']:.1%} of {r['n']}, top right {x['accuracy_fired']:.1%} "
+                f"when it fires, {x['accuracy_rest'] or 0:.1%} otherwise; this corpus alone would choose "
+                f"{x['margin_chosen_here']:.2f}"
+            )
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emotion.training.near_tie", description=__doc__.split("\n\n")[0])
     ap.add_argument("oof", nargs="?", default=str(ROOT / "checkpoints" / "oof_predictions.csv"))
     ap.add_argument("--out", default=None, help="default: near_tie.json beside the CSV")
+    ap.add_argument("--loco", nargs="+", metavar="CSV", help="instead: check the margin on these loco tables")
+    ap.add_argument("--near-tie", default=str(ROOT / "checkpoints" / "near_tie.json"), help="with --loco")
+    ap.add_argument("--familiarity", default=str(ROOT / "checkpoints" / "familiarity.json"), help="with --loco")
     args = ap.parse_args(argv)
+    if args.loco:
+        return _check(args)
     path = Path(args.oof)
     frame = pd.read_csv(path)
     labels = label_columns(frame)  # the model's labels, in its order
