@@ -518,3 +518,30 @@ def test_warp_keys_the_augmented_copies_only(tmp_path, monkeypatch):
     assert [d for d, _ in encoded] == ["encoding variant 0", "encoding variant 1", "encoding variant 1"]
     assert len(list(tmp_path.glob("*-v0-*.npy"))) == 1 and len(list(tmp_path.glob("*-v1-*.npy"))) == 2
     assert not torch.equal(encoded[1][1], encoded[2][1])  # the warped copies differ from the speed-perturbed
+
+
+@pytest.mark.parametrize(
+    "argv, seeds", [([], (0, 0)), (["--seed", "1"], (1, 1)), (["--seed", "1", "--cache-seed", "0"], (1, 0))]
+)
+def test_loco_cache_seed_keeps_the_copies_while_the_head_seed_moves(two_corpora, monkeypatch, argv, seeds):
+    """--cache-seed: the augmented copies' seed (default --seed), so another head seed reuses the cache."""
+    from emotion.training import loco
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_states(frame, waves, variant, recipe, config, *, seed, n_layers=None):
+        seen["cache"] = seed
+        return np.zeros((len(frame), 1, 1, 1), dtype=np.float16)
+
+    def fake_train(bank, y, train_idx, val_idx, config, recipe, seed, *rest):
+        seen["head"] = seed
+        raise Stop
+
+    monkeypatch.setattr(loco, "corpus_states", fake_states)
+    monkeypatch.setattr(loco, "train_head", fake_train)
+    with pytest.raises(Stop):
+        loco.main(["--manifest", str(two_corpora / "joint.csv"), "--out", "unused.json", "--variants", "1"] + argv)
+    assert (seen["head"], seen["cache"]) == seeds

@@ -92,7 +92,17 @@ def familiarity_table(frame, features, train_idx, test_idx, logits, labels) -> p
 
 
 def leave_one_corpus_out(
-    frame, waves, labels, config, recipe, seed=0, without=(), held_out=None, tables=None, cache_layers=None
+    frame,
+    waves,
+    labels,
+    config,
+    recipe,
+    seed=0,
+    without=(),
+    held_out=None,
+    tables=None,
+    cache_layers=None,
+    cache_seed=None,
 ) -> dict:
     """{corpus: scores} of heads each trained without one corpus (module docstring); tables: a folder
     for the held-out corpora's familiarity tables."""
@@ -100,7 +110,9 @@ def leave_one_corpus_out(
     if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
         raise ManifestError("leave-one-corpus-out needs a manifest with a corpus column and two or more corpora")
     bank = [
-        corpus_states(frame, waves, v, recipe, config, seed=seed, n_layers=cache_layers)
+        corpus_states(
+            frame, waves, v, recipe, config, seed=seed if cache_seed is None else cache_seed, n_layers=cache_layers
+        )
         for v in range(recipe.variants + 1)
     ]
     y = frame["label"].to_numpy()
@@ -172,6 +184,9 @@ def main(argv: Sequence[str] = None) -> int:
     ap.add_argument("--held-out", nargs="*", help="score only these corpora")
     ap.add_argument("--tables", help="a folder for each held-out corpus's familiarity table")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--cache-seed", type=int, help="the augmented copies' seed (default --seed): another --seed on the same copies"
+    )
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--table", nargs="+", metavar="JSON", help="instead: print the ablation table of these runs")
     recipe_args(ap.add_argument_group("recipe"))
@@ -192,7 +207,17 @@ def main(argv: Sequence[str] = None) -> int:
         config, recipe = head_setup(args, len(labels))
         t0 = time.time()
         corpora = leave_one_corpus_out(
-            frame, waves, labels, config, recipe, args.seed, args.without, args.held_out, args.tables, args.cache_layers
+            frame,
+            waves,
+            labels,
+            config,
+            recipe,
+            args.seed,
+            args.without,
+            args.held_out,
+            args.tables,
+            args.cache_layers,
+            args.cache_seed,
         )
     except ManifestError as exc:
         print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
@@ -204,6 +229,7 @@ def main(argv: Sequence[str] = None) -> int:
         recipe=recipe.to_dict(),
         config={k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},
         seed=args.seed,
+        cache_seed=args.seed if args.cache_seed is None else args.cache_seed,
         minutes=round((time.time() - t0) / 60, 1),
         mean_accuracy=round(float(np.mean([c["accuracy"] for c in corpora.values()])), 4),
         mean_uar=round(float(np.mean([c["uar"] for c in corpora.values()])), 4),
