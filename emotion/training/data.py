@@ -85,6 +85,9 @@ class ClipDataset(Dataset):
         return torch.from_numpy(np.clip(wave, -1, 1).astype(np.float32)), self.labels[i]
 
 
+_STFT = 512  # the phase vocoder's frame (32 ms at 16 kHz)
+
+
 def pitch_tempo(wave: np.ndarray, pitch: float, tempo: Optional[float] = None) -> np.ndarray:
     """The wave played `pitch` times faster (resampled: pitch, formants and tempo all scaled by it,
     the factor rounded to a hundredth), then, when a tempo is given, stretched by a phase vocoder so
@@ -103,9 +106,6 @@ def pitch_tempo(wave: np.ndarray, pitch: float, tempo: Optional[float] = None) -
         out = torch.istft(spec, _STFT, _STFT // 4, window=window, length=int(round(len(x) / stretch)))
         out = out * (x.norm() / out.norm().clamp_min(1e-8))  # the vocoder's phases cost ~3 dB: keep the energy
     return out.numpy().astype(np.float32)
-
-
-_STFT = 512  # the phase vocoder's frame (32 ms at 16 kHz)
 
 
 @lru_cache(maxsize=64)

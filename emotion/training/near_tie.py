@@ -121,10 +121,10 @@ def _check(args) -> int:
     for name, r in result["corpora"].items():
         for kind in ("raw", "tempered"):
             x = r[kind]
+            fired, rest = (("-" if v is None else f"{v:.1%}") for v in (x["accuracy_fired"], x["accuracy_rest"]))
             print(
-                f"{name:>8} {kind:>8}: fires on {x['fires']:.1%} of {r['n']}, top right {x['accuracy_fired']:.1%} "
-                f"when it fires, {x['accuracy_rest'] or 0:.1%} otherwise; this corpus alone would choose "
-                f"{x['margin_chosen_here']:.2f}"
+                f"{name:>8} {kind:>8}: fires on {x['fires']:.1%} of {r['n']}, top right {fired} when it fires, "
+                f"{rest} otherwise; this corpus alone would choose {x['margin_chosen_here']:.2f}"
             )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
