@@ -92,7 +92,8 @@ def pitch_tempo(wave: np.ndarray, pitch: float, tempo: Optional[float] = None) -
     """The wave played `pitch` times faster (resampled: pitch, formants and tempo all scaled by it,
     the factor rounded to a hundredth), then, when a tempo is given, stretched by a phase vocoder so
     that its tempo is `tempo` times the original's while the pitch stays scaled: pitch (and the vocal
-    tract's formants with it, as vocal-tract-length perturbation does) and speaking rate drawn apart."""
+    tract's formants with it, as vocal-tract-length perturbation does) and speaking rate drawn apart.
+    A wave shorter than one vocoder frame (32 ms) is only resampled."""
     rate = int(round(pitch * 100))
     with torch.no_grad():
         x = _speed_resampler(rate)(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))

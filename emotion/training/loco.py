@@ -105,14 +105,13 @@ def leave_one_corpus_out(
     cache_seed=None,
 ) -> dict:
     """{corpus: scores} of heads each trained without one corpus (module docstring); tables: a folder
-    for the held-out corpora's familiarity tables."""
+    for the held-out corpora's familiarity tables; cache_seed: the augmented copies' seed (default seed)."""
+    cache_seed = seed if cache_seed is None else cache_seed
     frame = frame.reset_index(drop=True)
     if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
         raise ManifestError("leave-one-corpus-out needs a manifest with a corpus column and two or more corpora")
     bank = [
-        corpus_states(
-            frame, waves, v, recipe, config, seed=seed if cache_seed is None else cache_seed, n_layers=cache_layers
-        )
+        corpus_states(frame, waves, v, recipe, config, seed=cache_seed, n_layers=cache_layers)
         for v in range(recipe.variants + 1)
     ]
     y = frame["label"].to_numpy()
@@ -202,6 +201,7 @@ def main(argv: Sequence[str] = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.select = "last"
+    cache_seed = args.seed if args.cache_seed is None else args.cache_seed
     try:
         frame, labels, waves = read_manifest(args.manifest)
         config, recipe = head_setup(args, len(labels))
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] = None) -> int:
             args.held_out,
             args.tables,
             args.cache_layers,
-            args.cache_seed,
+            cache_seed,
         )
     except ManifestError as exc:
         print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] = None) -> int:
         recipe=recipe.to_dict(),
         config={k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},
         seed=args.seed,
-        cache_seed=args.seed if args.cache_seed is None else args.cache_seed,
+        cache_seed=cache_seed,
         minutes=round((time.time() - t0) / 60, 1),
         mean_accuracy=round(float(np.mean([c["accuracy"] for c in corpora.values()])), 4),
         mean_uar=round(float(np.mean([c["uar"] for c in corpora.values()])), 4),
