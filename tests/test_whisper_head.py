@@ -56,10 +56,11 @@ def test_head_learns_from_cached_states(asset_states):
 
 
 def test_mixup_mixes_states_and_labels_by_the_same_weight():
-    from emotion.training.heads import _mixup
+    from emotion.training.heads import _mix_draw
+    from emotion.training.step import mixup
 
     x, y = torch.randn(6, 2, 5, 3), torch.tensor([0, 1, 2, 3, 4, 5])
-    mixed, soft = _mixup(x.clone(), y, 8, 0.4, np.random.default_rng(0))
+    mixed, soft = mixup(x.clone(), y, 8, *_mix_draw(0.4, 6, np.random.default_rng(0)))
     assert soft.shape == (6, 8) and torch.allclose(soft.sum(1), torch.ones(6))
     assert torch.all(soft.argmax(1) == y)  # each clip keeps the larger share of itself
     draw = np.random.default_rng(0)  # the same draws: one weight, one pairing for the whole batch
@@ -278,13 +279,35 @@ def test_one_mixup_flag_sets_both_recipes():
     assert warped.warp == 0.1 and HeadRecipe.warp == Augment.warp == 0.0  # off unless asked for
 
 
-@pytest.mark.parametrize("program", ["train", "loco"])
-def test_mixup_and_the_adversary_are_refused_together(program, capsys):
-    """The adversarial step trains on hard labels and each clip's own corpus: a run asking for both
-    would silently drop the mixup, so the command line refuses it and says why."""
-    import importlib
+def test_with_mixup_the_corpus_critic_reads_the_mixed_corpora(asset_states, monkeypatch):
+    """Mixup and the adversary together: each step's emotion targets and corpus targets are mixed by
+    the same weight and pairing (a mixed clip is lam of its own corpus and 1 - lam of its partner's),
+    so the critic is never told a mixed clip is wholly one corpus; and the head still learns."""
+    from emotion.training import heads
+    from emotion.training.recipes import HeadRecipe
 
-    main = importlib.import_module(f"emotion.training.{program}").main
-    with pytest.raises(SystemExit) as stop:
-        main(["--manifest", "m.csv", "--out", "o", "--mixup", "0.2", "--adversary", "0.1"])
-    assert stop.value.code == 2 and "--mixup and --adversary do not combine" in capsys.readouterr().err
+    states, labels = asset_states
+    idx = np.arange(len(labels))
+    domains = idx % 2  # two "corpora"
+    config = HeadConfig(**TINY)
+    states = np.ascontiguousarray(states[:, list(config.layers)])
+    seen, step = [], heads.adversarial_step
+
+    def spy(model, critic, opt, x, y, domain, scale):
+        seen.append((y.clone(), domain.clone()))
+        return step(model, critic, opt, x, y, domain, scale)
+
+    monkeypatch.setattr(heads, "adversarial_step", spy)
+    recipe = HeadRecipe(epochs=30, lr=1e-2, batch_size=6, time_mask=0, mixup=0.4, adversary=0.1)
+    state, info, *_ = heads.train_head([states], labels, idx, idx[:0], config, recipe, seed=0, domains=domains)
+    assert len(seen) == 30 * (len(idx) // 6)
+    for y, domain in seen:
+        assert y.shape == (6, config.n_classes) and domain.shape == (6, 2)
+        assert torch.allclose(domain.sum(1), torch.ones(6))
+        lam = y.max(1).values.min()  # the batch's weight: a clip's own share where its partner's label differs
+        share = domain.max(1).values  # lam where the partner is of the other corpus, 1 where of the same
+        assert torch.all(torch.isclose(share, lam) | torch.isclose(share, torch.ones(6)))
+    assert any(bool((d.max(1).values < 1).any()) for _, d in seen)  # some pairs cross corpora
+    model = EncoderHead(config)
+    model.load_state_dict(state)
+    assert (heads.head_logits(model, states, idx).argmax(1).numpy() == labels).mean() >= 0.8  # chance 1/8

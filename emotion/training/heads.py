@@ -27,7 +27,7 @@ from .corpora import sampling_weights
 from .encoder_cache import corpus_states
 from .folds import clip_folds, corpus_folds, train_folds, train_rows
 from .recipes import HeadRecipe
-from .step import adversarial_step, mixup, train_step
+from .step import adversarial_step, mix_labels, mixup, train_step
 
 
 def _batch(bank: List[np.ndarray], idx: np.ndarray, variant: Optional[np.ndarray] = None) -> torch.Tensor:
@@ -95,12 +95,16 @@ def train_head(
             x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
+            targets, corpora = y[idx], d[idx] if critic is not None else None
+            if recipe.mixup:  # a mixed clip is lam of one corpus too: the critic reads that
+                lam, other = _mix_draw(recipe.mixup, len(idx), rng)
+                x, targets = mixup(x, targets, config.n_classes, lam, other)
+                corpora = mix_labels(corpora, critic[-1].out_features, lam, other) if critic is not None else None
             if critic is None:
-                x, targets = _mixup(x, y[idx], config.n_classes, recipe.mixup, rng) if recipe.mixup else (x, y[idx])
                 loss = train_step(model, opt, x, targets)  # the CNN recipe's step too
             else:  # the reversal's weight ramps up over training (DANN's 2 / (1 + exp(-10 p)) - 1)
                 ramp = 2.0 / (1.0 + np.exp(-10.0 * (epoch - 1 + i / len(order)) / recipe.epochs)) - 1.0
-                loss = adversarial_step(model, critic, opt, x, y[idx], d[idx], recipe.adversary * ramp)
+                loss = adversarial_step(model, critic, opt, x, targets, corpora, recipe.adversary * ramp)
             sched.step()
             total += loss.item() * len(idx)
             count += len(idx)
@@ -124,11 +128,11 @@ def train_head(
     return {k: v.detach().clone() for k, v in state.items()}, info, logits, last_logits
 
 
-def _mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float, rng: np.random.Generator):
-    """step.mixup with one Beta(alpha, alpha) weight lam >= 0.5 per batch, drawn from the head's rng;
-    the batch is drawn across corpora, so are the pairs."""
+def _mix_draw(alpha: float, n: int, rng: np.random.Generator) -> tuple:
+    """One Beta(alpha, alpha) weight lam >= 0.5 per batch and a pairing of its n clips, drawn from the
+    head's rng; the batch is drawn across corpora, so are the pairs."""
     lam = float(rng.beta(alpha, alpha))
-    return mixup(x, y, n_classes, max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(len(x))))
+    return max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(n))
 
 
 def _time_mask(x: torch.Tensor, width: int, rng: np.random.Generator) -> torch.Tensor:

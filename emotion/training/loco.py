@@ -196,8 +196,6 @@ def main(argv: Sequence[str] = None) -> int:
         return 0
     if not (args.manifest and args.out):
         ap.error("give --manifest and --out (or --table)")
-    if args.mixup and args.adversary:
-        ap.error("--mixup and --adversary do not combine (the corpus critic reads each clip's own corpus): choose one")
     if args.threads:
         torch.set_num_threads(args.threads)
     args.select = "last"

@@ -36,8 +36,14 @@ def mixup(x: torch.Tensor, labels: torch.Tensor, n_classes: int, lam: float, oth
     """Mixup (Zhang et al. 2018), both recipes: each example mixed with example other[i] of the batch
     by weight lam, its one-hot label alike (log-mels for the CNN, cached states for a head).
     Returns (mixed x, soft targets (B, n_classes)); the caller draws lam and other."""
+    return lam * x + (1 - lam) * x[other], mix_labels(labels, n_classes, lam, other)
+
+
+def mix_labels(labels: torch.Tensor, n_classes: int, lam: float, other: torch.Tensor) -> torch.Tensor:
+    """The soft targets of mixup: each one-hot label mixed with label other[i] by weight lam (the
+    emotions, or with the adversary the corpora: a mixed clip is lam of one corpus)."""
     onehot = torch.nn.functional.one_hot(labels, n_classes).float()
-    return lam * x + (1 - lam) * x[other], lam * onehot + (1 - lam) * onehot[other]
+    return lam * onehot + (1 - lam) * onehot[other]
 
 
 class _Reverse(torch.autograd.Function):
@@ -56,7 +62,7 @@ class _Reverse(torch.autograd.Function):
 def adversarial_step(model, critic: torch.nn.Module, opt, x, y, domain, scale: float) -> torch.Tensor:
     """One step of emotion loss plus a corpus classifier's loss on a head's pooled vector through
     gradient reversal: the critic learns to tell the corpora apart, the head learns to make that hard.
-    Returns the emotion loss."""
+    y and domain: indices, or soft targets (mixup). Returns the emotion loss."""
     emb = model.embed(x)
     loss = torch.nn.functional.cross_entropy(model.fc(model.drop(emb)), y, label_smoothing=model.config.label_smoothing)
     adv = torch.nn.functional.cross_entropy(critic(_Reverse.apply(emb, scale)), domain)

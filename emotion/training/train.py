@@ -171,8 +171,6 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if bool(args.data_dir) == bool(args.manifest):
         ap.error("give either --data-dir (RAVDESS) or --manifest (any corpus)")
-    if args.mixup and args.adversary:
-        ap.error("--mixup and --adversary do not combine (the corpus critic reads each clip's own corpus): choose one")
     args.select = args.select or ("last" if args.manifest else "best")
     command = f"{PROG} {' '.join(argv)}"
     if args.manifest:
