@@ -71,6 +71,20 @@ def table_report(page, table: str) -> dict:
     }""")
 
 
+def settled_report(page, table: str, tries: int = 20) -> dict:
+    """table_report once two readings 250 ms apart agree: under load the Dataframe may still be
+    sizing its columns when its first cell shows. The likeliest cause of this test's one failure, in
+    a full parallel run (it passed alone and in every later run; not reproduced)."""
+    last = None
+    for _ in range(tries):
+        report = table_report(page, table)
+        if report == last:
+            break
+        last = report
+        page.wait_for_timeout(250)
+    return report
+
+
 def test_across_corpora_tables_read_on_a_phone(page):
     """Item 12: on a phone the tables were 9.5-px and 11-px type, shrunk to fit every column. Now the
     body text is at least 12 px and every header whole; the per-emotion table keeps every column on
@@ -87,7 +101,7 @@ def test_across_corpora_tables_read_on_a_phone(page):
     for table in CROSS_CORPUS:
         page.locator(table).scroll_into_view_if_needed()
         expect(page.locator(f"{table} [data-testid=cell-0-1]")).to_be_visible()
-        report = table_report(page, table)
+        report = settled_report(page, table)
         small = [(c["text"], c["px"]) for c in report["cells"] if c["px"] < 12]
         assert report["cells"] and not small, (table, small)
         assert [c["text"] for c in report["cells"] if c["cut"]] == [], table
