@@ -95,7 +95,8 @@ def train_head(
             x = _batch(bank, idx, rng.integers(0, len(bank), len(idx)))
             if recipe.time_mask:
                 x = _time_mask(x, recipe.time_mask, rng)
-            targets, corpora = y[idx], d[idx] if critic is not None else None
+            targets = y[idx]
+            corpora = d[idx] if critic is not None else None  # the adversary's targets
             if recipe.mixup:  # a mixed clip is lam of one corpus too: the critic reads that
                 lam, other = _mix_draw(recipe.mixup, len(idx), rng)
                 x, targets = mixup(x, targets, config.n_classes, lam, other)
