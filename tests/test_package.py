@@ -165,3 +165,23 @@ def test_the_app_links_the_model_card(served_app):
         assert reply.status == 200 and "## Intended use" in reply.read().decode()
     with urllib.request.urlopen(served_app.rstrip("/") + "/config", timeout=30) as config:  # what the page renders
         assert f"[Model card]({link})" in config.read().decode()
+
+
+def test_readme_ablation_rows_are_the_stored_runs():
+    """Every row of the README's leave-one-corpus-out ablation table is what `loco --table` prints from
+    the run's JSON in docs/loco/ (figures copied by hand drift), and every stored run has its row."""
+    from emotion.training import loco
+
+    readme = (ROOT / "README.md").read_text().splitlines()
+    start = readme.index(next(line for line in readme if line.startswith("| recipe | ravdess | emodb | nemo |")))
+    rows = {}
+    for line in readme[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[re.sub(r"\*\*| \(.*\)", "", cells[0])] = cells[1:]
+    runs = sorted(p for p in (ROOT / "docs" / "loco").glob("*.json") if "recipe" in json.loads(p.read_text()))
+    assert sorted(rows) == sorted(p.stem for p in runs)
+    for path in runs:
+        printed = loco.table([str(path)]).splitlines()[-1]
+        assert [c.strip() for c in printed.strip("|").split("|")][1:] == rows[path.stem], path.stem
