@@ -545,3 +545,46 @@ def test_loco_cache_seed_keeps_the_copies_while_the_head_seed_moves(two_corpora,
     with pytest.raises(Stop):
         loco.main(["--manifest", str(two_corpora / "joint.csv"), "--out", "unused.json", "--variants", "1"] + argv)
     assert (seen["head"], seen["cache"]) == seeds
+
+
+def test_fold_heads_score_a_corpus_as_the_shipped_predictor_would(two_corpora, tmp_path, monkeypatch):
+    """--fold-heads 2: the held-out corpus is scored by the mean logits of two heads, each trained on
+    the pool without one speaker fold (seeds as train gives its folds); --merge joins runs over other
+    held-out corpora into one, and refuses runs of another recipe or the same corpus twice."""
+    import json
+
+    from emotion.training import encoder_cache, loco
+    from emotion.training.manifest import ManifestError
+
+    monkeypatch.setattr(encoder_cache, "CACHE_DIR", two_corpora / "cache")
+    trained, scored = [], []
+    train_head, logits = loco.train_head, loco._logits
+    monkeypatch.setattr(
+        loco, "train_head", lambda bank, y, idx, *a: trained.append((idx, a[3])) or train_head(bank, y, idx, *a)
+    )
+    monkeypatch.setattr(loco, "_logits", lambda *a: scored.append(logits(*a)) or scored[-1])
+    frame = pd.read_csv(two_corpora / "joint.csv")
+    flags = ["--epochs", "3", "--variants", "1", "--no-corrupt", "--batch-size", "8", "--proj-dim", "32"]
+    flags += ["--lstm-hidden", "16", "--threads", "1", "--manifest", str(two_corpora / "joint.csv")]
+    out_a, out_b = tmp_path / "a.json", tmp_path / "b.json"
+    args = ["--fold-heads", "2", "--seed", "3", "--tables", str(tmp_path / "t")]
+    assert loco.main(flags + args + ["--held-out", "a", "--out", str(out_a)]) == 0
+    assert [seed for _, seed in trained] == [3, 4] and len(scored) == 2
+    speakers = [set(frame["speaker"].iloc[idx]) for idx, _ in trained]
+    assert all(s <= set(frame.loc[frame["corpus"] == "b", "speaker"]) for s in speakers)  # never corpus a
+    assert len(speakers[0]) == len(speakers[1]) == 2 and not speakers[0] & speakers[1]  # each without one fold
+    table = pd.read_csv(tmp_path / "t" / "without-a.csv")
+    np.testing.assert_allclose(table.filter(like="logit_").to_numpy(), np.mean(scored, 0), atol=1e-3)
+    run_a = json.loads(out_a.read_text())
+    assert run_a["fold_heads"] == 2 and set(run_a["corpora"]) == {"a"}
+    assert loco.main(flags + args + ["--held-out", "b", "--out", str(out_b)]) == 0
+    merged = tmp_path / "ab.json"
+    assert loco.main(["--merge", str(out_a), str(out_b), "--out", str(merged)]) == 0
+    run = json.loads(merged.read_text())
+    assert set(run["corpora"]) == {"a", "b"} and run["fold_heads"] == 2
+    assert run["mean_accuracy"] == round((run["corpora"]["a"]["accuracy"] + run["corpora"]["b"]["accuracy"]) / 2, 4)
+    with pytest.raises(ManifestError, match="same held-out corpus"):
+        loco.merge([run_a, run_a])
+    with pytest.raises(ManifestError, match="one recipe"):
+        loco.merge([run_a, dict(json.loads(out_b.read_text()), fold_heads=1)])
+    assert loco.main(["--merge", str(out_a), str(out_a), "--out", str(tmp_path / "x.json")]) == 1  # said, not raised

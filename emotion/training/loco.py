@@ -14,7 +14,9 @@ the mean over held-out corpora. The labels scored depend on the training pool (w
 corpus but RAVDESS says surprised), so runs that train on other corpora are compared on `common`:
 the same scores over the labels every corpus of the manifest has (for the four: neutral, happy,
 sad, angry), argmax over those. One head per held-out corpus, not five fold heads: a recipe costs
-as many head trainings as there are corpora.
+as many head trainings as there are corpora. --fold-heads 5 scores each held-out corpus as the
+shipped predictor would: the mean logits of five heads, each trained without one speaker fold of the
+pool (about four times the time); --merge joins runs of the same recipe over other --held-out corpora.
 
 --without NAME drops a corpus from every training pool (it is still scored: the corpus-choice
 ablation); --held-out NAME ... scores only these corpora. --tables DIR also writes, per held-out
@@ -91,6 +93,25 @@ def familiarity_table(frame, features, train_idx, test_idx, logits, labels) -> p
     return _rows("foreign", frame.iloc[test_idx], list(labels), logits, _distance(fam, features[test_idx]), fam, 1.0)
 
 
+def _heads(frame, train_idx, fold_heads: int, seed: int, desc: str) -> list:
+    """(rows, seed, description) of each head that scores a held-out corpus: one on the whole pool, or
+    fold_heads heads each trained without one speaker fold of the pool, seeds as train gives its fold
+    heads (the shipped predictor averages such heads' logits)."""
+    if fold_heads <= 1:
+        return [(train_idx, seed, desc)]
+    pool = frame.iloc[train_idx]
+    fold_of = clip_folds(pool, corpus_folds(pool, fold_heads))
+    return [(train_idx[fold_of != i], seed + i, f"{desc}, head {i + 1}/{fold_heads}") for i in range(fold_heads)]
+
+
+def _logits(bank, y, frame, train_idx, test_idx, config, recipe, seed, desc, domains) -> np.ndarray:
+    draw = sampling_weights(frame, train_idx, recipe.corpus_power, recipe.balance_by) if recipe.balance else None
+    empty = np.array([], dtype=int)
+    model = EncoderHead(config)
+    model.load_state_dict(train_head(bank, y, train_idx, empty, config, recipe, seed, desc, draw, domains)[0])
+    return head_logits(model, bank[0], test_idx).numpy()
+
+
 def leave_one_corpus_out(
     frame,
     waves,
@@ -103,9 +124,11 @@ def leave_one_corpus_out(
     tables=None,
     cache_layers=None,
     cache_seed=None,
+    fold_heads=1,
 ) -> dict:
     """{corpus: scores} of heads each trained without one corpus (module docstring); tables: a folder
-    for the held-out corpora's familiarity tables; cache_seed: the augmented copies' seed (default seed)."""
+    for the held-out corpora's familiarity tables; cache_seed: the augmented copies' seed (default seed);
+    fold_heads: score with the mean logits of this many speaker-fold heads of the pool (_heads)."""
     cache_seed = seed if cache_seed is None else cache_seed
     frame = frame.reset_index(drop=True)
     if "corpus" not in frame.columns or frame["corpus"].nunique() < 2:
@@ -127,12 +150,10 @@ def leave_one_corpus_out(
         test_idx = np.flatnonzero((corpus == name) & frame["channel"].eq("speech").to_numpy())
         shared = sorted(set(y[train_idx]) & set(y[test_idx]))
         test_idx = test_idx[np.isin(y[test_idx], shared)]
-        draw = sampling_weights(frame, train_idx, recipe.corpus_power, recipe.balance_by) if recipe.balance else None
-        empty = np.array([], dtype=int)
-        state = train_head(bank, y, train_idx, empty, config, recipe, seed, f"without {name}", draw, domains)[0]
-        model = EncoderHead(config)
-        model.load_state_dict(state)
-        logits = head_logits(model, bank[0], test_idx).numpy()
+        heads = _heads(frame, train_idx, fold_heads, seed, f"without {name}")
+        logits = np.mean(
+            [_logits(bank, y, frame, idx, test_idx, config, recipe, *run, domains) for idx, *run in heads], 0
+        )
         scores = held_out_scores(logits, y[test_idx], shared)
         mine = np.isin(y[test_idx], common)
         scores["common"] = held_out_scores(logits[mine], y[test_idx][mine], common)
@@ -152,6 +173,29 @@ def leave_one_corpus_out(
         )
         print(f"held out {name}: accuracy {scores['accuracy']:.3f}, UAR {scores['uar']:.3f} ({len(test_idx)} clips)")
     return out
+
+
+def means(corpora: dict) -> dict:
+    """The run's headline figures: the mean over its held-out corpora."""
+    return dict(
+        mean_accuracy=round(float(np.mean([c["accuracy"] for c in corpora.values()])), 4),
+        mean_uar=round(float(np.mean([c["uar"] for c in corpora.values()])), 4),
+        mean_common=round(float(np.mean([c["common"]["accuracy"] for c in corpora.values()])), 4),
+    )
+
+
+def merge(runs: List[dict]) -> dict:
+    """One run from runs of the same recipe over other held-out corpora (--held-out, run apart)."""
+    same = ("recipe", "config", "labels", "seed", "cache_seed", "fold_heads")
+    if any(run.get(k) != runs[0].get(k) for run in runs for k in same):
+        raise ManifestError("--merge joins runs of one recipe, seed and label set only")
+    corpora = {name: c for run in runs for name, c in run["corpora"].items()}
+    if len(corpora) < sum(len(run["corpora"]) for run in runs):
+        raise ManifestError("--merge: two runs scored the same held-out corpus")
+    minutes = round(sum(run["minutes"] for run in runs), 1)
+    return dict(
+        runs[0], command=" && ".join(run["command"] for run in runs), minutes=minutes, **means(corpora), corpora=corpora
+    )
 
 
 def table(paths: List[str]) -> str:
@@ -187,12 +231,22 @@ def main(argv: Sequence[str] = None) -> int:
         "--cache-seed", type=int, help="the augmented copies' seed (default --seed): another --seed on the same copies"
     )
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--fold-heads", type=int, default=1, help="score with the mean of this many fold heads")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", help="instead: join these runs' corpora into --out")
     ap.add_argument("--table", nargs="+", metavar="JSON", help="instead: print the ablation table of these runs")
     recipe_args(ap.add_argument_group("recipe"))
     head_args(ap.add_argument_group("whisper-base"))
     args = ap.parse_args(argv)
     if args.table:
         print(table(args.table))
+        return 0
+    if args.merge and args.out:
+        try:
+            run = merge([json.loads(Path(p).read_text()) for p in args.merge])
+        except ManifestError as exc:
+            print(f"Cannot merge: {exc}", file=sys.stderr)
+            return 1
+        Path(args.out).write_text(json.dumps(run, indent=1) + "\n")
         return 0
     if not (args.manifest and args.out):
         ap.error("give --manifest and --out (or --table)")
@@ -216,6 +270,7 @@ def main(argv: Sequence[str] = None) -> int:
             args.tables,
             args.cache_layers,
             cache_seed,
+            args.fold_heads,
         )
     except ManifestError as exc:
         print(f"Cannot run leave-one-corpus-out: {exc}", file=sys.stderr)
@@ -228,10 +283,9 @@ def main(argv: Sequence[str] = None) -> int:
         config={k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},
         seed=args.seed,
         cache_seed=cache_seed,
+        fold_heads=args.fold_heads,
         minutes=round((time.time() - t0) / 60, 1),
-        mean_accuracy=round(float(np.mean([c["accuracy"] for c in corpora.values()])), 4),
-        mean_uar=round(float(np.mean([c["uar"] for c in corpora.values()])), 4),
-        mean_common=round(float(np.mean([c["common"]["accuracy"] for c in corpora.values()])), 4),
+        **means(corpora),
         corpora=corpora,
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
