@@ -581,7 +581,7 @@ def test_fold_heads_score_a_corpus_as_the_shipped_predictor_would(two_corpora, t
     merged = tmp_path / "ab.json"
     assert loco.main(["--merge", str(out_a), str(out_b), "--out", str(merged)]) == 0
     run = json.loads(merged.read_text())
-    assert set(run["corpora"]) == {"a", "b"} and run["fold_heads"] == 2
+    assert set(run["corpora"]) == {"a", "b"} and run["fold_heads"] == 2 and run["name"] == "ab"
     assert run["mean_accuracy"] == round((run["corpora"]["a"]["accuracy"] + run["corpora"]["b"]["accuracy"]) / 2, 4)
     with pytest.raises(ManifestError, match="same held-out corpus"):
         loco.merge([run_a, run_a])

@@ -243,6 +243,7 @@ def main(argv: Sequence[str] = None) -> int:
     if args.merge and args.out:
         try:
             run = merge([json.loads(Path(p).read_text()) for p in args.merge])
+            run["name"] = args.name or Path(args.out).stem
         except ManifestError as exc:
             print(f"Cannot merge: {exc}", file=sys.stderr)
             return 1
