@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.special import softmax
-from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from emotion.training.loco import CONFIDENT  # noqa: E402
+from emotion.training.folds import clip_folds, corpus_folds  # noqa: E402
+from emotion.training.loco import held_out_scores  # noqa: E402
+from emotion.training.unfamiliar import _distance, fit  # noqa: E402
 
 HELD = ["emodb", "korean", "nemo", "ravdess"]
 
@@ -84,35 +85,29 @@ def prior(folder):
     print(f"mean {np.mean(before):.1%} -> {np.mean(after):.1%}")
 
 
-def _confident(p, y):
-    sure = p.max(1) >= CONFIDENT
-    return sure.mean(), float(np.mean(p.argmax(1)[sure] != y[sure])) if sure.any() else float("nan")
-
-
 def seeds(folders):
     for n in HELD:
         ts = [pd.read_csv(f"{f}/without-{n}.csv") for f in folders]
         assert all((t["id"].to_numpy() == ts[0]["id"].to_numpy()).all() for t in ts)  # the same clips
         y = ts[0]["label"].to_numpy()
         ps = [softmax(t.filter(like="logit_").to_numpy(float), axis=1) for t in ts]
+        every = range(ps[0].shape[1])  # scored over every label, as the product answers
         for name, p in (("one head", ps[0]), (f"mean of {len(ps)}", np.mean(ps, 0))):
-            share, wrong = _confident(p, y)
+            s = held_out_scores(np.log(p), y, every)
             print(
-                f"{n} {name}: accuracy (all labels) {np.mean(p.argmax(1) == y):.1%}, at >= 70% {share:.0%}, "
-                f"of those wrong {wrong:.0%}"
+                f"{n} {name}: accuracy (all labels) {s['accuracy']:.1%}, at >= 70% {s['confident_share']:.0%}, "
+                f"of those wrong {s['confident_wrong']:.0%}"
             )
 
 
 class Gaussian:
-    """The shipped familiarity distance (emotion.training.unfamiliar.fit): PCA, shrunk covariance."""
+    """The shipped familiarity distance (emotion.training.unfamiliar.fit: PCA, shrunk covariance)."""
 
-    def __init__(self, x, corpus=None, k=32):
-        self.pca = PCA(min(k, len(x) - 1), random_state=0).fit(x)
-        self.cov = LedoitWolf().fit(self.pca.transform(x))
+    def __init__(self, x, corpus=None):
+        self.familiarity = fit(x)
 
     def __call__(self, x):
-        z = self.pca.transform(x) - self.cov.location_
-        return np.sqrt(np.maximum(0.0, np.einsum("bk,kl,bl->b", z, self.cov.precision_, z)))
+        return _distance(self.familiarity, x)
 
 
 class PerCorpus:
@@ -165,23 +160,15 @@ def _features(manifest):
     return frame, pooled_states(corpus_states(frame, waves, 0, recipe, config, seed=0))
 
 
-def _speaker_folds(corpus, speaker, k=5):
-    fold = np.zeros(len(corpus), int)
-    for c in np.unique(corpus):
-        own = corpus == c
-        order = {s: i % min(k, own.sum()) for i, s in enumerate(sorted(set(speaker[own])))}
-        fold[own] = [order[s] for s in speaker[own]]
-    return fold
-
-
 def detectors(manifest, folder, out):
     frame, f = _features(manifest)
-    corpus, speaker = frame["corpus"].to_numpy(), frame["actor"].astype(str).to_numpy()
+    corpus = frame["corpus"].to_numpy()
     speech = frame["channel"].eq("speech").to_numpy()
     for n in HELD:
         pool = np.flatnonzero((corpus != n) & (corpus != "korean"))  # the shipped recipe never trains on korean
         test = np.flatnonzero((corpus == n) & speech)
-        fold = _speaker_folds(corpus[pool], speaker[pool])
+        part = frame.iloc[pool]  # the speaker folds loco.familiarity_table sets the shipped threshold on
+        fold = clip_folds(part, corpus_folds(part, min(5, int(part.groupby("corpus")["actor"].nunique().min()))))
         for name, make in (
             ("shipped", Gaussian),
             ("per corpus", PerCorpus),
